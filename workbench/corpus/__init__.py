@@ -1,0 +1,11 @@
+"""The curated corpus: published measurements in one tidy schema (polars)."""
+
+from workbench.corpus.load import load, loss_points, read_table, validate
+from workbench.corpus.schema import COLUMNS, NAMES, SCHEMA
+from workbench.corpus.sources import Source, get_source, sources
+from workbench.corpus.tables import UserTable, read_user_table
+
+__all__ = [
+    "COLUMNS", "NAMES", "SCHEMA", "Source", "UserTable", "get_source", "load", "loss_points",
+    "read_table", "read_user_table", "sources", "validate",
+]

@@ -1,0 +1,102 @@
+"""Loading the curated corpus as one polars DataFrame, validated on the way in.
+
+Every curated table is read as text and cast strictly to the schema, so a
+corrupted or hand-edited file fails loudly with its file, column and row
+instead of turning into nulls.  Filters select sources, metrics and rows that
+have a given axis.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import polars as pl
+
+from workbench.corpus import schema
+from workbench.corpus.sources import Source, get_source, sources
+from workbench.corpus.tables import cast_strict, read_text_table
+from workbench.errors import WorkbenchError
+
+KNOWN_PARAMS_CONVENTIONS = ("total", "non_embedding", "unknown")
+
+
+def validate(df: pl.DataFrame, origin: str) -> pl.DataFrame:
+    """Check a table against the schema and return it conformed (typed, all columns)."""
+    unknown = [c for c in df.columns if c not in schema.BY_NAME]
+    if unknown:
+        raise WorkbenchError(f"{origin}: unknown column(s) {', '.join(map(repr, unknown))}; see workbench.corpus.schema")
+    missing = [c.name for c in schema.COLUMNS if c.required and c.name not in df.columns]
+    if missing:
+        raise WorkbenchError(f"{origin}: missing required column(s) {', '.join(map(repr, missing))}")
+    typed = cast_strict(
+        df,
+        {c: schema.SCHEMA[c] for c in df.columns},
+        origin,
+        positive=[c.name for c in schema.COLUMNS if c.positive],
+        required=[c.name for c in schema.COLUMNS if c.required],
+    )
+    if "params_convention" in typed.columns:
+        bad = typed["params_convention"].is_not_null() & ~typed["params_convention"].is_in(KNOWN_PARAMS_CONVENTIONS)
+        if bad.any():
+            row = int(bad.arg_max())
+            raise WorkbenchError(
+                f"{origin}: column 'params_convention' row {row + 1}: {typed['params_convention'][row]!r} "
+                f"is not one of {', '.join(KNOWN_PARAMS_CONVENTIONS)}"
+            )
+    dupes = typed.select(["source_id", "run_id", "step", "eval_set", "metric", "k"]).is_duplicated() if all(
+        c in typed.columns for c in ("step", "k")
+    ) else None
+    if dupes is not None and dupes.any():
+        row = int(dupes.arg_max())
+        raise WorkbenchError(f"{origin}: row {row + 1} repeats another row's run, step, eval set and metric")
+    return schema.conform(typed)
+
+
+def read_table(path: Path, origin: str | None = None) -> pl.DataFrame:
+    return validate(read_text_table(path), origin or str(path))
+
+
+def load_source(src: Source) -> pl.DataFrame:
+    df = read_table(src.table)
+    wrong = df["source_id"] != src.id
+    if wrong.any():
+        row = int(wrong.arg_max())
+        raise WorkbenchError(f"{src.table}: column 'source_id' row {row + 1}: {df['source_id'][row]!r} should be {src.id!r}")
+    return df
+
+
+def load(
+    source: str | Iterable[str] | None = None,
+    *,
+    metric: str | Iterable[str] | None = None,
+    axes: Iterable[str] = (),
+    final_only: bool = False,
+) -> pl.DataFrame:
+    """The corpus (or the named sources), validated, in the schema's column order.
+
+    ``metric`` keeps rows of those metrics; ``axes`` keeps rows where every named
+    axis (e.g. ``"params"``, ``"weight_bits"``) is present; ``final_only`` keeps
+    final checkpoints.
+    """
+    ids = list(sources()) if source is None else [source] if isinstance(source, str) else list(source)
+    frames = [load_source(get_source(i)) for i in ids]
+    df = pl.concat(frames, how="vertical") if frames else schema.conform(pl.DataFrame())
+    if metric is not None:
+        metrics = [metric] if isinstance(metric, str) else list(metric)
+        df = df.filter(pl.col("metric").is_in(metrics))
+    for axis in axes:
+        if axis not in schema.BY_NAME:
+            raise WorkbenchError(f"unknown axis {axis!r}; axes are {', '.join(schema.AXES)}")
+        df = df.filter(pl.col(axis).is_not_null())
+    if final_only:
+        df = df.filter(pl.col("final").fill_null(False))
+    return df
+
+
+def loss_points(source: str) -> pl.DataFrame:
+    """Final-checkpoint losses of one source with a ``loss`` column, ready for a fit."""
+    df = load(source, metric="loss", final_only=True)
+    if df.height == 0:
+        raise WorkbenchError(f"corpus source {source!r} has no final-checkpoint loss rows")
+    return df.with_columns(pl.col("value").alias("loss"))

@@ -1,0 +1,84 @@
+"""The corpus schema: one tidy row per measurement, the same for every paper.
+
+One row is one number a paper reports: a metric (loss, accuracy, pass@k, ...)
+of one model/run at one checkpoint on one evaluation set, with the axes it was
+measured along (parameters, tokens, compute, precision, architecture) and where
+it comes from (paper, figure or table, repository, commit, licence).  Keeping
+metric/value long (rather than a column per metric) is what lets sixteen papers
+with different evaluations share one table and one loader.
+
+Units: ``params`` in parameters (count), ``tokens`` in tokens, ``flops`` in
+floating-point operations (not PF-days), losses in nats per token unless the
+metric says otherwise (``bits_per_byte``), accuracies as fractions in [0, 1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: type[pl.DataType] | pl.DataType
+    unit: str
+    description: str
+    required: bool = False
+    positive: bool = False
+
+
+COLUMNS: tuple[Column, ...] = (
+    # identity
+    Column("source_id", pl.String, "", "corpus source this row belongs to (see datasets/sources.toml)", required=True),
+    Column("run_id", pl.String, "", "model or training run within the source", required=True),
+    # scale axes
+    Column("params", pl.Float64, "parameters", "parameter count as the paper reports it (see params_convention)", positive=True),
+    Column("params_convention", pl.String, "", "how params counts: total | non_embedding | unknown"),
+    Column("params_total", pl.Float64, "parameters", "total parameters including embeddings, where known", positive=True),
+    Column("params_non_embedding", pl.Float64, "parameters", "parameters excluding embeddings, where known", positive=True),
+    Column("tokens", pl.Float64, "tokens", "training tokens seen at this checkpoint", positive=True),
+    Column("flops", pl.Float64, "FLOP", "training compute at this checkpoint", positive=True),
+    Column("step", pl.Int64, "steps", "optimizer step of the checkpoint"),
+    Column("final", pl.Boolean, "", "true for the run's final checkpoint"),
+    # measurement
+    Column("eval_set", pl.String, "", "evaluation data set or benchmark", required=True),
+    Column("metric", pl.String, "", "loss | bits_per_byte | accuracy | error | pass_at_k | ...", required=True),
+    Column("value", pl.Float64, "per metric", "the measured value (loss in nats/token)", required=True),
+    Column("k", pl.Int64, "samples", "k of pass@k / coverage metrics"),
+    # architecture
+    Column("width", pl.Int64, "", "model width (d_model)", positive=True),
+    Column("depth", pl.Int64, "layers", "number of layers", positive=True),
+    Column("encoder_params", pl.Float64, "parameters", "encoder parameters (encoder-decoder models)", positive=True),
+    Column("decoder_params", pl.Float64, "parameters", "decoder parameters (encoder-decoder models)", positive=True),
+    # precision
+    Column("precision_phase", pl.String, "", "training | qat | post_training (empty: full precision)"),
+    Column("weight_bits", pl.Float64, "bits", "bits per weight", positive=True),
+    Column("activation_bits", pl.Float64, "bits", "bits per activation", positive=True),
+    Column("kv_bits", pl.Float64, "bits", "bits per KV-cache entry", positive=True),
+    Column("number_format", pl.String, "", "int | fp | nvfp4 | mxfp4 | bf16 | ..."),
+    Column("exponent_bits", pl.Int64, "bits", "exponent bits of a floating-point format"),
+    Column("mantissa_bits", pl.Int64, "bits", "mantissa bits of a floating-point format"),
+    Column("block_size", pl.Int64, "elements", "elements sharing one scale (block / group size)", positive=True),
+    # provenance
+    Column("paper", pl.String, "", "arXiv id (or citation key) of the paper the number is from", required=True),
+    Column("backing", pl.String, "", "the table or figure of the paper that shows it", required=True),
+    Column("repository", pl.String, "", "public repository the file came from", required=True),
+    Column("source_commit", pl.String, "", "commit of that repository", required=True),
+    Column("licence", pl.String, "", "licence of the source repository ('none' = cite only)", required=True),
+)
+
+BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
+NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+SCHEMA: dict[str, pl.DataType] = {c.name: c.dtype for c in COLUMNS}
+AXES: tuple[str, ...] = (
+    "params", "tokens", "flops", "step", "width", "depth", "encoder_params", "decoder_params",
+    "weight_bits", "activation_bits", "kv_bits", "exponent_bits", "mantissa_bits", "block_size",
+)
+
+
+def conform(df: pl.DataFrame) -> pl.DataFrame:
+    """Add missing optional columns as nulls and order columns as the schema does."""
+    missing = [pl.lit(None, dtype=SCHEMA[n]).alias(n) for n in NAMES if n not in df.columns]
+    return df.with_columns(missing).select(NAMES)

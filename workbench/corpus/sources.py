@@ -1,0 +1,87 @@
+"""The source registry (``datasets/sources.toml``) as frozen records.
+
+Every row of the corpus names its source id; this module answers what that
+source is: the paper and figure, the repository and commit, the licence, how
+the numbers were obtained, and their caveats, plus a BibTeX entry to cite.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from workbench.corpus.paths import datasets_dir
+from workbench.errors import WorkbenchError
+
+
+@dataclass(frozen=True)
+class RawFile:
+    path: str  # path inside the original repository
+    sha256: str
+    shared: str  # path of the same file under a local reference-data folder
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    title: str
+    citation: str
+    arxiv: tuple[str, ...]
+    backing: str
+    repository: str
+    commit: str
+    licence: str
+    how_obtained: str
+    params_convention: str
+    caveats: tuple[str, ...]
+    files: tuple[RawFile, ...]
+    bibtex: str
+
+    @property
+    def table(self) -> Path:
+        return datasets_dir() / f"{self.id}.csv"
+
+
+def registry_path() -> Path:
+    return datasets_dir() / "sources.toml"
+
+
+def sources() -> dict[str, Source]:
+    """All registered sources by id, in registry order."""
+    path = registry_path()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise WorkbenchError(f"cannot read the source registry {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise WorkbenchError(f"{path}: invalid TOML: {exc}") from None
+    out = {}
+    for entry in raw.get("source", []):
+        try:
+            out[entry["id"]] = Source(
+                id=entry["id"],
+                title=entry["title"],
+                citation=entry["citation"],
+                arxiv=tuple(entry.get("arxiv", ())),
+                backing=entry["backing"],
+                repository=entry["repository"],
+                commit=entry["commit"],
+                licence=entry["licence"],
+                how_obtained=entry["how_obtained"],
+                params_convention=entry.get("params_convention", "unknown"),
+                caveats=tuple(entry.get("caveats", ())),
+                files=tuple(RawFile(**f) for f in entry.get("files", ())),
+                bibtex=entry.get("bibtex", "").strip(),
+            )
+        except (KeyError, TypeError) as exc:
+            raise WorkbenchError(f"{path}: source {entry.get('id', '?')!r} is missing field {exc}") from None
+    return out
+
+
+def get_source(source_id: str) -> Source:
+    known = sources()
+    try:
+        return known[source_id]
+    except KeyError:
+        raise WorkbenchError(f"unknown corpus source {source_id!r}; known sources: {', '.join(known)}") from None

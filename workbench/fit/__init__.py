@@ -1,0 +1,6 @@
+"""One fitting engine for every law, plus its uncertainty."""
+
+from workbench.fit.engine import Problem, fit, fit_problem, make_problem, multistart, objective_at, polish
+from workbench.fit.result import FitResult, Prediction
+
+__all__ = ["FitResult", "Prediction", "Problem", "fit", "fit_problem", "make_problem", "multistart", "objective_at", "polish"]

@@ -1,0 +1,54 @@
+"""Losses on log residuals, each with its derivative.
+
+Hoffmann et al. and Besiroglu et al. fit the *sum* of Huber losses (delta 1e-3)
+of ``log(pred) - log(observed)``; that is the default here.  Working on log
+residuals makes a 1 % miss count the same at loss 2 as at loss 5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy.special import huber
+
+from workbench.errors import WorkbenchError
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A per-residual loss ``rho`` and its derivative, summed over points."""
+
+    name: str
+    rho: Callable[[np.ndarray], np.ndarray]
+    drho: Callable[[np.ndarray], np.ndarray]
+    description: str
+
+
+def huber_objective(delta: float = 1e-3) -> Objective:
+    if not delta > 0:
+        raise WorkbenchError(f"Huber delta must be positive, got {delta}")
+    return Objective(
+        name=f"huber(delta={delta:g})",
+        rho=lambda r: huber(delta, r),
+        drho=lambda r: np.clip(r, -delta, delta),
+        description="sum of Huber losses of log residuals (Hoffmann 2022, Besiroglu 2024)",
+    )
+
+
+def squared_objective() -> Objective:
+    return Objective(
+        name="squared",
+        rho=lambda r: 0.5 * r * r,
+        drho=lambda r: r,
+        description="half the sum of squared log residuals",
+    )
+
+
+def make_objective(name: str = "huber", delta: float = 1e-3) -> Objective:
+    if name == "huber":
+        return huber_objective(delta)
+    if name == "squared":
+        return squared_objective()
+    raise WorkbenchError(f"unknown loss {name!r}; choose 'huber' or 'squared'")

@@ -1,0 +1,101 @@
+"""What a fit returns: values, objective, warnings and the data's domain.
+
+A :class:`FitResult` is frozen and carries its warnings instead of printing
+them, so notebooks, the CLI and tests decide how to show them.  It remembers
+the range of each variable it was fitted on, so every prediction can say
+whether it interpolates or extrapolates, and by how many decades.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+
+from workbench.laws.base import Law
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The law's value at one point, with how far outside the fitted data it lies."""
+
+    inputs: Mapping[str, float]
+    value: float
+    extrapolation: Mapping[str, float]  # decades beyond the fitted range, per variable (0 inside)
+
+    @property
+    def extrapolates(self) -> bool:
+        return any(v > 0 for v in self.extrapolation.values())
+
+    def to_dict(self, target: str) -> dict:
+        return {
+            **{k: float(v) for k, v in self.inputs.items()},
+            target: float(self.value),
+            "extrapolates": self.extrapolates,
+            "decades_beyond_data": {k: round(float(v), 6) for k, v in self.extrapolation.items()},
+        }
+
+
+@dataclass(frozen=True)
+class FitResult:
+    law: Law
+    params: Mapping[str, float]
+    objective: float
+    n_points: int
+    fit_seconds: float
+    loss: str
+    domain: Mapping[str, tuple[float, float]]
+    converged: bool = True
+    warnings: tuple[str, ...] = ()
+    ci: Mapping[str, tuple[float, float]] | None = None
+    ci_level: float = 0.95
+    details: Mapping[str, object] = field(default_factory=dict)
+
+    def predict(self, x: Mapping[str, np.ndarray]) -> np.ndarray:
+        return self.law.predict(x, self.params)
+
+    def extrapolation(self, x: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Decades (log10) each point lies outside the fitted range, per variable."""
+        out = {}
+        for v in self.law.variables:
+            lo, hi = self.domain[v]
+            xv = np.asarray(x[v], dtype=float)
+            below = np.log10(lo / xv)
+            above = np.log10(xv / hi)
+            out[v] = np.maximum(0.0, np.maximum(below, above))
+        return out
+
+    def predictions(self, points: list[Mapping[str, float]]) -> list[Prediction]:
+        cols = {v: np.array([p[v] for p in points], dtype=float) for v in self.law.variables}
+        values = self.predict(cols)
+        beyond = self.extrapolation(cols)
+        return [
+            Prediction(
+                inputs={v: float(cols[v][i]) for v in self.law.variables},
+                value=float(values[i]),
+                extrapolation={v: float(beyond[v][i]) for v in self.law.variables},
+            )
+            for i in range(len(points))
+        ]
+
+    def with_ci(self, ci: Mapping[str, tuple[float, float]], level: float = 0.95, **details) -> "FitResult":
+        return dataclasses.replace(self, ci=dict(ci), ci_level=level, details={**self.details, **details})
+
+    def to_dict(self) -> dict:
+        out = {
+            "law": self.law.name,
+            "params": {k: float(v) for k, v in self.params.items()},
+            "objective": float(self.objective),
+            "loss": self.loss,
+            "fit_seconds": float(self.fit_seconds),
+            "n_points": int(self.n_points),
+            "converged": bool(self.converged),
+            "warnings": list(self.warnings),
+            "domain": {k: [float(a), float(b)] for k, (a, b) in self.domain.items()},
+        }
+        if self.ci is not None:
+            out["ci"] = {k: [float(a), float(b)] for k, (a, b) in self.ci.items()}
+            out["ci_level"] = self.ci_level
+        return out
