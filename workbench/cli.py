@@ -1,0 +1,200 @@
+"""Command line: ``python -m workbench fit | sources | curate``.
+
+The JSON output of ``fit`` is a stable contract (keys ``law``, ``params``,
+``objective``, ``fit_seconds``, ``n_points``, ``predictions``, ``ci`` with
+``--bootstrap``; plus ``warnings``, ``loss``, ``converged``, ``domain``,
+``data``).  Every user error is one line on stderr and exit code 2; a
+traceback means a bug in the workbench.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from workbench.errors import WorkbenchError
+
+EXIT_USAGE = 2
+
+
+def _parse_point(text: str, variables: Sequence[str]) -> dict[str, float]:
+    parts = text.split(":")
+    if len(parts) != len(variables):
+        raise WorkbenchError(
+            f"--predict {text!r}: expected {len(variables)} values separated by ':' ({':'.join(variables)})"
+        )
+    point = {}
+    for name, part in zip(variables, parts):
+        try:
+            value = float(part)
+        except ValueError:
+            raise WorkbenchError(f"--predict {text!r}: {part!r} is not a number for {name}") from None
+        if not value > 0 or value == float("inf"):
+            raise WorkbenchError(f"--predict {text!r}: {name} must be a positive finite number")
+        point[name] = value
+    return point
+
+
+def _load_fit_data(spec: str, law):
+    """``spec`` is a file path, or a corpus source id when no such file exists."""
+    from workbench import corpus
+
+    path = Path(spec)
+    if path.exists() or any(sep in spec for sep in ("/", "\\")) or path.suffix:
+        table = corpus.read_user_table(path, law.variables, law.target)
+        return table.frame, list(table.notes), {"file": str(path)}
+    known = corpus.sources()
+    if spec not in known:
+        raise WorkbenchError(f"--data {spec!r}: no such file, and not a corpus source id (known: {', '.join(known)})")
+    frame = corpus.loss_points(spec)
+    missing = [v for v in law.variables if frame[v].null_count() == frame.height]
+    if missing:
+        raise WorkbenchError(f"corpus source {spec!r} has no {', '.join(missing)} values needed by law {law.name!r}")
+    frame = frame.drop_nulls(list(law.variables))
+    return frame, [], {"source": spec}
+
+
+def cmd_fit(args) -> int:
+    from workbench.fit import fit_problem, make_problem
+    from workbench.fit.bootstrap import bootstrap
+    from workbench.laws import get_law
+
+    law = get_law(args.law)
+    points = [_parse_point(p, law.variables) for p in args.predict]
+    frame, notes, data_info = _load_fit_data(args.data, law)
+    problem = make_problem(law, frame, loss=args.loss, delta=args.delta)
+    result = fit_problem(problem)
+    if args.bootstrap:
+        result, _ = bootstrap(problem, result, draws=args.bootstrap, seed=args.seed)
+    out = result.to_dict()
+    out["warnings"] = notes + out["warnings"]
+    out["data"] = data_info
+    out["predictions"] = [p.to_dict(law.target) for p in result.predictions(points)]
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        print(_format_fit(out, law))
+    return 0
+
+
+def _format_fit(out: dict, law) -> str:
+    lines = [f"law: {law.name}  ({law.title})", f"data: {out['data']}  points: {out['n_points']}"]
+    lines.append(f"objective: {out['objective']:.10g}  [{out['loss']}]  fit time: {out['fit_seconds'] * 1000:.1f} ms")
+    for name, value in out["params"].items():
+        ci = out.get("ci", {}).get(name)
+        extra = f"   95% CI [{ci[0]:.6g}, {ci[1]:.6g}]" if ci else ""
+        lines.append(f"  {name:>8} = {value:.6g}{extra}")
+    for p in out["predictions"]:
+        where = "extrapolates" if p["extrapolates"] else "interpolates"
+        inputs = ", ".join(f"{v}={p[v]:.4g}" for v in law.variables)
+        lines.append(f"  predict {inputs}: {law.target} = {p[law.target]:.6g} ({where})")
+    lines.extend(f"warning: {w}" for w in out["warnings"])
+    return "\n".join(lines)
+
+
+def cmd_list_laws(args) -> int:
+    from workbench.laws import LAWS
+
+    rows = [
+        {"name": law.name, "title": law.title, "variables": list(law.variables), "parameters": list(law.names),
+         "latex": law.latex, "presets": [p.name for p in law.presets]}
+        for law in LAWS.values()
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            print(f"{r['name']:<14} {r['title']}  ({', '.join(r['variables'])} -> {', '.join(r['parameters'])})")
+    return 0
+
+
+def cmd_sources(args) -> int:
+    from workbench import corpus
+    from workbench.corpus.schema import AXES
+
+    rows = []
+    for src in corpus.sources().values():
+        df = corpus.load(src.id)
+        rows.append({
+            "id": src.id,
+            "rows": df.height,
+            "axes": [a for a in AXES if df[a].null_count() < df.height],
+            "metrics": sorted(df["metric"].unique().to_list()),
+            "licence": src.licence,
+            "citation": src.citation,
+        })
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            print(f"{r['id']:<28} {r['rows']:>7} rows  axes: {', '.join(r['axes'])}  licence: {r['licence']}\n    {r['citation']}")
+    return 0
+
+
+def cmd_curate(args) -> int:
+    from workbench.corpus import curate
+    from workbench.corpus.sources import sources
+
+    out_dir = Path(args.out)
+    ids = args.source or list(sources())
+    from_dir = Path(args.from_dir) if args.from_dir else None
+    for source_id in ids:
+        df = curate.build(source_id, from_dir)
+        path = curate.write(df, out_dir / f"{source_id}.csv")
+        print(f"{source_id}: {df.height} rows -> {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m workbench", description="Scaling-law workbench")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("fit", help="fit a law to a CSV/parquet file or a corpus source")
+    p.add_argument("--law", help="law name (see --list-laws)")
+    p.add_argument("--list-laws", action="store_true", help="list the laws and exit")
+    p.add_argument("--data", help="CSV/parquet with columns params, tokens, loss (aliases: N, D, L, ...), or a corpus source id")
+    p.add_argument("--predict", action="append", default=[], metavar="N:D", help="point to predict, values in the law's variable order; repeatable")
+    p.add_argument("--bootstrap", type=int, default=0, metavar="B", help="bootstrap draws for 95%% confidence intervals")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--loss", default="huber", choices=["huber", "squared"], help="fitting loss on log residuals")
+    p.add_argument("--delta", type=float, default=1e-3, help="Huber delta (default 1e-3)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_fit)
+
+    s = sub.add_parser("sources", help="list the corpus sources")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_sources)
+
+    c = sub.add_parser("curate", help="rebuild curated tables from the original files")
+    c.add_argument("--from", dest="from_dir", help="local folder with the raw files (e.g. a reference-data copy)")
+    c.add_argument("--out", default="datasets", help="output folder (default datasets/)")
+    c.add_argument("--source", action="append", help="only this source id; repeatable")
+    c.set_defaults(func=cmd_curate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "fit":
+            if args.list_laws:
+                return cmd_list_laws(args)
+            if not args.law or not args.data:
+                parser.error("fit needs --law and --data (or --list-laws)")
+            if args.bootstrap < 0:
+                raise WorkbenchError("--bootstrap must be a positive number of draws")
+        return args.func(args)
+    except WorkbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
