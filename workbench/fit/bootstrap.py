@@ -72,7 +72,7 @@ def bootstrap(
             idx = rng.integers(0, n, n)
         else:
             idx = np.concatenate([members[g] for g in rng.integers(0, len(members), len(members))])
-        c, t, _, _, _ = polish(_subset(problem, idx), coef0, theta0)
+        c, t, _, _, _ = polish(_subset(problem, idx), coef0, theta0, thorough=False)
         vals = problem.values(c, t)
         out[b] = [vals[k] for k in names]
     boot = Bootstrap(names=names, draws=out, level=level)

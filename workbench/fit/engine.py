@@ -11,9 +11,10 @@ stops early at default tolerances.  But for fixed non-linear parameters
    (vectorised over the whole grid; for k <= 4 coefficients every active set
    is enumerated, which is exact NNLS);
 2. score each grid point by the real objective at those coefficients;
-3. polish the best few jointly with L-BFGS-B at tight tolerances (default
-   tolerances stop while the objective still falls), restarting L-BFGS until
-   the objective stops improving.
+3. polish one start per basin jointly: a trust-region Gauss-Newton pass
+   (``least_squares`` minimises the very same Huber objective) and then
+   L-BFGS-B at tight tolerances (default tolerances stop while the objective
+   still falls), restarted until the objective stops improving.
 
 Coefficients bounded below by zero are optimised in log space (as Besiroglu et
 al. do), which keeps predictions positive.  Fitting never plots, prints or
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import least_squares, minimize
 
 from workbench.errors import WorkbenchError
 from workbench.fit.objectives import Objective, make_objective
@@ -119,23 +120,25 @@ class Problem:
             return np.inf
         return float(np.sum(self.objective.rho(np.log(pred) - self.logy)))
 
-    def value_and_grad(self, u: np.ndarray) -> tuple[float, np.ndarray]:
+    def residuals_and_jacobian(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Log residuals, their Jacobian in ``u`` (n, p), and the predictions."""
         coef, theta = self.unpack(u)
         basis = self.law.basis(self.cols, theta)
         pred = basis @ coef
         if np.any(~(pred > 0)):
-            return 1e300, np.zeros_like(u)
-        r = np.log(pred) - self.logy
-        weight = self.objective.drho(r) / pred
-        grad = []
-        for i in self.free_linear:
-            g = basis[:, i] @ weight
-            grad.append(g * coef[i] if self.log_scaled(i) else g)
+            return np.full(len(self.y), np.nan), np.zeros((len(self.y), len(u))), pred
+        cols = [basis[:, i] * coef[i] if self.log_scaled(i) else basis[:, i] for i in self.free_linear]
         if self.free_nonlinear:
-            dbasis = self.law.basis_grad(self.cols, theta)  # (n, k, m)
-            dpred = np.einsum("nkm,k->nm", dbasis, coef)
-            grad.extend(dpred[:, j] @ weight for j in self.free_nonlinear)
-        return float(np.sum(self.objective.rho(r))), np.array(grad)
+            dpred = np.einsum("nkm,k->nm", self.law.basis_grad(self.cols, theta), coef)
+            cols.extend(dpred[:, j] for j in self.free_nonlinear)
+        jac = np.stack(cols, axis=1) / pred[:, None] if cols else np.zeros((len(self.y), 0))
+        return np.log(pred) - self.logy, jac, pred
+
+    def value_and_grad(self, u: np.ndarray) -> tuple[float, np.ndarray]:
+        r, jac, _ = self.residuals_and_jacobian(u)
+        if r.size and np.isnan(r[0]):  # a non-positive prediction
+            return 1e300, np.zeros_like(u)
+        return float(np.sum(self.objective.rho(r))), jac.T @ self.objective.drho(r)
 
 
 def make_problem(
@@ -276,8 +279,44 @@ def _basin_representatives(problem: Problem, obj: np.ndarray) -> list[int]:
     return list(minima[np.argsort(obj[minima])]) or list(np.argsort(obj))
 
 
-def polish(problem: Problem, coef: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, bool, str]:
-    """Minimise jointly from ``(coef, theta)`` until L-BFGS-B stops improving."""
+def _trust_region(problem: Problem, u: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Gauss-Newton trust-region polish (``least_squares``, 'trf') on the same objective.
+
+    ``least_squares`` with ``loss='huber'`` and ``f_scale=delta`` minimises exactly
+    the sum of ``scipy.special.huber(delta, r)``; its second-order steps finish
+    narrow, weakly identified valleys where L-BFGS crawls.
+    """
+    obj = problem.objective
+
+    def fun(v):
+        r = problem.residuals_and_jacobian(v)[0]
+        return np.where(np.isnan(r), 1e6, r)
+
+    res = least_squares(
+        fun,
+        u,
+        jac=lambda v: problem.residuals_and_jacobian(v)[1],
+        bounds=(lo, hi),
+        loss=obj.lsq_loss,
+        f_scale=obj.lsq_scale,
+        method="trf",
+        xtol=1e-15,
+        ftol=1e-15,
+        gtol=1e-15,
+        max_nfev=500,
+    )
+    return res.x
+
+
+def polish(
+    problem: Problem, coef: np.ndarray, theta: np.ndarray, *, thorough: bool = True
+) -> tuple[np.ndarray, np.ndarray, float, bool, str]:
+    """Minimise jointly from ``(coef, theta)``.
+
+    A trust-region Gauss-Newton pass (when the loss allows it) followed, if
+    ``thorough``, by L-BFGS-B restarted until it stops improving; the best point
+    seen is returned.
+    """
     u = problem.pack(coef, theta)
     bounds = problem.bounds()
     lo = np.array([b[0] if b[0] is not None else -np.inf for b in bounds])
@@ -288,7 +327,13 @@ def polish(problem: Problem, coef: np.ndarray, theta: np.ndarray) -> tuple[np.nd
     if u.size == 0:
         c, t = problem.unpack(u)
         return c, t, best_f, True, message
-    for _ in range(_MAX_RESTARTS):
+    if problem.objective.lsq_loss is not None:
+        v = _trust_region(problem, u, lo, hi)
+        f, _ = problem.value_and_grad(v)
+        if f <= best_f:
+            u, best_f = v, f
+        success, message = True, "trust-region polish"
+    for _ in range(_MAX_RESTARTS if thorough or problem.objective.lsq_loss is None else 0):
         res = minimize(problem.value_and_grad, u, jac=True, method="L-BFGS-B", bounds=bounds, options=_LBFGS_OPTIONS)
         success, message = bool(res.success) or res.status == 2, str(res.message)
         improved = best_f - res.fun

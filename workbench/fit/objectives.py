@@ -24,6 +24,9 @@ class Objective:
     rho: Callable[[np.ndarray], np.ndarray]
     drho: Callable[[np.ndarray], np.ndarray]
     description: str
+    # the same loss as scipy.optimize.least_squares names it (None: not available there)
+    lsq_loss: str | None = None
+    lsq_scale: float = 1.0
 
 
 def huber_objective(delta: float = 1e-3) -> Objective:
@@ -34,6 +37,8 @@ def huber_objective(delta: float = 1e-3) -> Objective:
         rho=lambda r: huber(delta, r),
         drho=lambda r: np.clip(r, -delta, delta),
         description="sum of Huber losses of log residuals (Hoffmann 2022, Besiroglu 2024)",
+        lsq_loss="huber",  # least_squares' huber with f_scale=delta is exactly scipy.special.huber
+        lsq_scale=delta,
     )
 
 
@@ -43,6 +48,7 @@ def squared_objective() -> Objective:
         rho=lambda r: 0.5 * r * r,
         drho=lambda r: r,
         description="half the sum of squared log residuals",
+        lsq_loss="linear",
     )
 
 
