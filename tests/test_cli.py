@@ -1,0 +1,142 @@
+"""The CLI contract: JSON keys, predictions, bootstrap, and one-line errors with exit 2."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, synthetic_grid
+from workbench.cli import main
+from workbench.laws.chinchilla import HOFFMANN_2022
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def good_csv(tmp_path):
+    data = synthetic_grid(HOFFMANN_2022.values)
+    path = tmp_path / "runs.csv"
+    lines = ["params,tokens,loss"] + [f"{float(n)!r},{float(d)!r},{float(l)!r}" for n, d, l in zip(data["params"], data["tokens"], data["loss"])]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_json_contract_on_a_file(capsys, good_csv):
+    code, out, err = run(capsys, "fit", "--law", "chinchilla", "--data", str(good_csv), "--predict", "1e9:2e10", "--predict", "7e10:1.4e12", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    for key in ("law", "params", "objective", "fit_seconds", "n_points", "predictions", "warnings"):
+        assert key in res
+    assert res["law"] == "chinchilla"
+    assert set(res["params"]) == {"E", "A", "B", "alpha", "beta"}
+    assert res["n_points"] == 42
+    assert 0 < res["fit_seconds"] < 60
+    assert "ci" not in res
+    for got, want in zip(res["params"].values(), HOFFMANN_2022.values.values()):
+        assert got == pytest.approx(want, rel=1e-6)
+    p0, p1 = res["predictions"]
+    assert (p0["params"], p0["tokens"]) == (1e9, 2e10)
+    truth = 1.6934 + 406.40 / 1e9**0.33917084 + 410.72 / 2e10**0.2849083
+    assert p0["loss"] == pytest.approx(truth, rel=1e-6)
+    assert not p0["extrapolates"] and p1["extrapolates"]
+
+
+def test_corpus_source_and_bootstrap(capsys):
+    code, out, err = run(capsys, "fit", "--law", "chinchilla", "--data", "chinchilla_epoch", "--bootstrap", "30", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["n_points"] == 245
+    assert res["data"] == {"source": "chinchilla_epoch"}
+    for name, (lo, hi) in res["ci"].items():
+        assert lo <= res["params"][name] <= hi
+
+
+def test_aliases_and_tokens_from_flops(capsys, tmp_path):
+    data = synthetic_grid(HOFFMANN_2022.values)
+    path = tmp_path / "aliases.csv"
+    rows = [f"{float(n)!r},{float(6 * n * d)!r},{float(l)!r}" for n, d, l in zip(data["params"], data["tokens"], data["loss"])]
+    path.write_text("N,C,L\n" + "\n".join(rows) + "\n")
+    code, out, err = run(capsys, "fit", "--law", "chinchilla", "--data", str(path), "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert "tokens derived as flops / (6 * params)" in res["warnings"]
+    assert res["params"]["alpha"] == pytest.approx(0.33917084, rel=1e-6)
+
+
+def test_human_readable_output(capsys, good_csv):
+    code, out, _ = run(capsys, "fit", "--law", "chinchilla", "--data", str(good_csv), "--predict", "1e9:2e10")
+    assert code == 0
+    assert "alpha" in out and "interpolates" in out
+
+
+BAD_INPUTS = {
+    "missing column": ("params,loss\n1e9,2.5\n", "missing column 'tokens'"),
+    "non-numeric value": ("params,tokens,loss\n1e9,2e10,2.5\n1e9,abc,2.4\n", "column 'tokens' row 2: 'abc' is not a valid number"),
+    "NaN": ("params,tokens,loss\n1e9,2e10,2.5\n1e9,3e10,NaN\n", "column 'loss' row 2: nan is not a finite number"),
+    "empty cell": ("params,tokens,loss\n1e9,2e10,2.5\n1e9,,2.4\n", "column 'tokens' row 2: missing value"),
+    "zero": ("params,tokens,loss\n1e9,2e10,2.5\n0,3e10,2.4\n", "column 'params' row 2: value 0.0 must be positive"),
+    "negative": ("params,tokens,loss\n1e9,2e10,2.5\n1e9,3e10,-2.4\n", "column 'loss' row 2: value -2.4 must be positive"),
+    "too few points": ("params,tokens,loss\n1e9,2e10,2.5\n2e9,3e10,2.4\n", "2 data points cannot determine the 5 free parameters"),
+    "empty file": ("", "the file is empty"),
+    "header only": ("params,tokens,loss\n", "has a header but no data rows"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_is_one_clear_line_and_exit_2(capsys, tmp_path, case):
+    text, message = BAD_INPUTS[case]
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    code, out, err = run(capsys, "fit", "--law", "chinchilla", "--data", str(path), "--json")
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert message in err
+    assert str(path) in err or "data points" in err
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before  # user files are never modified
+
+
+def test_unreadable_paths(capsys, tmp_path):
+    code, _, err = run(capsys, "fit", "--law", "chinchilla", "--data", str(tmp_path / "nope.csv"))
+    assert code == 2 and "no such file" in err
+    code, _, err = run(capsys, "fit", "--law", "chinchilla", "--data", str(tmp_path))
+    assert code == 2 and "is a directory" in err
+    code, _, err = run(capsys, "fit", "--law", "chinchilla", "--data", "not_a_source")
+    assert code == 2 and "not a corpus source id" in err
+
+
+def test_bad_requests(capsys, good_csv):
+    code, _, err = run(capsys, "fit", "--law", "kaplan9", "--data", str(good_csv))
+    assert code == 2 and "unknown law 'kaplan9'" in err
+    code, _, err = run(capsys, "fit", "--law", "chinchilla", "--data", str(good_csv), "--predict", "1e9")
+    assert code == 2 and "expected 2 values" in err
+    code, _, err = run(capsys, "fit", "--law", "chinchilla", "--data", str(good_csv), "--predict", "1e9:-5")
+    assert code == 2 and "must be a positive" in err
+
+
+def test_module_entry_point_has_no_traceback(tmp_path):
+    """Through ``python -m workbench`` as a user runs it: exit 2, one line, no traceback."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text("params,tokens,loss\n1e9,2e10,oops\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "workbench", "fit", "--law", "chinchilla", "--data", str(bad), "--json"],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == f"error: {bad}: column 'loss' row 1: 'oops' is not a valid number"
+    ok = subprocess.run([sys.executable, "-m", "workbench", "fit", "--law", "chinchilla", "--data", "chinchilla_epoch", "--json"],
+                        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["params"]["alpha"] == pytest.approx(0.3493, abs=1e-3)
