@@ -1,0 +1,44 @@
+"""Fixtures for browser tests living under tests/browser/.
+
+Tests elsewhere can import the harness directly::
+
+    from tests.browser.harness import run_notebook_in_browser
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+_ROOT = Path(__file__).resolve().parents[2]
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+# Always import by the absolute name, so every test sees the same module object
+# (and the same BrowserHarnessError class), whatever pytest's rootdir/import mode.
+from tests.browser.harness import CHROMIUM_PATH, BrowserResult, run_notebook_in_browser  # noqa: E402
+
+
+def browser_unavailable_reason() -> str | None:
+    """Why browser tests cannot run here (None when they can)."""
+    if not Path(CHROMIUM_PATH).exists() and not shutil.which("chromium"):
+        return f"no Chromium at {CHROMIUM_PATH} (apt-get install chromium)"
+    for mod in ("playwright", "jupyterlab", "ipywidgets", "anywidget"):
+        try:
+            __import__(mod)
+        except ImportError:
+            return f"python package {mod!r} missing"
+    return None
+
+
+@pytest.fixture
+def notebook_in_browser() -> Callable[..., BrowserResult]:
+    """``notebook_in_browser(path, **kwargs)`` -> :class:`BrowserResult` (skips without Chromium)."""
+    reason = browser_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    return run_notebook_in_browser
