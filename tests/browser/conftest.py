@@ -7,6 +7,7 @@ Tests elsewhere can import the harness directly::
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -40,5 +41,7 @@ def notebook_in_browser() -> Callable[..., BrowserResult]:
     """``notebook_in_browser(path, **kwargs)`` -> :class:`BrowserResult` (skips without Chromium)."""
     reason = browser_unavailable_reason()
     if reason:
+        if os.environ.get("CI"):  # CI installs Chromium (make test): a missing browser is a failure there
+            pytest.fail(f"browser test cannot run in CI: {reason}")
         pytest.skip(reason)
     return run_notebook_in_browser

@@ -1,0 +1,1 @@
+"""Analyses built on fitted laws: compute-optimal allocation and friends."""

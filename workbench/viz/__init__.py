@@ -1,0 +1,1 @@
+"""Pictures: altair charts, ipywidgets explorers, and export (PNG/SVG/PDF + data)."""

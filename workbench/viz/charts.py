@@ -1,0 +1,139 @@
+"""Altair charts of laws and data, built from plain tables.
+
+Each figure is made in two steps: ``*_tables`` computes the tidy polars frames
+the figure shows (data points, fitted curves, the chosen budget), and
+``*_chart`` turns them into an altair chart.  Export writes both, so every
+figure ships with the numbers behind it.  Nothing here fits, prints or writes.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import altair as alt
+import numpy as np
+import polars as pl
+
+from workbench.analysis.compute_optimal import chinchilla_optimal
+from workbench.laws import CHINCHILLA
+
+LOG = alt.Scale(type="log")
+SCI = alt.Axis(format=".0e", grid=False, tickCount=6)
+BUDGET_COLOUR = "#d62728"
+
+
+def _sci(x: float) -> str:
+    return f"{x:.2g}" if 1e-2 <= abs(x) < 1e4 else f"{x:.1e}"
+
+
+def chinchilla_tables(
+    points: pl.DataFrame | None,
+    values: Mapping[str, float],
+    budget: float,
+    *,
+    budgets: np.ndarray | None = None,
+    loss_levels: np.ndarray | None = None,
+    n_range: tuple[float, float] | None = None,
+) -> dict[str, pl.DataFrame]:
+    """Frames behind the Chinchilla figure: points, iso-FLOP curves, iso-loss lines, frontier, budget.
+
+    ``n_range`` defaults to a decade below the smallest model shown to two
+    decades above the largest, so extrapolation is visible but not the whole story.
+    """
+    if n_range is None:
+        n_range = (float(points["params"].min()) / 10, float(points["params"].max()) * 100) if points is not None else (1e7, 1e13)
+    if budgets is None:
+        budgets = np.geomspace(1e18, 1e24, 7)
+    n = np.geomspace(*n_range, 120)
+    iso = []
+    for c in [*budgets, budget]:
+        d = c / (6 * n)
+        loss = CHINCHILLA.predict({"params": n, "tokens": d}, values)
+        iso.append(pl.DataFrame({"flops": np.full(n.size, c), "params": n, "tokens": d, "loss": loss,
+                                 "budget": [f"{c:.0e} FLOPs"] * n.size, "selected": [bool(c == budget)] * n.size}))
+    isoflop = pl.concat(iso)
+    E, A, B, alpha, beta = (values[k] for k in ("E", "A", "B", "alpha", "beta"))
+    if loss_levels is None:
+        loss_levels = E + np.array([0.15, 0.3, 0.5, 0.8, 1.2, 1.8, 2.6])
+    lines = []
+    for level in loss_levels:
+        gap = level - E - A / n**alpha
+        ok = gap > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = (B / gap[ok]) ** (1 / beta)
+        keep = d < 1e16
+        lines.append(pl.DataFrame({"params": n[ok][keep], "tokens": d[keep], "level": [f"L = {level:.2f}"] * int(keep.sum()),
+                                   "loss": [float(level)] * int(keep.sum())}))
+    isoloss = pl.concat(lines)
+    frontier_c = np.geomspace(min(budgets.min(), budget), max(budgets.max(), budget), 60)
+    f = chinchilla_optimal(values, frontier_c)
+    frontier = pl.DataFrame({"flops": f.flops, "params": f.params, "tokens": f.tokens, "loss": f.loss})
+    best = chinchilla_optimal(values, [budget])
+    optimum = pl.DataFrame({"flops": [budget], "params": best.params, "tokens": best.tokens, "loss": best.loss,
+                            "tokens_per_param": best.tokens_per_param})
+    out = {"isoflop": isoflop, "isoloss": isoloss, "frontier": frontier, "optimum": optimum}
+    if points is not None:
+        out["points"] = points.select("run_id", "params", "tokens", "flops", "loss") if "run_id" in points.columns else points.select("params", "tokens", "flops", "loss")
+    return out
+
+
+def chinchilla_chart(tables: Mapping[str, pl.DataFrame], *, title: str = "", width: int = 330, height: int = 280) -> alt.HConcatChart:
+    """Two panels: loss against N along iso-FLOP curves, and iso-loss lines in the (N, D) plane."""
+    opt = tables["optimum"]
+    y_lo = float(tables["optimum"]["loss"][0]) - 0.3
+    y_hi = 6.0
+    if "points" in tables:
+        y_lo = min(y_lo, float(tables["points"]["loss"].min()) - 0.1)
+        y_hi = float(tables["points"]["loss"].max()) + 0.2
+    iso = tables["isoflop"].filter((pl.col("loss") < y_hi) & (pl.col("loss") > y_lo))
+    y_scale = alt.Scale(domain=[y_lo, y_hi], nice=False, zero=False)
+    y_loss = alt.Y("loss:Q", scale=y_scale, title="loss (nats/token)")
+    curves = alt.Chart(iso.filter(~pl.col("selected"))).mark_line(strokeWidth=1, opacity=0.6).encode(
+        x=alt.X("params:Q", scale=LOG, axis=SCI, title="parameters N"),
+        y=y_loss,
+        color=alt.Color("flops:Q", scale=alt.Scale(type="log", scheme="viridis"), title="FLOPs"),
+        detail="budget:N",
+    )
+    chosen = alt.Chart(iso.filter(pl.col("selected"))).mark_line(strokeWidth=3, color=BUDGET_COLOUR).encode(x="params:Q", y=y_loss)
+    star = alt.Chart(opt).mark_point(shape="diamond", size=140, filled=True, color=BUDGET_COLOUR).encode(
+        x="params:Q", y=y_loss, tooltip=["flops:Q", "params:Q", "tokens:Q", "loss:Q", "tokens_per_param:Q"])
+    left_layers = [curves, chosen, star]
+    right_layers = []
+    if "points" in tables:
+        pts = tables["points"]
+        left_layers.insert(0, alt.Chart(pts).mark_circle(size=22, opacity=0.7).encode(
+            x="params:Q", y=y_loss, color=alt.Color("flops:Q", scale=alt.Scale(type="log", scheme="viridis")),
+            tooltip=["params:Q", "tokens:Q", "flops:Q", "loss:Q"]))
+        right_layers.append(alt.Chart(pts).mark_circle(size=18, opacity=0.5, color="#555").encode(
+            x=alt.X("params:Q", scale=LOG), y=alt.Y("tokens:Q", scale=LOG), tooltip=["params:Q", "tokens:Q", "loss:Q"]))
+    left = alt.layer(*left_layers).properties(width=width, height=height, title="iso-FLOP curves (fitted law)")
+    isoloss = alt.Chart(tables["isoloss"]).mark_line(strokeWidth=1).encode(
+        x=alt.X("params:Q", scale=LOG, axis=SCI, title="parameters N"),
+        y=alt.Y("tokens:Q", scale=LOG, axis=SCI, title="tokens D"),
+        color=alt.Color("loss:Q", scale=alt.Scale(scheme="plasma"), title="iso-loss"),
+        detail="level:N",
+    )
+    frontier = alt.Chart(tables["frontier"]).mark_line(strokeDash=[6, 3], color="black").encode(x="params:Q", y="tokens:Q")
+    budget_line = alt.Chart(tables["isoflop"].filter(pl.col("selected"))).mark_line(color=BUDGET_COLOUR, strokeWidth=2).encode(
+        x="params:Q", y="tokens:Q")
+    star2 = alt.Chart(opt).mark_point(shape="diamond", size=140, filled=True, color=BUDGET_COLOUR).encode(x="params:Q", y="tokens:Q")
+    right = alt.layer(isoloss, *right_layers, frontier, budget_line, star2).properties(
+        width=width, height=height, title="iso-loss lines, compute-optimal frontier (dashed)")
+    return alt.hconcat(left, right, title=title).resolve_scale(color="independent")
+
+
+def describe_optimum(tables: Mapping[str, pl.DataFrame], domain: Mapping[str, tuple[float, float]] | None = None) -> str:
+    """One sentence on the chosen budget's optimum, flagging extrapolation."""
+    o = tables["optimum"].row(0, named=True)
+    text = (f"C = {o['flops']:.2e} FLOPs: N_opt = {o['params']:.3g}, D_opt = {o['tokens']:.3g} "
+            f"({o['tokens_per_param']:.1f} tokens/parameter), predicted loss {o['loss']:.4f}")
+    if domain:
+        beyond = []
+        for var in ("params", "tokens"):
+            lo, hi = domain[var]
+            if o[var] > hi:
+                beyond.append(f"{np.log10(o[var] / hi):.1f} decades beyond the largest {var} fitted")
+            elif o[var] < lo:
+                beyond.append(f"{np.log10(lo / o[var]):.1f} decades below the smallest {var} fitted")
+        text += ("; extrapolates: " + ", ".join(beyond)) if beyond else "; inside the fitted data range"
+    return text

@@ -1,0 +1,53 @@
+"""Export a figure as PNG, SVG and PDF (vl-convert, offline) with the data behind it.
+
+Exporting is an explicit call, never a side effect of fitting or plotting.
+File names are ``<stem>.<format>`` plus ``<stem>-<table>.csv`` for each table,
+and ``<stem>.bib`` when citations are given.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import altair as alt
+import polars as pl
+
+from workbench.errors import WorkbenchError
+
+FORMATS = ("png", "svg", "pdf")
+
+
+def export_figure(
+    chart: alt.TopLevelMixin,
+    out_dir: str | Path,
+    stem: str,
+    *,
+    tables: Mapping[str, pl.DataFrame] | None = None,
+    formats: Iterable[str] = FORMATS,
+    bibtex: str = "",
+    scale: float = 2.0,
+) -> list[Path]:
+    """Write the chart in each format and its tables as CSV; returns the paths written."""
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WorkbenchError(f"cannot create export folder {out}: {exc.strerror}") from None
+    written = []
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise WorkbenchError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
+        path = out / f"{stem}.{fmt}"
+        kwargs = {"scale_factor": scale} if fmt == "png" else {}
+        chart.save(str(path), format=fmt, **kwargs)
+        written.append(path)
+    for name, frame in (tables or {}).items():
+        path = out / f"{stem}-{name}.csv"
+        frame.write_csv(path)
+        written.append(path)
+    if bibtex:
+        path = out / f"{stem}.bib"
+        path.write_text(bibtex.strip() + "\n", encoding="utf-8")
+        written.append(path)
+    return written
