@@ -1,0 +1,34 @@
+"""The README's examples run, so the docs cannot rot."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+from conftest import ROOT
+from workbench.cli import main
+
+
+def blocks(lang: str) -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    return re.findall(rf"```{lang}\n(.*?)```", text, flags=re.S)
+
+
+def test_python_examples_run_and_print_what_they_say(capsys):
+    (code,) = blocks("python")
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out.splitlines()
+    expected = re.search(r"# (\{'E'.*\})", code).group(1)
+    assert out[0] == expected
+    assert out[1] == "True"
+
+
+def test_cli_examples_on_corpus_sources_run(capsys):
+    (sh,) = [b for b in blocks("sh") if "python -m workbench fit" in b]
+    ran = 0
+    for line in sh.splitlines():
+        argv = shlex.split(line)[3:]
+        if argv[0] == "fit" and "my_runs.csv" not in line or argv[0] == "sources":
+            assert main(argv) == 0, line
+            ran += 1
+    assert ran >= 3
