@@ -9,8 +9,9 @@ from __future__ import annotations
 from workbench.errors import WorkbenchError
 from workbench.laws.base import Law, Parameter, Preset
 from workbench.laws.chinchilla import CHINCHILLA
+from workbench.laws.power import POWER_LAWS
 
-LAWS: dict[str, Law] = {law.name: law for law in (CHINCHILLA,)}
+LAWS: dict[str, Law] = {law.name: law for law in (CHINCHILLA, *POWER_LAWS)}
 
 
 def get_law(name: str) -> Law:
