@@ -1,6 +1,7 @@
 """One fitting engine for every law, plus its uncertainty."""
 
-from workbench.fit.engine import Problem, fit, fit_problem, make_problem, multistart, objective_at, polish
+from workbench.fit.engine import fit, fit_problem, multistart, objective_at, polish
+from workbench.fit.problem import Problem, make_problem
 from workbench.fit.result import FitResult, Prediction
 
 __all__ = ["FitResult", "Prediction", "Problem", "fit", "fit_problem", "make_problem", "multistart", "objective_at", "polish"]

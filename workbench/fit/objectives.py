@@ -24,9 +24,18 @@ class Objective:
     rho: Callable[[np.ndarray], np.ndarray]
     drho: Callable[[np.ndarray], np.ndarray]
     description: str
-    # the same loss as scipy.optimize.least_squares names it (None: not available there)
-    lsq_loss: str | None = None
+    # the same loss as scipy.optimize.least_squares names it
+    lsq_loss: str = "linear"
     lsq_scale: float = 1.0
+    # over-predictions (r > 0) are multiplied by sqrt(over_weight) before rho
+    over_weight: float = 1.0
+
+    def scale(self, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Scaled residuals ``f = s(r) r`` and ``s(r)`` (1 unless over-predictions are penalised)."""
+        if self.over_weight == 1.0:
+            return r, np.ones_like(r)
+        s = np.where(r > 0, np.sqrt(self.over_weight), 1.0)
+        return s * r, s
 
 
 def huber_objective(delta: float = 1e-3) -> Objective:
@@ -52,9 +61,34 @@ def squared_objective() -> Objective:
     )
 
 
-def make_objective(name: str = "huber", delta: float = 1e-3) -> Objective:
+def asymmetric_objective(delta: float = 1e-3, weight: float = 4.0) -> Objective:
+    """Huber on log residuals with over-predictions weighted ``weight`` times (as squared residuals).
+
+    For planning, predicting a loss lower than the one you will get is the
+    costly error; this loss makes a fit err on the side of pessimism.
+    """
+    if not weight >= 1:
+        raise WorkbenchError(f"over-prediction weight must be at least 1, got {weight}")
+    base = huber_objective(delta)
+    return Objective(
+        name=f"asymmetric_huber(delta={delta:g}, over_weight={weight:g})",
+        rho=base.rho,
+        drho=base.drho,
+        description="Huber of log residuals, over-predictions scaled by sqrt(weight)",
+        lsq_loss="huber",
+        lsq_scale=delta,
+        over_weight=weight,
+    )
+
+
+LOSSES = ("huber", "squared", "asymmetric")
+
+
+def make_objective(name: str = "huber", delta: float = 1e-3, weight: float = 4.0) -> Objective:
     if name == "huber":
         return huber_objective(delta)
     if name == "squared":
         return squared_objective()
-    raise WorkbenchError(f"unknown loss {name!r}; choose 'huber' or 'squared'")
+    if name == "asymmetric":
+        return asymmetric_objective(delta, weight)
+    raise WorkbenchError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")

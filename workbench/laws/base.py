@@ -41,6 +41,7 @@ class Parameter:
     description: str = ""
     linear: bool = False
     grid: tuple[float, ...] = ()
+    log_scale: bool = False  # optimise as log(value): for positive scale-like parameters
 
     def __post_init__(self) -> None:
         if not self.lower < self.upper:
@@ -61,11 +62,18 @@ class Preset:
 class Law:
     """A scaling law as data: variables, parameters, formula, presets.
 
-    ``basis(x, theta)`` returns an ``(n, k)`` matrix whose columns multiply the
-    ``k`` linear parameters (in declaration order); ``basis_grad(x, theta)``
-    returns ``(n, k, m)``: the derivative of each column with respect to each
-    of the ``m`` non-linear parameters.  ``theta`` is the vector of non-linear
-    parameters in declaration order.
+    A *separable* law declares ``basis(x, theta)``, an ``(..., n, k)`` array whose
+    columns multiply the ``k`` linear parameters (in declaration order), and
+    ``basis_grad(x, theta)``, ``(..., n, k, m)``: the derivative of each column
+    with respect to each of the ``m`` non-linear parameters.  ``theta`` is a
+    sequence of the non-linear parameters in declaration order; each entry may
+    be an array, and both functions must broadcast over it (the engine
+    evaluates a whole grid, or a whole bootstrap, in one call).
+
+    A law that is not separable declares ``formula(x, values)`` instead, with
+    ``values`` a name -> value mapping; the engine then fits it by multi-start.
+    ``domains`` says which variables may be zero (``"nonnegative"``) or any sign
+    (``"real"``); the default is ``"positive"``.
     """
 
     name: str
@@ -73,12 +81,22 @@ class Law:
     variables: tuple[str, ...]
     parameters: tuple[Parameter, ...]
     latex: str
-    basis: Callable[[Columns, Array], Array]
-    basis_grad: Callable[[Columns, Array], Array]
+    basis: Callable[[Columns, Array], Array] | None = None
+    basis_grad: Callable[[Columns, Array], Array] | None = None
+    formula: Callable[[Columns, Mapping[str, float]], Array] | None = None
     target: str = "loss"
+    domains: Mapping[str, str] = field(default_factory=dict)
     presets: tuple[Preset, ...] = ()
     description: str = ""
     references: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if (self.basis is None) == (self.formula is None):
+            raise ValueError(f"law {self.name}: declare either basis (+ basis_grad) or formula")
+        if self.basis is not None and self.basis_grad is None:
+            raise ValueError(f"law {self.name}: a separable law needs basis_grad")
+        if self.formula is not None and any(p.linear for p in self.parameters):
+            raise ValueError(f"law {self.name}: linear parameters need a basis")
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -117,5 +135,10 @@ class Law:
     def predict(self, x: Columns, values: Mapping[str, float]) -> Array:
         """Evaluate the law at the points ``x`` (a mapping of variable -> array)."""
         cols = {v: np.atleast_1d(np.asarray(x[v], dtype=float)) for v in self.variables}
+        if self.formula is not None:
+            missing = [n for n in self.names if n not in values]
+            if missing:
+                raise WorkbenchError(f"law {self.name!r} needs values for {', '.join(missing)}")
+            return np.asarray(self.formula(cols, {n: float(values[n]) for n in self.names}), dtype=float)
         coef, theta = self.split(values)
-        return self.basis(cols, theta) @ coef
+        return self.basis(cols, list(theta)) @ coef

@@ -1,0 +1,272 @@
+"""A fitting problem: a law, its data, the objective, and which parameters move.
+
+The optimiser works on a vector ``u`` of *free* parameters.  Fixed parameters
+(``E=1.69``) are constants; tied parameters (``beta=alpha``) follow their
+leader, which is what a mapping matrix from free to all parameters expresses:
+``values = M @ free + fixed``.  Scale-like parameters (linear coefficients
+bounded below by 0, or parameters declared ``log_scale``) are optimised as
+their logarithm, which keeps them positive and evens out their magnitudes.
+
+Residuals are always ``log(prediction) - log(observed)``, optionally weighted
+asymmetrically, and everything (residuals and their Jacobian) is computed for
+a *batch* of parameter vectors at once, so the bootstrap can move a thousand
+fits in lock-step with numpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from workbench.errors import WorkbenchError
+from workbench.fit.objectives import Objective, make_objective
+from workbench.laws.base import Law
+
+
+@dataclass(frozen=True)
+class Problem:
+    law: Law
+    cols: Mapping[str, np.ndarray]
+    y: np.ndarray
+    objective: Objective
+    fixed: Mapping[str, float] = field(default_factory=dict)
+    ties: Mapping[str, str] = field(default_factory=dict)  # follower -> leader
+
+    # -- which parameters are free ---------------------------------------------
+    @property
+    def logy(self) -> np.ndarray:
+        return np.log(self.y)
+
+    @property
+    def separable(self) -> bool:
+        return self.law.basis is not None
+
+    def _kind(self, linear: bool) -> tuple[str, ...]:
+        return tuple(p.name for p in self.law.parameters if p.linear == linear)
+
+    @property
+    def lin_names(self) -> tuple[str, ...]:
+        return self._kind(True)
+
+    @property
+    def nl_names(self) -> tuple[str, ...]:
+        return self._kind(False)
+
+    def _free(self, names: Sequence[str]) -> tuple[str, ...]:
+        return tuple(n for n in names if n not in self.fixed and n not in self.ties)
+
+    @property
+    def free_lin(self) -> tuple[str, ...]:
+        return self._free(self.lin_names)
+
+    @property
+    def free_nl(self) -> tuple[str, ...]:
+        return self._free(self.nl_names)
+
+    @property
+    def free_names(self) -> tuple[str, ...]:
+        return self.free_lin + self.free_nl
+
+    @property
+    def n_free(self) -> int:
+        return len(self.free_names)
+
+    def mapping(self, names: Sequence[str], free: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """``(M, offset)`` with ``all = M @ free + offset`` for one kind of parameter."""
+        m = np.zeros((len(names), len(free)))
+        offset = np.zeros(len(names))
+        for i, name in enumerate(names):
+            if name in self.fixed:
+                offset[i] = self.fixed[name]
+            else:
+                m[i, free.index(self.ties.get(name, name))] = 1.0
+        return m, offset
+
+    def log_scaled(self, name: str) -> bool:
+        p = self.law.parameter(name)
+        return (p.linear and p.lower == 0.0) or p.log_scale
+
+    # -- packing ------------------------------------------------------------------
+    def pack(self, values: Mapping[str, float]) -> np.ndarray:
+        out = []
+        for name in self.free_names:
+            v = float(values[name])
+            out.append(np.log(max(v, 1e-300)) if self.log_scaled(name) else v)
+        return np.array(out, dtype=float)
+
+    def unpack_free(self, u: np.ndarray) -> np.ndarray:
+        """Free parameter values (natural scale) from ``u``; works on (..., p) batches."""
+        u = np.asarray(u, dtype=float)
+        mask = np.array([self.log_scaled(n) for n in self.free_names], dtype=bool)
+        return np.where(mask, np.exp(np.where(mask, u, 0.0)), u)
+
+    def values(self, u: np.ndarray) -> dict[str, float]:
+        free = dict(zip(self.free_names, self.unpack_free(u)))
+        out = {}
+        for p in self.law.parameters:
+            if p.name in self.fixed:
+                out[p.name] = float(self.fixed[p.name])
+            else:
+                out[p.name] = float(free[self.ties.get(p.name, p.name)])
+        return out
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = [], []
+        for name in self.free_names:
+            p = self.law.parameter(name)
+            if self.log_scaled(name):
+                lo.append(np.log(p.lower) if p.lower > 0 else -np.inf)
+                hi.append(np.log(p.upper) if np.isfinite(p.upper) else np.inf)
+            else:
+                lo.append(p.lower)
+                hi.append(p.upper)
+        return np.array(lo, dtype=float), np.array(hi, dtype=float)
+
+    # -- residuals ------------------------------------------------------------------
+    def batch_predict_jacobian(self, U: np.ndarray, cols: Mapping[str, np.ndarray] | None = None):
+        """Predictions (B, n) and their Jacobian in ``u`` (B, n, p) for a batch ``U`` (B, p)."""
+        cols = self.cols if cols is None else cols
+        U = np.atleast_2d(U)
+        free = self.unpack_free(U)  # (B, p)
+        chain = np.where([self.log_scaled(n) for n in self.free_names], free, 1.0)  # d value / d u
+        if not self.separable:
+            return self._general_predict_jacobian(U, cols)
+        kf = len(self.free_lin)
+        m_lin, off_lin = self.mapping(self.lin_names, self.free_lin)
+        m_nl, off_nl = self.mapping(self.nl_names, self.free_nl)
+        coef = free[:, :kf] @ m_lin.T + off_lin  # (B, k)
+        theta = free[:, kf:] @ m_nl.T + off_nl  # (B, m)
+        x = {v: a[None, :] for v, a in cols.items()}
+        th = [theta[:, j][:, None] for j in range(theta.shape[1])]
+        n = next(iter(cols.values())).size
+        basis = np.broadcast_to(self.law.basis(x, th), (len(U), n, coef.shape[1]))
+        pred = np.matmul(basis, coef[:, :, None])[:, :, 0]
+        jac_parts = [basis @ m_lin]
+        if self.free_nl:
+            dbasis = np.broadcast_to(self.law.basis_grad(x, th), basis.shape + (theta.shape[1],))  # (B, n, k, m)
+            dpred = np.matmul(coef[:, None, None, :], dbasis)[:, :, 0, :]  # (B, n, m)
+            jac_parts.append(dpred @ m_nl)
+        jac = np.concatenate(jac_parts, axis=2) * chain[:, None, :]
+        return pred, jac
+
+    def _general_predict_jacobian(self, U: np.ndarray, cols):
+        preds, jacs = [], []
+        for u in U:
+            pred = self.law.predict(cols, self.values(u))
+            jac = np.empty((pred.size, u.size))
+            for j in range(u.size):
+                h = 1e-6 * max(1.0, abs(u[j]))
+                up, dn = u.copy(), u.copy()
+                up[j] += h
+                dn[j] -= h
+                jac[:, j] = (self.law.predict(cols, self.values(up)) - self.law.predict(cols, self.values(dn))) / (2 * h)
+            preds.append(pred)
+            jacs.append(jac)
+        return np.array(preds), np.array(jacs)
+
+    def residuals_jacobian(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Scaled log residuals ``f`` (n,) and ``df/du`` (n, p); NaN residuals if a prediction is not positive."""
+        pred, jac = self.batch_predict_jacobian(u[None, :])
+        pred, jac = pred[0], jac[0]
+        if not np.all(pred > 0):
+            return np.full(pred.shape, np.nan), np.zeros(jac.shape)
+        r = np.log(pred) - self.logy
+        f, s = self.objective.scale(r)
+        return f, jac * (s / pred)[:, None]
+
+    def value_and_grad(self, u: np.ndarray) -> tuple[float, np.ndarray]:
+        f, jac = self.residuals_jacobian(u)
+        if f.size and np.isnan(f[0]):
+            return 1e300, np.zeros_like(u)
+        return float(np.sum(self.objective.rho(f))), jac.T @ self.objective.drho(f)
+
+    def value(self, values: Mapping[str, float]) -> float:
+        pred = self.law.predict(self.cols, values)
+        if not np.all(pred > 0):
+            return np.inf
+        f, _ = self.objective.scale(np.log(pred) - self.logy)
+        return float(np.sum(self.objective.rho(f)))
+
+    def subset(self, idx: np.ndarray) -> "Problem":
+        from dataclasses import replace
+
+        return replace(self, cols={v: a[idx] for v, a in self.cols.items()}, y=self.y[idx])
+
+
+def parse_ties(law: Law, tie: Mapping[str, str] | Sequence[str] | None) -> dict[str, str]:
+    """Ties as follower -> leader, from a mapping or strings like ``"beta=alpha"``."""
+    if not tie:
+        return {}
+    pairs = tie.items() if isinstance(tie, Mapping) else [_split_tie(t) for t in tie]
+    out = {}
+    for follower, leader in pairs:
+        f, l = law.parameter(follower), law.parameter(leader)
+        if follower == leader:
+            raise WorkbenchError(f"cannot tie {follower} to itself")
+        if f.linear != l.linear:
+            raise WorkbenchError(f"cannot tie {follower} to {leader}: one is a linear coefficient and the other is not")
+        out[follower] = leader
+    for follower, leader in out.items():
+        if leader in out:
+            raise WorkbenchError(f"tie chain {follower}={leader}={out[leader]}: tie every parameter to one leader")
+    return out
+
+
+def _split_tie(text: str) -> tuple[str, str]:
+    parts = [p.strip() for p in text.split("=")]
+    if len(parts) != 2 or not all(parts):
+        raise WorkbenchError(f"tie {text!r} must look like 'beta=alpha'")
+    return parts[0], parts[1]
+
+
+def make_problem(
+    law: Law,
+    data,
+    *,
+    loss: str = "huber",
+    delta: float = 1e-3,
+    fixed: Mapping[str, float] | None = None,
+    tie: Mapping[str, str] | Sequence[str] | None = None,
+    weight: float = 4.0,
+) -> Problem:
+    """Check the data against the law and build the optimisation problem."""
+    fixed = {k: float(v) for k, v in (fixed or {}).items()}
+    for name, value in fixed.items():
+        p = law.parameter(name)
+        if not (p.lower <= value <= p.upper):
+            raise WorkbenchError(f"fixed value {name}={value} is outside its bounds [{p.lower}, {p.upper}]")
+    ties = parse_ties(law, tie)
+    for follower, leader in ties.items():
+        if follower in fixed:
+            raise WorkbenchError(f"{follower} is both fixed and tied to {leader}")
+        if leader in fixed:
+            raise WorkbenchError(f"{follower} is tied to {leader}, which is fixed: fix {follower} instead")
+    cols = {}
+    for v in (*law.variables, law.target):
+        try:
+            raw = data[v]
+        except Exception:  # KeyError for mappings, ColumnNotFoundError for polars
+            raise WorkbenchError(f"data has no column {v!r} needed by law {law.name!r}") from None
+        try:
+            arr = np.asarray(raw, dtype=float)
+        except (TypeError, ValueError):
+            raise WorkbenchError(f"column {v!r} is not numeric") from None
+        if arr.ndim != 1:
+            raise WorkbenchError(f"column {v!r} must be one-dimensional")
+        domain = law.domains.get(v, "positive")
+        bad = np.flatnonzero(~np.isfinite(arr) | ((arr <= 0) if domain == "positive" else (arr < 0) if domain == "nonnegative" else False))
+        if bad.size:
+            raise WorkbenchError(f"column {v!r} has a {'non-positive' if domain == 'positive' else 'negative'} or non-finite value at row {bad[0] + 1}: {arr[bad[0]]}")
+        cols[v] = arr
+    y = cols.pop(law.target)
+    if np.any(y <= 0):
+        row = int(np.flatnonzero(y <= 0)[0])
+        raise WorkbenchError(f"column {law.target!r} must be positive (log residuals): row {row + 1} is {y[row]}")
+    problem = Problem(law=law, cols=cols, y=y, objective=make_objective(loss, delta, weight), fixed=fixed, ties=ties)
+    if len(y) < problem.n_free:
+        raise WorkbenchError(
+            f"{len(y)} data points cannot determine the {problem.n_free} free parameters of law {law.name!r}"
+        )
+    return problem
