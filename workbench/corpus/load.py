@@ -18,7 +18,7 @@ from workbench.corpus.sources import Source, get_source, sources
 from workbench.corpus.tables import cast_strict, read_text_table
 from workbench.errors import WorkbenchError
 
-KNOWN_PARAMS_CONVENTIONS = ("total", "non_embedding", "unknown")
+KNOWN_PARAMS_CONVENTIONS = schema.PARAMS_CONVENTIONS
 
 
 def validate(df: pl.DataFrame, origin: str) -> pl.DataFrame:
@@ -44,12 +44,17 @@ def validate(df: pl.DataFrame, origin: str) -> pl.DataFrame:
                 f"{origin}: column 'params_convention' row {row + 1}: {typed['params_convention'][row]!r} "
                 f"is not one of {', '.join(KNOWN_PARAMS_CONVENTIONS)}"
             )
-    dupes = typed.select(["source_id", "run_id", "step", "eval_set", "metric", "k"]).is_duplicated() if all(
-        c in typed.columns for c in ("step", "k")
-    ) else None
-    if dupes is not None and dupes.any():
-        row = int(dupes.arg_max())
-        raise WorkbenchError(f"{origin}: row {row + 1} repeats another row's run, step, eval set and metric")
+    key = [c for c in schema.KEY if c in typed.columns]
+    if typed.select(key).is_duplicated().any():
+        groups = (
+            typed.select(key).with_row_index("_row").group_by(key, maintain_order=True)
+            .agg(pl.col("_row")).filter(pl.col("_row").list.len() > 1).sort(pl.col("_row").list.first())
+        )
+        rows = [i + 1 for i in groups["_row"][0].to_list()]
+        raise WorkbenchError(
+            f"{origin}: rows {rows[0]} and {rows[1]} describe the same measurement "
+            f"(same {', '.join(key)}); a table holds each measurement once"
+        )
     return schema.conform(typed)
 
 
@@ -94,9 +99,16 @@ def load(
     return df
 
 
-def loss_points(source: str) -> pl.DataFrame:
-    """Final-checkpoint losses of one source with a ``loss`` column, ready for a fit."""
-    df = load(source, metric="loss", final_only=True)
+def loss_points(source: str, *, metric: str = "loss") -> pl.DataFrame:
+    """Final-checkpoint losses of one source with a ``loss`` column, ready for a fit.
+
+    ``metric`` picks another loss-like metric (e.g. ``"loss_as_plotted"`` for a
+    digitised figure whose units are uncertain).
+    """
+    df = load(source, metric=metric, final_only=True)
     if df.height == 0:
-        raise WorkbenchError(f"corpus source {source!r} has no final-checkpoint loss rows")
+        have = sorted(load(source)["metric"].unique().to_list())
+        raise WorkbenchError(
+            f"corpus source {source!r} has no final-checkpoint {metric!r} rows (its metrics: {', '.join(have)})"
+        )
     return df.with_columns(pl.col("value").alias("loss"))

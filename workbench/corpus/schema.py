@@ -9,7 +9,15 @@ with different evaluations share one table and one loader.
 
 Units: ``params`` in parameters (count), ``tokens`` in tokens, ``flops`` in
 floating-point operations (not PF-days), losses in nats per token unless the
-metric says otherwise (``bits_per_byte``), accuracies as fractions in [0, 1].
+metric says otherwise (``bits_per_byte``, ``loss_as_plotted``), accuracies as
+fractions in [0, 1], dates as ISO ``YYYY-MM-DD``.
+
+Parameter counting conventions (``params_convention``) are those the papers
+use: ``total`` (all parameters, embeddings included), ``non_embedding``
+(Kaplan et al.), ``non_embedding_with_head`` (non-embedding plus the output
+head, Porian et al.'s "standard" count), ``effective_with_attention`` (Porian
+et al.'s count that folds attention FLOPs into an effective size), or
+``unknown``.
 """
 
 from __future__ import annotations
@@ -33,12 +41,18 @@ COLUMNS: tuple[Column, ...] = (
     # identity
     Column("source_id", pl.String, "", "corpus source this row belongs to (see datasets/sources.toml)", required=True),
     Column("run_id", pl.String, "", "model or training run within the source", required=True),
+    Column("family", pl.String, "", "model family (e.g. Llama-2, Pythia) for catalogues of released models"),
+    Column("organization", pl.String, "", "organisation that trained the model (catalogues)"),
+    Column("date", pl.Date, "date", "publication date of the model (catalogues)"),
+    Column("train_set", pl.String, "", "training data set of the run (e.g. c4, refinedweb, pile_deduped)"),
+    Column("condition", pl.String, "", "source-specific setting that groups comparable rows (a schedule, a quantisation scheme, a rating)"),
     # scale axes
     Column("params", pl.Float64, "parameters", "parameter count as the paper reports it (see params_convention)", positive=True),
-    Column("params_convention", pl.String, "", "how params counts: total | non_embedding | unknown"),
+    Column("params_convention", pl.String, "", "how params counts: one of PARAMS_CONVENTIONS (see above)"),
     Column("params_total", pl.Float64, "parameters", "total parameters including embeddings, where known", positive=True),
     Column("params_non_embedding", pl.Float64, "parameters", "parameters excluding embeddings, where known", positive=True),
     Column("tokens", pl.Float64, "tokens", "training tokens seen at this checkpoint", positive=True),
+    Column("samples", pl.Float64, "examples", "training examples seen where data is not counted in tokens (image-text pairs, problems)", positive=True),
     Column("flops", pl.Float64, "FLOP", "training compute at this checkpoint", positive=True),
     Column("step", pl.Int64, "steps", "optimizer step of the checkpoint"),
     Column("final", pl.Boolean, "", "true for the run's final checkpoint"),
@@ -46,21 +60,30 @@ COLUMNS: tuple[Column, ...] = (
     Column("eval_set", pl.String, "", "evaluation data set or benchmark", required=True),
     Column("metric", pl.String, "", "loss | bits_per_byte | accuracy | error | pass_at_k | ...", required=True),
     Column("value", pl.Float64, "per metric", "the measured value (loss in nats/token)", required=True),
+    Column("value_stderr", pl.Float64, "per metric", "standard error of value as the source reports it"),
     Column("k", pl.Int64, "samples", "k of pass@k / coverage metrics"),
+    Column("shots", pl.Int64, "examples", "few-shot examples in the prompt"),
+    Column("in_source_fit", pl.Boolean, "", "false where the source held the point out of its own fit or flagged it as an outlier"),
+    Column("note", pl.String, "", "per-row remark from curation (e.g. the source's reason for flagging a point)"),
     # architecture
     Column("width", pl.Int64, "", "model width (d_model)", positive=True),
     Column("depth", pl.Int64, "layers", "number of layers", positive=True),
+    Column("heads", pl.Int64, "", "attention heads", positive=True),
     Column("encoder_params", pl.Float64, "parameters", "encoder parameters (encoder-decoder models)", positive=True),
     Column("decoder_params", pl.Float64, "parameters", "decoder parameters (encoder-decoder models)", positive=True),
+    Column("vision_params", pl.Float64, "parameters", "image-tower parameters (vision-language models)", positive=True),
+    Column("text_params", pl.Float64, "parameters", "text-tower parameters (vision-language models)", positive=True),
     # precision
     Column("precision_phase", pl.String, "", "training | qat | post_training (empty: full precision)"),
     Column("weight_bits", pl.Float64, "bits", "bits per weight", positive=True),
     Column("activation_bits", pl.Float64, "bits", "bits per activation", positive=True),
     Column("kv_bits", pl.Float64, "bits", "bits per KV-cache entry", positive=True),
+    Column("gradient_bits", pl.Float64, "bits", "bits of the backward-pass operands (gradients) in quantised training", positive=True),
     Column("number_format", pl.String, "", "int | fp | nvfp4 | mxfp4 | bf16 | ..."),
     Column("exponent_bits", pl.Int64, "bits", "exponent bits of a floating-point format"),
     Column("mantissa_bits", pl.Int64, "bits", "mantissa bits of a floating-point format"),
     Column("block_size", pl.Int64, "elements", "elements sharing one scale (block / group size)", positive=True),
+    Column("scale_format", pl.String, "", "number format of the block scales (e4m3, e8m0, ...)"),
     # provenance
     Column("paper", pl.String, "", "arXiv id (or citation key) of the paper the number is from", required=True),
     Column("backing", pl.String, "", "the table or figure of the paper that shows it", required=True),
@@ -73,9 +96,15 @@ BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
 NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 SCHEMA: dict[str, pl.DataType] = {c.name: c.dtype for c in COLUMNS}
 AXES: tuple[str, ...] = (
-    "params", "tokens", "flops", "step", "width", "depth", "encoder_params", "decoder_params",
-    "weight_bits", "activation_bits", "kv_bits", "exponent_bits", "mantissa_bits", "block_size",
+    "params", "tokens", "samples", "flops", "step", "date", "width", "depth", "heads",
+    "encoder_params", "decoder_params", "vision_params", "text_params",
+    "weight_bits", "activation_bits", "kv_bits", "gradient_bits", "exponent_bits", "mantissa_bits", "block_size",
 )
+PARAMS_CONVENTIONS: tuple[str, ...] = (
+    "total", "non_embedding", "non_embedding_with_head", "effective_with_attention", "unknown",
+)
+# The columns that identify one measurement: no two rows of a table may share them.
+KEY: tuple[str, ...] = ("source_id", "run_id", "condition", "step", "eval_set", "metric", "k", "shots")
 
 
 def conform(df: pl.DataFrame) -> pl.DataFrame:

@@ -17,9 +17,21 @@ from workbench.errors import WorkbenchError
 
 @dataclass(frozen=True)
 class RawFile:
+    """One input file of a curation, pinned by content hash.
+
+    ``repository``/``commit`` default to the source's own; a source that is
+    deduplicated against another source's file names that file's repository.
+    ``derived`` is non-empty for files that are a lossless conversion made by
+    the reference-data collection (e.g. pickles flattened to CSV): they are not
+    in the repository and can only be read from a local folder.
+    """
+
     path: str  # path inside the original repository
     sha256: str
     shared: str  # path of the same file under a local reference-data folder
+    repository: str = ""
+    commit: str = ""
+    derived: str = ""
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,7 @@ class Source:
     caveats: tuple[str, ...]
     files: tuple[RawFile, ...]
     bibtex: str
+    dropped: tuple[tuple[str, int], ...] = ()  # raw values left out, by reason (declared, then checked on rebuild)
 
     @property
     def table(self) -> Path:
@@ -73,6 +86,7 @@ def sources() -> dict[str, Source]:
                 caveats=tuple(entry.get("caveats", ())),
                 files=tuple(RawFile(**f) for f in entry.get("files", ())),
                 bibtex=entry.get("bibtex", "").strip(),
+                dropped=tuple((str(k), int(v)) for k, v in entry.get("dropped", {}).items()),
             )
         except (KeyError, TypeError) as exc:
             raise WorkbenchError(f"{path}: source {entry.get('id', '?')!r} is missing field {exc}") from None

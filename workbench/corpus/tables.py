@@ -84,6 +84,8 @@ def cast_strict(
                 cast = lowered.replace_strict({"true": True, "false": False, "1": True, "0": False}, default=None, return_dtype=pl.Boolean)
             elif dtype == pl.String:
                 cast = text
+            elif dtype == pl.Date:
+                cast = text.str.to_date("%Y-%m-%d", strict=False)
             else:
                 cast = text.cast(dtype, strict=False)
             bad = (~empty) & cast.is_null()
@@ -121,6 +123,8 @@ def _kind(dtype) -> str:
         return "whole number"
     if dtype == pl.Boolean:
         return "true/false value"
+    if dtype == pl.Date:
+        return "date (YYYY-MM-DD)"
     return str(dtype)
 
 
