@@ -3,28 +3,34 @@
 Each curated table in ``datasets/`` is a function of raw files pinned in the
 registry by repository, commit and sha256.  ``build(source_id)`` fetches those
 files (from a local folder with ``from_dir``, or from the repository at its
-pinned commit), checks their hashes and applies the source's curation
-function.  A test rebuilds every table from the shared reference copies and
-requires byte-identical output, so the committed tables cannot drift from
-their provenance.
+pinned commit), checks their hashes and applies the source's recipe
+(:mod:`workbench.corpus.recipes`).  A recipe reports every raw value it leaves
+out, by reason; the registry declares the same counts, and a rebuild whose
+counts differ fails, so nothing is dropped silently or drifts unnoticed.  A
+test rebuilds every table from the shared reference copies and requires
+byte-identical output, so the committed tables cannot drift from their
+provenance.
 """
 
 from __future__ import annotations
 
 import hashlib
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Callable
 
 import polars as pl
 
 from workbench.corpus import schema
 from workbench.corpus.load import validate
+from workbench.corpus.recipes import BUILDERS, Curated
 from workbench.corpus.sources import RawFile, Source, get_source, sources
 from workbench.errors import WorkbenchError
 
 RAW_URL = "https://raw.githubusercontent.com/{repository}/{commit}/{path}"
+
+__all__ = ["BUILDERS", "Curated", "build", "build_report", "fetch", "rebuild_all", "sha256", "write"]
 
 
 def sha256(path: Path) -> str:
@@ -35,22 +41,32 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _origin(src: Source, raw: RawFile) -> tuple[str, str]:
+    return raw.repository or src.repository, raw.commit or src.commit
+
+
 def _locate(src: Source, raw: RawFile, from_dir: Path | None, cache_dir: Path) -> Path:
+    repository, commit = _origin(src, raw)
     if from_dir is not None:
         for candidate in (from_dir / raw.shared, from_dir / Path(raw.shared).name, from_dir / raw.path):
             if candidate.is_file():
                 return candidate
         raise WorkbenchError(f"{from_dir}: no copy of {raw.path} (looked for {raw.shared})")
-    target = cache_dir / src.id / Path(raw.path).name
+    if raw.derived:
+        raise WorkbenchError(
+            f"{raw.shared} is not a file of {repository}: it is {raw.derived}. "
+            f"Rebuild {src.id} with --from DIR pointing at a reference-data copy that holds it"
+        )
+    target = cache_dir / src.id / raw.path
     if not target.is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
-        url = RAW_URL.format(repository=src.repository, commit=src.commit, path=raw.path)
+        url = RAW_URL.format(repository=repository, commit=commit, path=urllib.parse.quote(raw.path))
         try:
             with urllib.request.urlopen(url, timeout=30) as resp:
                 data = resp.read()
         except (urllib.error.URLError, OSError) as exc:
             raise WorkbenchError(f"cannot download {url} ({exc}); pass --from DIR with local copies") from None
-        tmp = target.with_suffix(".part")
+        tmp = target.with_name(target.name + ".part")
         tmp.write_bytes(data)
         tmp.replace(target)
     return target
@@ -64,51 +80,35 @@ def fetch(src: Source, from_dir: Path | None = None, cache_dir: Path | None = No
         path = _locate(src, raw, from_dir, cache_dir)
         digest = sha256(path)
         if digest != raw.sha256:
-            raise WorkbenchError(f"{path}: sha256 {digest} does not match the pinned {raw.sha256} for {src.repository}@{src.commit[:10]}/{raw.path}")
+            repository, commit = _origin(src, raw)
+            raise WorkbenchError(f"{path}: sha256 {digest} does not match the pinned {raw.sha256} for {repository}@{commit[:10]}/{raw.path}")
         out[raw.path] = path
     return out
 
 
-def _provenance(src: Source, paper: str, backing: str) -> dict[str, pl.Expr]:
-    return {
-        "source_id": pl.lit(src.id),
-        "paper": pl.lit(paper),
-        "backing": pl.lit(backing),
-        "repository": pl.lit(src.repository),
-        "source_commit": pl.lit(src.commit),
-        "licence": pl.lit(src.licence),
-    }
+def build_report(source_id: str, from_dir: Path | None = None, cache_dir: Path | None = None) -> Curated:
+    """The curated table of one source (validated) and its left-out raw values by reason.
 
-
-def _chinchilla_epoch(src: Source, files: dict[str, Path]) -> pl.DataFrame:
-    raw = pl.read_csv(files["data/svg_extracted_data.csv"])
-    return raw.select(
-        run_id=pl.format("fig4-{}", pl.int_range(pl.len()).cast(pl.String).str.zfill(3)),
-        params=pl.col("Model Size").cast(pl.Float64),
-        params_convention=pl.lit("total"),
-        params_total=pl.col("Model Size").cast(pl.Float64),
-        tokens=pl.col("Training FLOP") / (6.0 * pl.col("Model Size")),
-        flops=pl.col("Training FLOP").cast(pl.Float64),
-        final=pl.lit(True),
-        eval_set=pl.lit("massivetext"),
-        metric=pl.lit("loss"),
-        value=pl.col("loss").cast(pl.Float64),
-        **_provenance(src, "arXiv:2203.15556", "Figure 4 (digitised by Besiroglu et al. 2024, arXiv:2404.10102)"),
-    )
-
-
-BUILDERS: dict[str, Callable[[Source, dict[str, Path]], pl.DataFrame]] = {
-    "chinchilla_epoch": _chinchilla_epoch,
-}
+    Fails if the left-out counts differ from those the registry declares.
+    """
+    src = get_source(source_id)
+    if source_id not in BUILDERS:
+        raise WorkbenchError(f"no curation recipe for source {source_id!r}")
+    curated = BUILDERS[source_id](src, fetch(src, from_dir, cache_dir))
+    frame = validate(curated.frame, f"curation of {source_id}")
+    dropped = dict(curated.dropped)
+    declared = dict(src.dropped)
+    if dropped != declared:
+        raise WorkbenchError(
+            f"curation of {source_id}: left out {dropped or 'nothing'}, but the registry declares {declared or 'nothing'}; "
+            f"update the source's 'dropped' table in sources.toml only after checking why"
+        )
+    return Curated(frame, dropped)
 
 
 def build(source_id: str, from_dir: Path | None = None, cache_dir: Path | None = None) -> pl.DataFrame:
     """The curated table of one source, validated against the schema."""
-    src = get_source(source_id)
-    if source_id not in BUILDERS:
-        raise WorkbenchError(f"no curation recipe for source {source_id!r}")
-    df = BUILDERS[source_id](src, fetch(src, from_dir, cache_dir))
-    return validate(df, f"curation of {source_id}")
+    return build_report(source_id, from_dir, cache_dir).frame
 
 
 def write(df: pl.DataFrame, path: Path) -> Path:
