@@ -90,6 +90,14 @@ COLUMNS: tuple[Column, ...] = (
     Column("repository", pl.String, "", "public repository the file came from", required=True),
     Column("source_commit", pl.String, "", "commit of that repository", required=True),
     Column("licence", pl.String, "", "licence of the source repository ('none' = cite only)", required=True),
+    # training set-up (rows the workbench's own proxies emit; see workbench/proxies)
+    Column("seed", pl.Int64, "", "random seed of the run (initialisation and data order)"),
+    Column("architecture", pl.String, "", "model architecture of the run (e.g. gpt, lstm)"),
+    Column("context", pl.Int64, "tokens", "training context length", positive=True),
+    Column("lr_schedule", pl.String, "", "learning-rate schedule: constant | cosine | wsd (warmup-stable-decay)"),
+    Column("learning_rate", pl.Float64, "", "learning rate at this step", positive=True),
+    Column("lr_area", pl.Float64, "lr x steps", "area under the learning-rate curve up to this step, S1 = sum of lr (Tissue et al. 2024)"),
+    Column("lr_anneal_area", pl.Float64, "lr x steps", "learning-rate annealing area up to this step, S2 with decay 0.999 (Tissue et al. 2024)"),
 )
 
 BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
