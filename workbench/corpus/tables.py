@@ -92,7 +92,7 @@ def cast_strict(
             if bad.any():
                 row = int(bad.arg_max())
                 raise WorkbenchError(f"{origin}: column {name!r} row {row + 1}: {col[row]!r} is not a valid {_kind(dtype)}")
-            cast = cast.set(empty, None) if dtype != pl.String else cast
+            cast = cast.set(empty, None)
         else:
             try:
                 cast = col.cast(dtype, strict=True)
