@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+import polars as pl
+
 from workbench.errors import WorkbenchError
 
 EXIT_USAGE = 2
@@ -49,23 +51,50 @@ def _load_fit_data(spec: str, law):
     known = corpus.sources()
     if spec not in known:
         raise WorkbenchError(f"--data {spec!r}: no such file, and not a corpus source id (known: {', '.join(known)})")
-    frame = corpus.loss_points(spec)
+    if law.target == "loss":
+        frame = corpus.loss_points(spec)
+    else:
+        frame = corpus.load(spec, metric=law.target, final_only=True).with_columns(pl.col("value").alias(law.target))
+        if frame.height == 0:
+            raise WorkbenchError(f"corpus source {spec!r} has no final-checkpoint {law.target!r} rows for law {law.name!r}")
+    unknown = [v for v in law.variables if v not in frame.columns]
+    if unknown:
+        raise WorkbenchError(f"corpus source {spec!r} has no column {', '.join(map(repr, unknown))} needed by law {law.name!r}")
     missing = [v for v in law.variables if frame[v].null_count() == frame.height]
     if missing:
         raise WorkbenchError(f"corpus source {spec!r} has no {', '.join(missing)} values needed by law {law.name!r}")
-    frame = frame.drop_nulls(list(law.variables))
-    return frame, [], {"source": spec}
+    notes = []
+    complete = frame.drop_nulls(list(law.variables))
+    if complete.height < frame.height:
+        notes.append(f"{frame.height - complete.height} of {frame.height} rows of {spec!r} lack {', '.join(law.variables)} and were not fitted")
+    return complete, notes, {"source": spec}
+
+
+def _parse_fixed(items: Sequence[str], law) -> dict[str, float]:
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise WorkbenchError(f"--fix {item!r} must look like 'E=1.69'")
+        law.parameter(name.strip())
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise WorkbenchError(f"--fix {item!r}: {value!r} is not a number") from None
+    return out
 
 
 def cmd_fit(args) -> int:
+    from workbench.analysis.backtest import backtest
     from workbench.fit import fit_problem, make_problem
     from workbench.fit.bootstrap import bootstrap
     from workbench.laws import get_law
 
     law = get_law(args.law)
     points = [_parse_point(p, law.variables) for p in args.predict]
+    options = dict(loss=args.loss, delta=args.delta, fixed=_parse_fixed(args.fix, law), tie=args.tie, weight=args.weight)
     frame, notes, data_info = _load_fit_data(args.data, law)
-    problem = make_problem(law, frame, loss=args.loss, delta=args.delta)
+    problem = make_problem(law, frame, **options)
     result = fit_problem(problem)
     if args.bootstrap:
         result, _ = bootstrap(problem, result, draws=args.bootstrap, seed=args.seed)
@@ -73,6 +102,9 @@ def cmd_fit(args) -> int:
     out["warnings"] = notes + out["warnings"]
     out["data"] = data_info
     out["predictions"] = [p.to_dict(law.target) for p in result.predictions(points)]
+    if args.holdout:
+        bt = backtest(law, frame, args.holdout, **options)
+        out["backtest"] = {**bt.to_dict(), "params": dict(bt.fit.params), "warnings": list(bt.fit.warnings)}
     if args.json:
         print(json.dumps(out, indent=2))
     else:
@@ -91,6 +123,11 @@ def _format_fit(out: dict, law) -> str:
         where = "extrapolates" if p["extrapolates"] else "interpolates"
         inputs = ", ".join(f"{v}={p[v]:.4g}" for v in law.variables)
         lines.append(f"  predict {inputs}: {law.target} = {p[law.target]:.6g} ({where})")
+    if "backtest" in out:
+        b = out["backtest"]
+        lines.append(f"backtest [{b['holdout']}]: fitted on {b['n_train']}, scored on {b['n_test']}: "
+                     f"mean |log error| {b['mae_log']:.4f} ({b['mean_abs_pct']:.2f} %), bias {b['bias_log']:+.4f}, "
+                     f"up to {b['max_decades_beyond_data']:.2f} decades beyond the training data")
     lines.extend(f"warning: {w}" for w in out["warnings"])
     return "\n".join(lines)
 
@@ -159,8 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--predict", action="append", default=[], metavar="N:D", help="point to predict, values in the law's variable order; repeatable")
     p.add_argument("--bootstrap", type=int, default=0, metavar="B", help="bootstrap draws for 95%% confidence intervals")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    p.add_argument("--loss", default="huber", choices=["huber", "squared"], help="fitting loss on log residuals")
+    p.add_argument("--loss", default="huber", choices=["huber", "squared", "asymmetric"], help="fitting loss on log residuals")
     p.add_argument("--delta", type=float, default=1e-3, help="Huber delta (default 1e-3)")
+    p.add_argument("--weight", type=float, default=4.0, help="over-prediction weight of --loss asymmetric (default 4)")
+    p.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE", help="pin a parameter, e.g. E=1.69; repeatable")
+    p.add_argument("--tie", action="append", default=[], metavar="A=B", help="make parameter A equal B, e.g. beta=alpha; repeatable")
+    p.add_argument("--holdout", metavar="EXPR", help="backtest: fit without the rows EXPR selects (e.g. 'flops>1e21') and score on them")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_fit)
 

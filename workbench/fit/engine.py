@@ -263,6 +263,7 @@ def _result(problem: Problem, u: np.ndarray, f: float, ok: bool, msg: str, secon
         law=problem.law, params=values, objective=f, n_points=len(problem.y), fit_seconds=seconds,
         loss=problem.objective.name, domain=domain_of(problem), converged=ok, warnings=tuple(warnings),
         details={**details, "fixed": dict(problem.fixed), "ties": dict(problem.ties)},
+        support=np.log10(np.column_stack([problem.cols[v] for v in problem.law.variables])),
     )
 
 

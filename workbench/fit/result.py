@@ -24,10 +24,11 @@ class Prediction:
     inputs: Mapping[str, float]
     value: float
     extrapolation: Mapping[str, float]  # decades beyond the fitted range, per variable (0 inside)
+    outside_hull: bool = False  # outside the convex hull of the fitted points (log space)
 
     @property
     def extrapolates(self) -> bool:
-        return any(v > 0 for v in self.extrapolation.values())
+        return self.outside_hull or any(v > 0 for v in self.extrapolation.values())
 
     def to_dict(self, target: str) -> dict:
         return {
@@ -35,6 +36,7 @@ class Prediction:
             target: float(self.value),
             "extrapolates": self.extrapolates,
             "decades_beyond_data": {k: round(float(v), 6) for k, v in self.extrapolation.items()},
+            "outside_hull": self.outside_hull,
         }
 
 
@@ -52,6 +54,7 @@ class FitResult:
     ci: Mapping[str, tuple[float, float]] | None = None
     ci_level: float = 0.95
     details: Mapping[str, object] = field(default_factory=dict)
+    support: np.ndarray | None = None  # log10 of the fitted points (n, variables), for the hull test
 
     def predict(self, x: Mapping[str, np.ndarray]) -> np.ndarray:
         return self.law.predict(x, self.params)
@@ -67,15 +70,34 @@ class FitResult:
             out[v] = np.maximum(0.0, np.maximum(below, above))
         return out
 
+    def outside_hull(self, x: Mapping[str, np.ndarray]) -> np.ndarray:
+        """True where a point lies outside the convex hull of the fitted points (in log space).
+
+        A point can sit inside every variable's range and still be an
+        extrapolation: large N *and* large D when the data only had one or the
+        other.  One-variable laws reduce to the range test.
+        """
+        pts = np.log10(np.column_stack([np.asarray(x[v], dtype=float) for v in self.law.variables]))
+        if self.support is None or len(self.law.variables) == 1:
+            return np.zeros(len(pts), bool)
+        from scipy.spatial import Delaunay, QhullError
+
+        try:
+            return Delaunay(self.support).find_simplex(pts) < 0
+        except (QhullError, ValueError):  # degenerate support (e.g. all points on a line)
+            return np.zeros(len(pts), bool)
+
     def predictions(self, points: list[Mapping[str, float]]) -> list[Prediction]:
         cols = {v: np.array([p[v] for p in points], dtype=float) for v in self.law.variables}
         values = self.predict(cols)
         beyond = self.extrapolation(cols)
+        hull = self.outside_hull(cols)
         return [
             Prediction(
                 inputs={v: float(cols[v][i]) for v in self.law.variables},
                 value=float(values[i]),
                 extrapolation={v: float(beyond[v][i]) for v in self.law.variables},
+                outside_hull=bool(hull[i]),
             )
             for i in range(len(points))
         ]
