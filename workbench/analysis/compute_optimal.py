@@ -126,8 +126,9 @@ def approach2_isoflop(points, *, budget_column: str = "budget", min_points: int 
         points = isoflop_budgets(points)
     accepted, refused = [], []
     for (budget,), g in points.sort(budget_column).group_by(budget_column, maintain_order=True):
-        if g.height < min_points:
-            refused.append(f"{budget:.3g} FLOPs: {g.height} points, need {min_points}")
+        sizes = g["params"].n_unique()
+        if sizes < min_points:
+            refused.append(f"{budget:.3g} FLOPs: {sizes} distinct model sizes, need {min_points}")
             continue
         x = np.log10(g["params"].to_numpy())
         centre = x.mean()  # centred for a well-conditioned fit
