@@ -140,3 +140,40 @@ def test_module_entry_point_has_no_traceback(tmp_path):
                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["params"]["alpha"] == pytest.approx(0.3493, abs=1e-3)
+
+
+def test_list_laws(capsys):
+    code, out, _ = run(capsys, "fit", "--list-laws", "--json")
+    assert code == 0
+    names = {row["name"] for row in json.loads(out)}
+    assert {"chinchilla", "power_offset_params"} <= names
+
+
+def test_fix_tie_and_holdout(capsys):
+    code, out, err = run(capsys, "fit", "--law", "chinchilla", "--data", "chinchilla_epoch", "--fix", "E=1.69",
+                         "--tie", "beta=alpha", "--holdout", "flops>1e21", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["params"]["E"] == 1.69
+    assert res["params"]["alpha"] == res["params"]["beta"]
+    bt = res["backtest"]
+    assert bt["n_train"] + bt["n_test"] == res["n_points"] and bt["n_test"] > 0
+    for key in ("mae_log", "rmse_log", "mean_abs_pct", "bias_log", "max_decades_beyond_data", "outside_hull_share", "params"):
+        assert key in bt
+    assert bt["params"]["E"] == 1.69
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--fix", "E"], "must look like 'E=1.69'"),
+    (["--fix", "Q=1"], "has no parameter 'Q'"),
+    (["--fix", "E=-3"], "outside its bounds"),
+    (["--tie", "beta=beta"], "cannot tie beta to itself"),
+    (["--tie", "A=alpha"], "one is a linear coefficient"),
+    (["--fix", "alpha=0.3", "--tie", "beta=alpha"], "which is fixed"),
+    (["--holdout", "flops>1e30"], "selects no rows"),
+    (["--holdout", "flops=1"], "cannot read"),
+])
+def test_impossible_constraints_are_clear_errors(capsys, argv, message):
+    code, out, err = run(capsys, "fit", "--law", "chinchilla", "--data", "chinchilla_epoch", *argv)
+    assert code == 2 and out == ""
+    assert message in err and err.count("\n") == 1
