@@ -185,3 +185,21 @@ def test_trend_verdicts(shape, verdict):
     trend = scaling_trend(LOGQUAD, {"params": x, "loss": y}, "params", draws=150, loss="squared")
     assert trend.verdict == verdict, trend.sentence
     assert trend.sentence.startswith(verdict)
+
+
+def test_trend_and_crossover_charts_carry_their_sentences():
+    from workbench.viz.charts import crossover_chart, trend_chart, trend_tables
+
+    rng = np.random.default_rng(0)
+    x = np.geomspace(1e7, 1e10, 16)
+    y = 2.0 * np.exp(0.05 * np.log10(x / 1e7)) * np.exp(rng.normal(0, 0.01, x.size))
+    data = {"params": x, "loss": y}
+    trend = scaling_trend(LOGQUAD, data, "params", draws=60, loss="squared")
+    spec = trend_chart(trend_tables(trend, data), trend.sentence).to_dict()
+    assert spec["title"]["subtitle"] == [trend.sentence]
+    law = get_law("power_offset_params")
+    fa, fb = fit(law, curve_data(2.0, 40.0, 0.3, 1)), fit(law, curve_data(1.8, 4000.0, 0.45, 2))
+    c = crossover(fa, fb, "params", 1e6, 1e10)
+    grid = np.geomspace(1e6, 1e10, 50)
+    curves = {n: pl.DataFrame({"params": grid, "loss": f.predict({"params": grid})}) for n, f in (("A", fa), ("B", fb))}
+    assert crossover_chart(curves, c).to_dict()["title"]["subtitle"] == [c.summary]
