@@ -77,15 +77,18 @@ def load(
     metric: str | Iterable[str] | None = None,
     axes: Iterable[str] = (),
     final_only: bool = False,
+    corpus: Path | None = None,
 ) -> pl.DataFrame:
     """The corpus (or the named sources), validated, in the schema's column order.
 
     ``metric`` keeps rows of those metrics; ``axes`` keeps rows where every named
     axis (e.g. ``"params"``, ``"weight_bits"``) is present; ``final_only`` keeps
-    final checkpoints.
+    final checkpoints.  ``corpus`` loads another corpus folder (e.g. one
+    pulled from the Hub with :func:`workbench.corpus.hub.pull`) instead of
+    the bundled ``datasets/``.
     """
-    ids = list(sources()) if source is None else [source] if isinstance(source, str) else list(source)
-    frames = [load_source(get_source(i)) for i in ids]
+    ids = list(sources(corpus)) if source is None else [source] if isinstance(source, str) else list(source)
+    frames = [load_source(get_source(i, corpus)) for i in ids]
     df = pl.concat(frames, how="vertical") if frames else schema.conform(pl.DataFrame())
     if metric is not None:
         metrics = [metric] if isinstance(metric, str) else list(metric)

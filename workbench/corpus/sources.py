@@ -50,19 +50,24 @@ class Source:
     files: tuple[RawFile, ...]
     bibtex: str
     dropped: tuple[tuple[str, int], ...] = ()  # raw values left out, by reason (declared, then checked on rebuild)
+    root: Path | None = None  # the corpus folder holding the registry (default: datasets_dir())
 
     @property
     def table(self) -> Path:
-        return datasets_dir() / f"{self.id}.csv"
+        return (self.root or datasets_dir()) / f"{self.id}.csv"
 
 
-def registry_path() -> Path:
-    return datasets_dir() / "sources.toml"
+def registry_path(root: Path | None = None) -> Path:
+    return (root or datasets_dir()) / "sources.toml"
 
 
-def sources() -> dict[str, Source]:
-    """All registered sources by id, in registry order."""
-    path = registry_path()
+def sources(root: Path | None = None) -> dict[str, Source]:
+    """All registered sources by id, in registry order.
+
+    ``root`` reads another corpus folder with the same layout (``sources.toml``
+    beside one ``<id>.csv`` per source), e.g. one pulled from the Hub.
+    """
+    path = registry_path(root)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -87,14 +92,15 @@ def sources() -> dict[str, Source]:
                 files=tuple(RawFile(**f) for f in entry.get("files", ())),
                 bibtex=entry.get("bibtex", "").strip(),
                 dropped=tuple((str(k), int(v)) for k, v in entry.get("dropped", {}).items()),
+                root=Path(root) if root is not None else None,
             )
         except (KeyError, TypeError) as exc:
             raise WorkbenchError(f"{path}: source {entry.get('id', '?')!r} is missing field {exc}") from None
     return out
 
 
-def get_source(source_id: str) -> Source:
-    known = sources()
+def get_source(source_id: str, root: Path | None = None) -> Source:
+    known = sources(root)
     try:
         return known[source_id]
     except KeyError:
