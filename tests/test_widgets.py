@@ -50,3 +50,19 @@ def test_export_writes_three_formats_data_and_bibtex(explorer, tmp_path):
     names = {p.name for p in explorer.export()}
     assert {"chinchilla.png", "chinchilla.svg", "chinchilla.pdf", "chinchilla.bib", "chinchilla-optimum.csv"} <= names
     assert (tmp_path / "chinchilla.svg").read_text().lstrip().startswith("<svg")
+
+
+def test_corpus_explorer_controls_and_export(tmp_path):
+    from workbench.viz.corpus_explorer import CorpusExplorer
+
+    ex = CorpusExplorer(export_dir=tmp_path)
+    n_all = ex.rows().height
+    before = ex.chart.chart.to_dict()
+    ex.x_range.value = (ex.x_range.value[0] + 0.5, ex.x_range.value[1])
+    assert ex.rows().height < n_all and ex.chart.chart.to_dict() != before
+    ex.source.value = "quest_qat"
+    assert ex.metric.value == "loss" and "weight_bits" in ex.x.options
+    ex.x.value = "weight_bits"
+    assert ex.rows().height == 104  # range slider re-spans the new axis: nothing silently hidden
+    names = {p.name for p in ex.export()}
+    assert {"quest_qat-loss-vs-weight_bits.pdf", "quest_qat-loss-vs-weight_bits-rows.csv", "quest_qat-loss-vs-weight_bits.bib"} <= names

@@ -17,3 +17,10 @@ def test_chinchilla_budget_slider_changes_the_chart(notebook_in_browser):
     assert result.chart_changed
     assert result.before.rendered and result.after.rendered
     assert result.before.digest != result.after.digest
+
+
+def test_corpus_tour_range_slider_changes_the_chart(notebook_in_browser):
+    result = notebook_in_browser(ROOT / "notebooks" / "00_corpus_tour.ipynb", slider_index=0, key_presses=6, timeout=300)
+    assert result.chart_changed
+    assert result.before.rendered and result.after.rendered
+    assert result.before.digest != result.after.digest
