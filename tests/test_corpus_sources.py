@@ -208,3 +208,22 @@ def test_sources_cli_lists_rows_axes_licence_citation(capsys):
     assert rows["quest_qat"]["rows"] == 104 and "weight_bits" in rows["quest_qat"]["axes"]
     assert rows["epoch_ai_models"]["axes"] == ["params", "flops", "date"]
     assert all(set(r["axes"]) <= set(AXES) for r in rows.values())
+
+
+def test_every_metric_in_the_corpus_is_documented_with_its_unit(tables):
+    from workbench.corpus.schema import METRICS
+
+    used = set().union(*(set(t["metric"].unique()) for t in tables.values()))
+    assert used <= set(METRICS), used - set(METRICS)
+    fractions = [m for m, unit in METRICS.items() if "[0, 1]" in unit]
+    for sid, t in tables.items():
+        frac = t.filter(pl.col("metric").is_in(fractions))
+        assert frac["value"].is_between(0, 1).all(), sid
+
+
+def test_datasets_readme_lists_every_source_with_its_rows(tables):
+    text = (ROOT / "datasets" / "README.md").read_text()
+    for sid, t in tables.items():
+        assert re.search(rf"^\| `{sid}` \| {t.height} \|", text, re.M), sid
+    size = sum(p.stat().st_size for p in (ROOT / "datasets").glob("*.csv")) / 1e6
+    assert f"Total size: {size:.1f} MB" in text

@@ -58,8 +58,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("final", pl.Boolean, "", "true for the run's final checkpoint"),
     # measurement
     Column("eval_set", pl.String, "", "evaluation data set or benchmark", required=True),
-    Column("metric", pl.String, "", "loss | bits_per_byte | accuracy | error | pass_at_k | ...", required=True),
-    Column("value", pl.Float64, "per metric", "the measured value (loss in nats/token)", required=True),
+    Column("metric", pl.String, "", "what value measures: one of METRICS (below) or a user's own name", required=True),
+    Column("value", pl.Float64, "per metric", "the measured value, in the unit METRICS gives for its metric", required=True),
     Column("value_stderr", pl.Float64, "per metric", "standard error of value as the source reports it"),
     Column("k", pl.Int64, "samples", "k of pass@k / coverage metrics"),
     Column("shots", pl.Int64, "examples", "few-shot examples in the prompt"),
@@ -112,7 +112,30 @@ PARAMS_CONVENTIONS: tuple[str, ...] = (
     "total", "non_embedding", "non_embedding_with_head", "effective_with_attention", "unknown",
 )
 # The columns that identify one measurement: no two rows of a table may share them.
-KEY: tuple[str, ...] = ("source_id", "run_id", "condition", "step", "eval_set", "metric", "k", "shots")
+KEY: tuple[str, ...] = ("source_id", "run_id", "condition", "seed", "step", "eval_set", "metric", "k", "shots")
+
+# The metrics the curated corpus uses, with the unit of their value.
+METRICS: dict[str, str] = {
+    "loss": "mean next-token cross-entropy in nats (per token; per example for non-token tasks)",
+    "loss_as_plotted": "a loss read off a figure whose units are not stated (see the source's caveats)",
+    "bits_per_byte": "bits per byte of text",
+    "perplexity": "exp(loss) as the evaluation harness reports it",
+    "fitted_optimal_loss": "loss at a fitted compute-optimal point (a fit result, not a run), nats",
+    "contrastive_loss": "image-text contrastive training loss (nats)",
+    "caption_loss": "captioning training loss (nats per token)",
+    "accuracy": "fraction correct in [0, 1]",
+    "accuracy_norm": "length-normalised multiple-choice accuracy in [0, 1] (lm-evaluation-harness acc_norm)",
+    "exact_match": "fraction of exact-match answers in [0, 1]",
+    "score": "a benchmark's own task score as published (fraction)",
+    "bleu": "BLEU on a 0-100 scale",
+    "miou": "mean intersection over union in [0, 1]",
+    "pass_at_k": "probability that at least one of k samples is correct, in [0, 1] (k in column k)",
+    "coverage": "mean over problems of pass@k, in [0, 1] (k in column k)",
+    "param_count": "parameters counted under the convention named in condition",
+    "parameters": "parameter count as a catalogue records it",
+    "training_compute": "training compute in FLOP as a catalogue records it",
+    "dataset_size": "training-set size in the catalogue's datapoints (tokens or words for language models)",
+}
 
 
 def conform(df: pl.DataFrame) -> pl.DataFrame:
