@@ -30,7 +30,7 @@ import polars as pl
 import pytest
 
 from conftest import ROOT
-from workbench.corpus import hub, load, read_table
+from workbench.corpus import hub, read_table
 from workbench.errors import WorkbenchError
 
 

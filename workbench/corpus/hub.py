@@ -105,8 +105,6 @@ def _explain(exc: Exception, what: str, repo_id: str, revision: str | None = Non
 
 
 def _hub_errors() -> tuple[type[Exception], ...]:
-    import httpx
-
     from huggingface_hub.errors import (
         EntryNotFoundError,
         FileMetadataError,
@@ -116,13 +114,12 @@ def _hub_errors() -> tuple[type[Exception], ...]:
     )
 
     errors: list[type[Exception]] = [HfHubHTTPError, LocalEntryNotFoundError, EntryNotFoundError, FileMetadataError,
-                                     OfflineModeIsEnabled, httpx.HTTPError]
-    try:
-        import httpx2  # the HTTP client huggingface_hub 2.x uses
-
-        errors.append(httpx2.HTTPError)
-    except ImportError:
-        pass
+                                     OfflineModeIsEnabled]
+    for client in ("httpx2", "httpx"):  # the HTTP client of huggingface_hub 2.x (httpx2) or 1.x (httpx)
+        try:
+            errors.append(__import__(client).HTTPError)
+        except ImportError:
+            pass
     return tuple(errors)
 
 
