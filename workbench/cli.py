@@ -185,6 +185,31 @@ def cmd_curate(args) -> int:
     return 0
 
 
+def cmd_figures(args) -> int:
+    import time
+
+    from workbench.course import load_all
+    from workbench.viz.export import export_figure
+
+    out_dir = Path(args.out)
+    registry = load_all()
+    names = args.only or list(registry)
+    unknown = [n for n in names if n not in registry]
+    if unknown:
+        raise WorkbenchError(f"unknown figure(s) {', '.join(unknown)}; known: {', '.join(registry)}")
+    index = ["# Course figures", "", "| figure | notebook | files | caption |", "|---|---|---|---|"]
+    for name in names:
+        t0 = time.perf_counter()
+        fig = registry[name]()
+        paths = export_figure(fig.chart, out_dir, name, tables=fig.tables, bibtex=fig.bibtex, formats=args.format)
+        links = " ".join(f"[{p.suffix[1:]}]({p.name})" for p in paths)
+        index.append(f"| {name} | {fig.notebook} | {links} | {fig.caption} |")
+        print(f"{name}: {len(paths)} files in {time.perf_counter() - t0:.1f} s")
+    (out_dir / "index.md").write_text("\n".join(index) + "\n", encoding="utf-8")
+    print(f"index: {out_dir / 'index.md'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m workbench", description="Scaling-law workbench")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -214,6 +239,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", default="datasets", help="output folder (default datasets/)")
     c.add_argument("--source", action="append", help="only this source id; repeatable")
     c.set_defaults(func=cmd_curate)
+    from workbench.proxies.cli import register as register_sweep
+    register_sweep(sub)
+    f = sub.add_parser("figures", help="regenerate every course figure without Jupyter, with an index")
+    f.add_argument("--out", required=True, help="output folder")
+    f.add_argument("--only", action="append", help="only this figure; repeatable")
+    f.add_argument("--format", action="append", choices=["png", "svg", "pdf"], help="formats (default all three)")
+    f.set_defaults(func=cmd_figures, format=None)
     return parser
 
 
@@ -228,6 +260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parser.error("fit needs --law and --data (or --list-laws)")
             if args.bootstrap < 0:
                 raise WorkbenchError("--bootstrap must be a positive number of draws")
+        if args.command == "figures" and not args.format:
+            args.format = ["png", "svg", "pdf"]
         return args.func(args)
     except WorkbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)

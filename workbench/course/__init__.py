@@ -1,0 +1,50 @@
+"""The course's figures, one builder per figure, shared by notebooks and batch mode.
+
+Every figure a course notebook shows is built by a function registered here
+with :func:`figure`; the notebook calls the same function (then adds widgets),
+and ``python -m workbench figures --out DIR`` calls all of them without
+Jupyter and writes an index.  So the batch figures and the notebooks cannot
+drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import altair as alt
+import polars as pl
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A chart with the tables behind it, its citations and a caption."""
+
+    name: str
+    notebook: str
+    caption: str
+    chart: alt.TopLevelMixin
+    tables: Mapping[str, pl.DataFrame] = field(default_factory=dict)
+    bibtex: str = ""
+
+
+REGISTRY: dict[str, Callable[[], Figure]] = {}
+
+
+def figure(name: str) -> Callable[[Callable[[], Figure]], Callable[[], Figure]]:
+    """Register a figure builder under ``name`` (unique across the course)."""
+
+    def register(builder: Callable[[], Figure]) -> Callable[[], Figure]:
+        if name in REGISTRY:
+            raise ValueError(f"figure {name!r} registered twice")
+        REGISTRY[name] = builder
+        return builder
+
+    return register
+
+
+def load_all() -> dict[str, Callable[[], Figure]]:
+    """Import every course module so its figures register, and return the registry."""
+    from workbench.course import figures_core  # noqa: F401
+
+    return REGISTRY
