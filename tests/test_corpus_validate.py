@@ -143,3 +143,15 @@ def test_schema_documents_units_and_meaning_of_every_column():
         assert col.description, name
     for name in ("params", "tokens", "flops", "samples", "weight_bits", "block_size", "date"):
         assert BY_NAME[name].unit, name
+
+
+def test_a_truncated_table_is_reported_at_its_last_row(tmp_path):
+    from conftest import ROOT
+
+    whole = (ROOT / "datasets" / "quest_qat.csv").read_bytes()
+    cut = whole[: len(whole) // 2]
+    last_row = cut.count(b"\n")  # data rows: the header line is row 0
+    path = tmp_path / "partial.csv"
+    path.write_bytes(cut)
+    with pytest.raises(WorkbenchError, match=rf"{re.escape(str(path))}: column '\w+' row {last_row}: missing value"):
+        read_table(path)
