@@ -1,0 +1,16 @@
+"""Tiny torch proxies: make scaling curves on a laptop CPU and emit them as corpus rows.
+
+Floor 5 of the workbench (see the architecture notes): the modules here know
+the corpus *schema* and emit rows in it; they never read the curated corpus.
+
+* :mod:`~workbench.proxies.models`   - a nanoGPT-style transformer and an LSTM over bytes, exact counts
+* :mod:`~workbench.proxies.corpora`  - Python-stdlib bytes and Zipf-Markov sources with an exact entropy rate
+* :mod:`~workbench.proxies.quantize` - fake quantisation (int, fp8/fp4, any e/m), per-block scales, QAT and PTQ
+* :mod:`~workbench.proxies.config`   - :class:`RunConfig`, LR schedules (no torch import)
+* :mod:`~workbench.proxies.train`    - AdamW training with loss curves, deterministic on CPU
+* :mod:`~workbench.proxies.sweep`    - process pool, per-run cache, atomic writes, resume
+* :mod:`~workbench.proxies.presets`  - the named sweeps and their checks
+* :mod:`~workbench.proxies.results`  - runs as schema rows; the shipped ``datasets/proxies/*.csv``
+
+Torch is imported only when a model is built or trained.
+"""

@@ -1,0 +1,172 @@
+"""What determines a proxy run, as plain frozen data (no torch import).
+
+:class:`RunConfig` holds every field that changes a run's results; its hash
+(with ``PROXY_VERSION`` and the corpus content hash) is the sweep's cache key,
+so ``PROXY_VERSION`` is bumped whenever the training code changes what a config
+produces.  The learning-rate schedule and the Tissue et al. (2024) areas are
+pure numpy functions of the config, so rows can be checked without training.
+See :mod:`workbench.proxies.train` for the choices behind the defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from workbench.proxies import corpora
+
+VOCAB = 256  # bytes
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of one proxy model.
+
+    ``arch`` is ``"gpt"`` or ``"lstm"``; ``heads`` defaults to ``width // 32``
+    (at least one), i.e. 32-dimensional heads.
+    """
+
+    arch: str = "gpt"
+    width: int = 64
+    depth: int = 2
+    ctx: int = 128
+    heads: int = 0
+    vocab: int = VOCAB
+    mlp_ratio: int = 4
+
+    @property
+    def n_heads(self) -> int:
+        return self.heads or max(1, self.width // 32)
+
+
+
+PROXY_VERSION = 1
+ANNEAL_DECAY = 0.999
+SCHEDULES = ("constant", "cosine", "wsd")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    corpus: str = "zipf"
+    arch: str = "gpt"
+    width: int = 64
+    depth: int = 2
+    ctx: int = 128
+    heads: int = 0
+    tokens: int = 1_000_000
+    batch: int = 4
+    lr: float = 3e-3
+    schedule: str = "cosine"
+    warmup: float = 0.05  # fraction of steps
+    decay: float = 0.2  # wsd: fraction of steps in the final decay
+    min_lr: float = 0.1  # final LR as a fraction of the peak (cosine, wsd)
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    seed: int = 0
+    qat_weight: str | None = None  # e.g. "int4", "fp8_e4m3"
+    qat_activation: str | None = None
+    qat_block: int | None = 32
+    ptq: tuple[str, ...] = ()  # formats evaluated after training (weights only, RTN)
+    ptq_block: int | None = 32
+    eval_tokens: int = 131_072
+    curve_points: int = 12
+    curve_spacing: str = "log"  # log | linear
+    curve_eval_tokens: int = 16_384
+    eval_splits: tuple[str, ...] = ()  # corpus-specific subsets scored at the end (trap: exceptions, regular)
+    label: str = ""  # human-readable condition, becomes the rows' ``condition``
+
+    def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; known: {', '.join(SCHEDULES)}")
+        if self.corpus not in corpora.CORPORA:
+            raise ValueError(f"unknown corpus {self.corpus!r}; known: {', '.join(corpora.CORPORA)}")
+        if self.tokens < self.batch * self.ctx:
+            raise ValueError("tokens must cover at least one batch")
+        if self.eval_splits and self.corpus != "trap":
+            raise ValueError("eval_splits are defined for the trap corpus only")
+        object.__setattr__(self, "ptq", tuple(self.ptq))
+        object.__setattr__(self, "eval_splits", tuple(self.eval_splits))
+
+    @property
+    def steps(self) -> int:
+        return max(1, round(self.tokens / (self.batch * self.ctx)))
+
+    @property
+    def model(self) -> ModelConfig:
+        return ModelConfig(arch=self.arch, width=self.width, depth=self.depth, ctx=self.ctx, heads=self.heads)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["ptq"], d["eval_splits"] = list(self.ptq), list(self.eval_splits)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        return cls(**{**d, "ptq": tuple(d.get("ptq", ())), "eval_splits": tuple(d.get("eval_splits", ()))})
+
+    def key(self, corpus_hash: str = "") -> str:
+        """Cache key: hash of every field, the code version and the corpus content."""
+        blob = json.dumps({"v": PROXY_VERSION, "corpus_hash": corpus_hash, **self.to_dict()}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+    def run_id(self) -> str:
+        t = self.tokens
+        tok = f"{t / 1e6:.3g}M" if t >= 1e6 else f"{t / 1e3:.3g}k"
+        parts = [self.arch, f"w{self.width}", f"d{self.depth}", f"t{tok}", self.schedule]
+        if self.qat_weight or self.qat_activation:
+            parts.append(f"qat-w{self.qat_weight or 'fp32'}-a{self.qat_activation or 'fp32'}")
+        parts.append(f"s{self.seed}")
+        if self.label:
+            parts.append(self.label.replace(" ", "_"))
+        return "-".join(parts)
+
+
+def lr_schedule(cfg: RunConfig) -> np.ndarray:
+    """Learning rate of every update ``1..steps`` (index 0 is step 1)."""
+    n = cfg.steps
+    s = np.arange(1, n + 1, dtype=np.float64)
+    warm = int(round(cfg.warmup * n))
+    lo = cfg.min_lr * cfg.lr
+    if cfg.schedule == "constant":
+        lr = np.full(n, cfg.lr)
+    elif cfg.schedule == "cosine":
+        prog = np.clip((s - warm) / max(1, n - warm), 0, 1)
+        lr = lo + (cfg.lr - lo) * 0.5 * (1 + np.cos(math.pi * prog))
+    else:  # wsd
+        d = max(1, int(round(cfg.decay * n)))
+        start = n - d
+        prog = np.clip((s - start) / d, 0, 1)
+        lr = cfg.lr - (cfg.lr - lo) * prog
+    if warm:
+        lr = np.where(s <= warm, cfg.lr * s / warm, lr)
+    return lr
+
+
+def lr_areas(lr: np.ndarray, warmup_steps: int, decay: float = ANNEAL_DECAY) -> tuple[np.ndarray, np.ndarray]:
+    """``S1`` (forward area) and ``S2`` (annealing area, Tissue et al. 2024) after every step."""
+    s1 = np.cumsum(lr)
+    m = 0.0
+    s2 = np.empty_like(lr)
+    acc = 0.0
+    for i in range(len(lr)):
+        drop = 0.0 if i < max(1, warmup_steps) else lr[i - 1] - lr[i]
+        m = decay * m + drop
+        acc += m
+        s2[i] = acc
+    return s1, s2
+
+
+def curve_steps(cfg: RunConfig) -> list[int]:
+    n = cfg.steps
+    if cfg.curve_spacing == "linear":
+        pts = np.linspace(n / cfg.curve_points, n, cfg.curve_points)
+    else:
+        pts = np.geomspace(min(10, n), n, cfg.curve_points)
+    return sorted({int(round(p)) for p in pts} | {n})
+
+

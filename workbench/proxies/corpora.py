@@ -1,0 +1,271 @@
+"""Training data that needs no download: Python's own sources, and Markov languages with a known entropy.
+
+Every corpus hands out training windows of ``ctx + 1`` bytes from a seeded
+generator and a *fixed* evaluation set, and reports a content hash that goes
+into every result row (``source_commit``), so a row always says exactly what
+it was trained on.
+
+``pystdlib``
+    The ``.py`` files of the running interpreter's standard library
+    (``sysconfig.get_paths()["stdlib"]``), found recursively, *excluding* any
+    file with a directory named ``site-packages``, ``dist-packages``,
+    ``__pycache__``, ``test``, ``tests`` or ``idle_test`` in its path,
+    sorted by relative POSIX path, each followed by one NUL byte (a document
+    separator that never occurs in source).  A file is held out for
+    evaluation when the first 8 hex digits of the SHA-256 of its relative
+    path, read as an integer, are divisible by 20 (about 5 %).  The hash is
+    SHA-256 over, for every file in order, ``path + NUL + size + NUL +
+    bytes``.  The file set differs between Python versions (3.11: 734 files,
+    12.1 MB), which is why the hash is recorded.
+
+``zipf``
+    An order-1 Markov chain over 256 symbols whose every transition row is a
+    (seeded) permutation of one Zipf law ``p_r ∝ r^-s`` (``s = 1.2``).  Because
+    every row has the same entropy, the entropy rate is *exactly* that of the
+    Zipf law, ``H = 3.666594`` nats for ``s = 1.2``, and it is also the best
+    achievable loss at every position of every window, whatever the start
+    state: the irreducible loss E a fit should find.  Windows start in the
+    chain's stationary distribution.
+
+``trap``
+    The zipf chain with a frequent, misleading pattern for the inverse-scaling
+    preset (see :class:`TrapCorpus`).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+EXCLUDED_DIRS = frozenset({"site-packages", "dist-packages", "__pycache__", "test", "tests", "idle_test"})
+SEPARATOR = b"\x00"
+EVAL_MODULUS = 20
+
+
+def stdlib_files(root: Path | None = None) -> list[Path]:
+    """The documented, deterministic file list of the ``pystdlib`` corpus (relative paths)."""
+    root = Path(root or sysconfig.get_paths()["stdlib"])
+    out = []
+    for f in root.rglob("*.py"):
+        rel = f.relative_to(root)
+        if EXCLUDED_DIRS.intersection(rel.parts[:-1]) or not f.is_file():
+            continue
+        out.append(rel)
+    return sorted(out, key=lambda p: p.as_posix())
+
+
+def _is_eval(rel: Path) -> bool:
+    return int(hashlib.sha256(rel.as_posix().encode()).hexdigest()[:8], 16) % EVAL_MODULUS == 0
+
+
+@dataclass(frozen=True)
+class CorpusInfo:
+    name: str
+    content_hash: str  # "sha256:<hex>"
+    train_bytes: int
+    eval_bytes: int
+    entropy_rate: float | None  # nats/token, exact, for synthetic sources
+    description: str
+
+
+class Corpus:
+    """Interface: ``info``, ``train_windows(rng, n, ctx)`` and ``eval_windows(n, ctx)``."""
+
+    info: CorpusInfo
+
+    def train_windows(self, rng: np.random.Generator, n: int, ctx: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def eval_windows(self, n: int, ctx: int) -> np.ndarray:
+        raise NotImplementedError
+
+
+class StdlibCorpus(Corpus):
+    def __init__(self, root: Path | None = None):
+        root = Path(root or sysconfig.get_paths()["stdlib"])
+        files = stdlib_files(root)
+        if not files:
+            raise FileNotFoundError(f"no .py files under {root}")
+        digest = hashlib.sha256()
+        train, evals = [], []
+        for rel in files:
+            data = (root / rel).read_bytes()
+            digest.update(rel.as_posix().encode() + b"\0" + str(len(data)).encode() + b"\0" + data)
+            (evals if _is_eval(rel) else train).append(data + SEPARATOR)
+        self.train = np.frombuffer(b"".join(train), dtype=np.uint8)
+        self.eval = np.frombuffer(b"".join(evals), dtype=np.uint8)
+        self.files = files
+        self.info = CorpusInfo(
+            name="pystdlib",
+            content_hash="sha256:" + digest.hexdigest(),
+            train_bytes=int(self.train.size),
+            eval_bytes=int(self.eval.size),
+            entropy_rate=None,
+            description=f"{len(files)} .py files of the Python standard library at {root}",
+        )
+
+    def train_windows(self, rng, n, ctx):
+        starts = rng.integers(0, self.train.size - ctx - 1, size=n)
+        return self.train[starts[:, None] + np.arange(ctx + 1)]
+
+    def eval_windows(self, n, ctx):
+        # Evenly spaced, fixed windows over the held-out files.
+        starts = np.linspace(0, self.eval.size - ctx - 2, n).astype(np.int64)
+        return self.eval[starts[:, None] + np.arange(ctx + 1)]
+
+
+def zipf_law(vocab: int, exponent: float) -> np.ndarray:
+    p = np.arange(1, vocab + 1, dtype=np.float64) ** -exponent
+    return p / p.sum()
+
+
+def entropy(p: np.ndarray) -> float:
+    p = p[p > 0]
+    return float(-(p * np.log(p)).sum())
+
+
+class ZipfMarkov(Corpus):
+    """Order-1 Markov chain whose rows are permutations of one Zipf law (exact entropy rate)."""
+
+    EVAL_SEED_OFFSET = 1_000_003
+
+    def __init__(self, vocab: int = 256, exponent: float = 1.2, seed: int = 0, name: str = "zipf"):
+        self.vocab, self.exponent, self.seed = vocab, exponent, seed
+        self.p = zipf_law(vocab, exponent)
+        self.cdf = np.cumsum(self.p)
+        self.cdf[-1] = 1.0
+        rng = np.random.default_rng(seed)
+        self.perm = np.stack([rng.permutation(vocab) for _ in range(vocab)])  # perm[s, r]: symbol of rank r after s
+        self.P = np.zeros((vocab, vocab))
+        self.P[np.arange(vocab)[:, None], self.perm] = self.p[None, :]
+        self.stationary = _stationary(self.P)
+        self.H = entropy(self.p)
+        self.info = CorpusInfo(
+            name=name,
+            content_hash="sha256:" + hashlib.sha256(
+                f"zipf-markov v1 vocab={vocab} s={exponent!r} seed={seed}".encode()).hexdigest(),
+            train_bytes=0,
+            eval_bytes=0,
+            entropy_rate=self.H,
+            description=f"order-1 Markov chain, rows are permutations of Zipf({exponent}) over {vocab} symbols",
+        )
+
+    def _generate(self, rng: np.random.Generator, n: int, ctx: int) -> np.ndarray:
+        out = np.empty((n, ctx + 1), dtype=np.int64)
+        out[:, 0] = np.searchsorted(np.cumsum(self.stationary), rng.random(n), side="right").clip(0, self.vocab - 1)
+        ranks = np.searchsorted(self.cdf, rng.random((n, ctx)), side="right").clip(0, self.vocab - 1)
+        for t in range(ctx):
+            out[:, t + 1] = self.perm[out[:, t], ranks[:, t]]
+        return out
+
+    def train_windows(self, rng, n, ctx):
+        return self._generate(rng, n, ctx)
+
+    def eval_windows(self, n, ctx):
+        return self._generate(np.random.default_rng(self.seed + self.EVAL_SEED_OFFSET), n, ctx)
+
+    def oracle_loss(self, windows: np.ndarray) -> float:
+        """Mean loss of the true chain on ``windows`` (targets are positions 1..ctx)."""
+        prev, nxt = windows[:, :-1], windows[:, 1:]
+        return float(-np.log(self.P[prev, nxt]).mean())
+
+
+def _stationary(P: np.ndarray) -> np.ndarray:
+    pi = np.full(P.shape[0], 1.0 / P.shape[0])
+    for _ in range(10_000):
+        new = pi @ P
+        if np.abs(new - pi).max() < 1e-15:
+            break
+        pi = new
+    return new / new.sum()
+
+
+class TrapCorpus(ZipfMarkov):
+    """A zipf chain plus a frequent, misleading pattern (the ``inverse`` preset's language).
+
+    One symbol, the *trigger*, is (in the base chain) followed by a fixed
+    *usual* symbol with probability ``1 - exception_rate``.  The exception
+    is not noise: the trigger is followed by the *exception* symbol exactly
+    when a *marker* symbol occurred among the previous ``lookback`` tokens.
+    Markers are rare, so the shortcut "trigger -> usual" is right most of the
+    time and is learned first; using the marker needs attention over the
+    window.  Evaluation sets (``eval_split``): ``"exceptions"`` scores only
+    the token after a trigger that follows a marker; ``"regular"`` only the
+    token after a trigger without one; ``"all"`` every token.
+    """
+
+    def __init__(self, trigger_rate: float = 0.05, marker_rate: float = 0.001, lookback: int = 64,
+                 seed: int = 0, name: str = "trap"):
+        super().__init__(seed=seed, name=name)
+        self.trigger_rate, self.marker_rate, self.lookback = trigger_rate, marker_rate, lookback
+        self.trigger, self.usual, self.exception, self.marker = 0, 1, 2, 3  # reserved symbols
+        self.info = CorpusInfo(
+            name=name,
+            content_hash="sha256:" + hashlib.sha256(
+                f"trap v1 seed={seed} trigger={trigger_rate!r} marker={marker_rate!r} lookback={lookback}".encode()
+            ).hexdigest(),
+            train_bytes=0,
+            eval_bytes=0,
+            entropy_rate=None,
+            description=(f"zipf chain; symbol 0 inserted at rate {trigger_rate} and followed by 1, or by 2 when "
+                         f"symbol 3 (inserted at rate {marker_rate}) occurred in the previous {lookback} tokens"),
+        )
+
+    def _generate(self, rng, n, ctx):
+        out = super()._generate(rng, n, ctx)
+        out = np.where(out < 4, out + 4, out)  # the reserved symbols never come from the chain
+        out[rng.random(out.shape) < self.marker_rate] = self.marker
+        u = rng.random(out.shape)
+        last_marker = np.full(n, -(10**9))
+        prev_trigger = np.zeros(n, dtype=bool)
+        seen = np.zeros(n, dtype=bool)
+        for t in range(ctx + 1):
+            tok = out[:, t]
+            tok[prev_trigger] = np.where(seen[prev_trigger], self.exception, self.usual)
+            insert = ~prev_trigger & (u[:, t] < self.trigger_rate)
+            tok[insert] = self.trigger
+            seen = (t - last_marker) <= self.lookback  # a marker among the previous `lookback` tokens
+            last_marker = np.where(tok == self.marker, t, last_marker)
+            prev_trigger = insert
+        return out
+
+    def marker_seen(self, windows: np.ndarray) -> np.ndarray:
+        """``seen[:, t]``: a marker occurs in positions ``t - lookback .. t - 1`` of the window."""
+        is_marker = (windows == self.marker).astype(np.int64)
+        c = np.concatenate([np.zeros((len(windows), 1), np.int64), np.cumsum(is_marker, axis=1)], axis=1)
+        t = np.arange(windows.shape[1])
+        lo = np.maximum(0, t - self.lookback)
+        return (c[:, t] - c[:, lo]) > 0
+
+    def eval_mask(self, windows: np.ndarray, split: str) -> np.ndarray:
+        """Boolean mask over target positions (shape ``(n, ctx)``) selecting ``split``."""
+        prev = windows[:, :-1]
+        seen = self.marker_seen(windows)[:, :-1]
+        after_trigger = prev == self.trigger
+        if split == "exceptions":
+            return after_trigger & seen
+        if split == "regular":
+            return after_trigger & ~seen
+        if split == "all":
+            return np.ones_like(prev, dtype=bool)
+        raise ValueError(f"unknown eval split {split!r}")
+
+
+@functools.lru_cache(maxsize=4)
+def get_corpus(name: str) -> Corpus:
+    """The named corpus, built once per process (``pystdlib``, ``zipf``, ``trap``)."""
+    if name == "pystdlib":
+        return StdlibCorpus()
+    if name == "zipf":
+        return ZipfMarkov()
+    if name == "trap":
+        return TrapCorpus()
+    raise ValueError(f"unknown corpus {name!r}; known: pystdlib, zipf, trap")
+
+
+CORPORA = ("pystdlib", "zipf", "trap")
