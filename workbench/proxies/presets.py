@@ -1,0 +1,347 @@
+"""Named sweeps that make one scaling phenomenon each, and the check that says whether they did.
+
+A :class:`Preset` is a list of :class:`~workbench.proxies.train.RunConfig`
+plus ``verify(rows)``: it fits what the phenomenon predicts with the one
+fitting engine and returns numbers and pass/fail checks, so the CLI, the tests
+and ``datasets/proxies/README.md`` report the same thing.  Presets are defined
+here, their results are shipped in ``datasets/proxies/<name>.csv``.
+
+=============  ==========  =================================================
+preset         corpus      what it shows
+=============  ==========  =================================================
+``smoke``      zipf        seconds: the machinery works (3 tiny runs)
+``quick``      zipf        a clean power law in N; fitted E vs the exact entropy rate
+``isoflop``    pystdlib    isoFLOP curves with interior minima, Approach 2
+``precision``  zipf        QAT low-bit penalty; PTQ degradation growing with tokens
+``schedule``   pystdlib    loss curves under 4 LR schedules; LR-annealing law fitted on one, predicting the others
+``crossover``  pystdlib    GPT vs LSTM: fitted loss-vs-N curves cross
+``inverse``    trap        a frequent misleading pattern: loss on its exceptions vs N
+=============  ==========  =================================================
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import polars as pl
+
+from workbench.errors import WorkbenchError
+from workbench.proxies.config import RunConfig
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    title: str
+    target_minutes: float  # wall-time target on 2 cores
+    build: Callable[[], list[RunConfig]]
+    verify: Callable[[pl.DataFrame], dict]
+
+    def configs(self) -> list[RunConfig]:
+        return self.build()
+
+
+def _check(name: str, value, target: str, passed: bool) -> dict:
+    return {"name": name, "value": value, "target": target, "passed": bool(passed)}
+
+
+def _verdict(fitted: dict, checks: list[dict], **details) -> dict:
+    return {"fitted": fitted, "checks": checks, "passed": all(c["passed"] for c in checks), "details": details}
+
+
+def _final(df: pl.DataFrame, eval_set: str | None = None) -> pl.DataFrame:
+    from workbench.proxies.results import final_losses
+
+    return final_losses(df, eval_set)
+
+
+def _fit(law_name: str, data) -> tuple[dict, object]:
+    from workbench.fit import fit
+    from workbench.laws import get_law
+
+    res = fit(get_law(law_name), data)
+    return {"law": law_name, "params": dict(res.params), "warnings": list(res.warnings)}, res
+
+
+def _spearman(x, y) -> float:
+    rx, ry = np.argsort(np.argsort(x)), np.argsort(np.argsort(y))
+    if len(x) < 2 or np.std(rx) == 0 or np.std(ry) == 0:
+        return float("nan")
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+# --------------------------------------------------------------------- smoke
+def _smoke_configs() -> list[RunConfig]:
+    return [RunConfig(corpus="zipf", width=w, depth=1, tokens=65_536, eval_tokens=16_384, curve_points=4,
+                      curve_eval_tokens=4096) for w in (16, 32, 64)]
+
+
+def _smoke_verify(df: pl.DataFrame) -> dict:
+    f = _final(df).sort("params")
+    losses = f["loss"].to_list()
+    checks = [_check("every run learned something (final loss below ln 256 = 5.545)", max(losses), "< 5.545",
+                     max(losses) < math.log(256))]
+    return _verdict({"law": None, "params": {}}, checks, losses=losses)
+
+
+# --------------------------------------------------------------------- quick
+QUICK_WIDTHS = (32, 48, 64, 96, 128, 192)
+
+
+def _quick_configs() -> list[RunConfig]:
+    runs = [RunConfig(corpus="zipf", width=w, depth=2, tokens=1_000_000) for w in QUICK_WIDTHS]
+    runs += [RunConfig(corpus="zipf", width=32, depth=2, tokens=1_000_000, seed=s) for s in (1, 2)]  # seed noise
+    return runs
+
+
+def _quick_verify(df: pl.DataFrame) -> dict:
+    from workbench.proxies.corpora import ZipfMarkov
+
+    f = _final(df)
+    main = f.filter(pl.col("seed") == 0).sort("params")
+    fitted, res = _fit("power_offset_params", main)
+    true_h = ZipfMarkov().H
+    e = fitted["params"]["E"]
+    rel = (e - true_h) / true_h
+    resid = np.log(res.predict({"params": main["params"].to_numpy()}) / main["loss"].to_numpy())
+    seeds = f.filter(pl.col("width") == 32)["loss"].to_numpy()
+    losses = main["loss"].to_numpy()
+    checks = [
+        _check("fitted E within 0.5 % of the exact entropy rate", round(100 * rel, 3), "|E/H - 1| <= 0.5 %",
+               abs(rel) <= 0.005),
+        _check("loss falls with every size step", bool(np.all(np.diff(losses) < 0)), "strictly decreasing",
+               np.all(np.diff(losses) < 0)),
+        _check("clean power law: largest log residual", float(np.abs(resid).max()), "<= 0.005",
+               np.abs(resid).max() <= 0.005),
+    ]
+    return _verdict(fitted, checks, entropy_rate=true_h, E=e, E_minus_H=e - true_h,
+                    seed_std_width32=float(np.std(seeds, ddof=1)) if len(seeds) > 1 else None,
+                    losses=dict(zip(main["params"].to_list(), losses.tolist())))
+
+
+# ------------------------------------------------------------------- isoflop
+ISOFLOP_BUDGETS = (5e11, 1.5e12, 4.5e12)
+ISOFLOP_WIDTHS = (32, 48, 64, 96, 128, 192)
+
+
+def _isoflop_configs() -> list[RunConfig]:
+    from workbench.proxies.models import build, counts
+
+    runs = []
+    unit = 4 * 128
+    for c in ISOFLOP_BUDGETS:
+        for w in ISOFLOP_WIDTHS:
+            cfg = RunConfig(corpus="pystdlib", width=w, depth=2)
+            fpt = counts(build(cfg.model)).flops_per_token
+            tokens = max(unit * 100, int(round(c / fpt / unit)) * unit)
+            runs.append(RunConfig(corpus="pystdlib", width=w, depth=2, tokens=tokens, label=f"C={c:.1e}"))
+    return runs
+
+
+def _isoflop_verify(df: pl.DataFrame) -> dict:
+    from workbench.proxies._analysis import approach2
+
+    f = _final(df)
+    pts = [{"budget": float(r["condition"].split("=")[1]), "params": r["params"], "tokens": r["tokens"],
+            "loss": r["loss"]} for r in f.iter_rows(named=True)]
+    a2 = approach2(pts)
+    fitted, _ = _fit("chinchilla", f)
+    checks = [_check(f"interior minimum at C = {b['budget']:.1e}", b["interior"], "parabola vertex inside the swept N",
+                     b["interior"]) for b in a2["budgets"]]
+    checks.append(_check("optimal N grows with the budget", a2["a"], "a > 0", a2["a"] > 0))
+    return _verdict({**fitted, "approach2": {"a": a2["a"], "b": a2["b"]}}, checks, approach2=a2)
+
+
+# ----------------------------------------------------------------- precision
+QAT_WIDTHS = (32, 64, 128)
+QAT_FORMATS = ("int8", "fp8_e4m3", "int4", "fp4_e2m1", "int2")
+PTQ_WIDTHS = (32, 64)
+PTQ_TOKENS = (250_000, 500_000, 1_000_000, 2_000_000, 4_000_000, 8_000_000)
+PTQ_FORMATS = ("int8", "fp8_e4m3", "int4", "fp4_e2m1", "int3")
+
+
+def _precision_configs() -> list[RunConfig]:
+    runs = []
+    for w in QAT_WIDTHS:
+        for fmt in QAT_FORMATS:
+            runs.append(RunConfig(corpus="zipf", width=w, depth=2, tokens=1_000_000, qat_weight=fmt,
+                                  qat_activation=fmt, label=f"qat {fmt}"))
+        if w not in PTQ_WIDTHS:
+            runs.append(RunConfig(corpus="zipf", width=w, depth=2, tokens=1_000_000, ptq=PTQ_FORMATS))
+    for w in PTQ_WIDTHS:
+        for t in PTQ_TOKENS:
+            runs.append(RunConfig(corpus="zipf", width=w, depth=2, tokens=t, ptq=PTQ_FORMATS))
+    return runs
+
+
+def _precision_verify(df: pl.DataFrame) -> dict:
+    f = df.filter(pl.col("final") & (pl.col("metric") == "loss"))
+    base = f.filter(pl.col("precision_phase").is_null())
+    qat = f.filter(pl.col("precision_phase") == "qat")
+    ptq = f.filter(pl.col("precision_phase") == "post_training")
+    checks, penalties = [], {}
+    one_m = base.filter(pl.col("tokens").round(-4) == 1_000_000)
+    ref = {r["width"]: r["value"] for r in one_m.iter_rows(named=True)}
+    for r in qat.iter_rows(named=True):
+        penalties.setdefault(r["condition"].removeprefix("qat "), {})[r["width"]] = r["value"] - ref[r["width"]]
+    mean_pen = {k: float(np.mean(list(v.values()))) for k, v in penalties.items()}
+    if {"int8", "int4", "int2"} <= set(mean_pen):
+        checks.append(_check("QAT penalty grows as bits fall (int8 < int4 < int2, mean over widths)",
+                             [round(mean_pen[k], 4) for k in ("int8", "int4", "int2")], "increasing",
+                             mean_pen["int8"] < mean_pen["int4"] < mean_pen["int2"]))
+        checks.append(_check("4-bit QAT costs loss (int4 and fp4 penalties > 0)",
+                             [round(mean_pen.get(k, float("nan")), 4) for k in ("int4", "fp4_e2m1")], "> 0",
+                             mean_pen["int4"] > 0 and mean_pen.get("fp4_e2m1", 1) > 0))
+    deg = {}
+    fp = {(r["width"], r["tokens"]): r["value"] for r in base.iter_rows(named=True)}
+    for r in ptq.iter_rows(named=True):
+        fmt = r["condition"].split(" ptq ")[1]
+        deg.setdefault(fmt, {}).setdefault(r["width"], []).append((r["tokens"], r["value"] - fp[(r["width"], r["tokens"])]))
+    slopes = {}
+    for fmt, by_w in deg.items():
+        for w, pts in by_w.items():
+            pts.sort()
+            t = np.array([p[0] for p in pts])
+            d = np.array([p[1] for p in pts])
+            if len(pts) >= 4:
+                pos = d > 0
+                slopes[(fmt, w)] = {
+                    "spearman": _spearman(t, d),
+                    "first": float(d[0]), "last": float(d[-1]),
+                    # TODO(issue 4): a QiD-law fit (Ouyang et al. 2024) instead of this log-log slope
+                    "exponent": float(np.polyfit(np.log(t[pos]), np.log(d[pos]), 1)[0]) if pos.sum() >= 3 else float("nan"),
+                }
+    for fmt in ("int3", "int4"):
+        for w in PTQ_WIDTHS:
+            s = slopes.get((fmt, w))
+            if s:
+                checks.append(_check(f"PTQ {fmt} degradation grows with tokens (width {w})",
+                                     {"rank_corr": round(s["spearman"], 3), "at_min_tokens": round(s["first"], 4),
+                                      "at_max_tokens": round(s["last"], 4)},
+                                     "rank correlation >= 0.8 and last > 2 x first",
+                                     s["spearman"] >= 0.8 and s["last"] > 2 * max(s["first"], 1e-4)))
+    fitted = {"law": "log-log slope of PTQ degradation vs tokens",
+              "params": {f"{k[0]} w{k[1]}": v["exponent"] for k, v in slopes.items()}}
+    return _verdict(fitted, checks, qat_penalty=penalties, ptq_degradation={f"{k}": v for k, v in deg.items()})
+
+
+# ------------------------------------------------------------------ schedule
+SCHEDULES = (("constant", {"schedule": "constant"}), ("cosine", {"schedule": "cosine"}),
+             ("wsd20", {"schedule": "wsd", "decay": 0.2}), ("wsd10", {"schedule": "wsd", "decay": 0.1}))
+SCHEDULE_FIT_ON = "cosine"
+
+
+def _schedule_configs() -> list[RunConfig]:
+    return [RunConfig(corpus="pystdlib", width=64, depth=2, tokens=2_000_000, curve_points=40,
+                      curve_spacing="linear", curve_eval_tokens=16_384, label=name, **kw) for name, kw in SCHEDULES]
+
+
+def _schedule_verify(df: pl.DataFrame) -> dict:
+    from workbench.fit import fit
+    from workbench.proxies._analysis import LR_ANNEALING
+
+    curves = df.filter((pl.col("metric") == "loss") & pl.col("eval_set").str.ends_with("-val")
+                       & pl.col("precision_phase").is_null())
+    warm = curves.group_by("condition").agg(pl.col("step").max()).rows()
+    curves = curves.filter(pl.col("step") >= 0.1 * pl.col("step").max().over("condition"))  # past warmup
+    curves = curves.with_columns(pl.col("value").alias("loss"))
+    train = curves.filter(pl.col("condition") == SCHEDULE_FIT_ON)
+    res = fit(LR_ANNEALING, train)
+    errs = {}
+    for name, _ in SCHEDULES:
+        c = curves.filter(pl.col("condition") == name)
+        pred = res.predict({v: c[v].to_numpy() for v in LR_ANNEALING.variables})
+        e = pred - c["loss"].to_numpy()
+        errs[name] = {"mae": float(np.abs(e).mean()), "max_abs": float(np.abs(e).max()),
+                      "mape_percent": float(100 * np.abs(e / c["loss"].to_numpy()).mean()),
+                      "final_error": float(e[-1])}
+    checks = [_check(f"{name}: predicted curve within 1 % (mean) of the measured one", round(err["mape_percent"], 3),
+                     "<= 1 %", err["mape_percent"] <= 1.0) for name, err in errs.items() if name != SCHEDULE_FIT_ON]
+    fitted = {"law": "lr_annealing (Tissue et al. 2024)", "params": dict(res.params), "fitted_on": SCHEDULE_FIT_ON,
+              "warnings": list(res.warnings)}
+    return _verdict(fitted, checks, errors=errs, steps=dict(warm))
+
+
+# ----------------------------------------------------------------- crossover
+CROSSOVER_WIDTHS = (32, 64, 128, 256)
+CROSSOVER_TOKENS = 2_000_000
+
+
+def _crossover_configs() -> list[RunConfig]:
+    return [RunConfig(corpus="pystdlib", arch=a, width=w, depth=2, tokens=CROSSOVER_TOKENS)
+            for a in ("gpt", "lstm") for w in CROSSOVER_WIDTHS]
+
+
+def _crossover_verify(df: pl.DataFrame) -> dict:
+    from workbench.laws import get_law
+    from workbench.proxies._analysis import crossover
+
+    f = _final(df)
+    fits = {}
+    for arch in ("gpt", "lstm"):
+        fits[arch], _ = _fit("power_offset_params", f.filter(pl.col("architecture") == arch))
+    lo, hi = float(f["params"].min()), float(f["params"].max())
+    x = crossover(get_law("power_offset_params"), fits["gpt"]["params"], fits["lstm"]["params"], "params", lo, hi)
+    first = x["crossings"][0] if x["crossings"] else None
+    checks = [_check("fitted curves cross inside or within one decade beyond the swept N", first,
+                     f"in [{lo:.3g}, {hi * 10:.3g}]", first is not None)]
+    lower_small = "gpt" if x["lower_at_lo"] == "a" else "lstm"
+    return _verdict({"law": "power_offset_params", "params": {k: v["params"] for k, v in fits.items()}},
+                    checks, crossover=x, lower_at_small_n=lower_small)
+
+
+# ------------------------------------------------------------------- inverse
+INVERSE_WIDTHS = (16, 32, 48, 64, 96, 128, 192)
+
+
+def _inverse_configs() -> list[RunConfig]:
+    return [RunConfig(corpus="trap", width=w, depth=2, tokens=1_000_000, eval_tokens=262_144,
+                      eval_splits=("exceptions", "regular")) for w in INVERSE_WIDTHS]
+
+
+def _inverse_verify(df: pl.DataFrame) -> dict:
+    f = df.filter(pl.col("final") & (pl.col("metric") == "loss")).sort("params")
+    exc = f.filter(pl.col("eval_set") == "trap-exceptions")
+    reg = f.filter(pl.col("eval_set") == "trap-regular")
+    val = f.filter(pl.col("eval_set") == "trap-val")
+    n, le = exc["params"].to_numpy(), exc["value"].to_numpy()
+    peak = int(np.argmax(le))
+    rising = _spearman(np.log(n[: peak + 1]), le[: peak + 1]) if peak >= 2 else float("nan")
+    checks = [
+        _check("overall loss improves with N (normal scaling)", _spearman(np.log(val["params"].to_numpy()), -val["value"].to_numpy()),
+               "rank correlation of -loss with N >= 0.8", _spearman(np.log(val["params"].to_numpy()), -val["value"].to_numpy()) >= 0.8),
+        _check("loss on the exceptions rises with N over a range of sizes (inverse scaling)",
+               {"rise": float(le[peak] - le[0]), "over_sizes": int(peak + 1)},
+               "rises by > 0.1 nats over >= 3 sizes", peak >= 2 and le[peak] - le[0] > 0.1),
+    ]
+    shape = "inverse" if peak == len(le) - 1 else ("U-shaped (rises, then falls)" if peak >= 2 else "normal")
+    return _verdict({"law": None, "params": {}}, checks, shape=shape,
+                    exceptions=dict(zip(n.tolist(), le.tolist())),
+                    regular=dict(zip(reg["params"].to_list(), reg["value"].to_list())),
+                    overall=dict(zip(val["params"].to_list(), val["value"].to_list())), rank_corr_rise=rising)
+
+
+PRESETS: dict[str, Preset] = {p.name: p for p in (
+    Preset("smoke", "three tiny runs: the machinery works", 0.5, _smoke_configs, _smoke_verify),
+    Preset("quick", "GPT widths 32-192 x 1M tokens on the zipf source: power law in N, E vs entropy", 5,
+           _quick_configs, _quick_verify),
+    Preset("isoflop", "3 compute budgets x 6 widths on Python source: isoFLOP minima, Approach 2", 15,
+           _isoflop_configs, _isoflop_verify),
+    Preset("precision", "QAT formats x widths, and PTQ degradation vs tokens (zipf)", 30,
+           _precision_configs, _precision_verify),
+    Preset("schedule", "constant / cosine / WSD loss curves; LR-annealing law fitted on cosine", 10,
+           _schedule_configs, _schedule_verify),
+    Preset("crossover", "GPT vs LSTM loss vs size on Python source", 15, _crossover_configs, _crossover_verify),
+    Preset("inverse", "a frequent misleading pattern; loss on its exceptions vs size", 10,
+           _inverse_configs, _inverse_verify),
+)}
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise WorkbenchError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}") from None

@@ -1,0 +1,192 @@
+"""Proxy runs as corpus rows, and the shipped precomputed results.
+
+A run becomes rows of the corpus schema (``workbench.corpus.schema``), so the
+proxies' losses flow into the same fits and charts as published data:
+
+* one ``loss`` row per logged step on ``<corpus>-val`` (the last one has
+  ``final = true`` and a ``value_stderr``), and one ``train_loss`` row on
+  ``<corpus>-train`` (mean training loss since the previous logged step);
+* for the ``trap`` corpus, final ``loss`` rows on ``trap-exceptions`` and
+  ``trap-regular``;
+* one final ``loss`` row per post-training format (``precision_phase =
+  post_training``, condition ``... ptq <format>``).
+
+``source_id`` is ``proxy:<corpus>``; ``run_id`` is ``<preset>/<run>``;
+``params`` counts non-embedding parameters (``params_total`` and
+``params_non_embedding`` are both filled); ``flops`` is training compute up to
+the row's step (6 x matmul parameters plus attention, per token);
+``source_commit`` is the corpus content hash; ``backing`` names the preset.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+import polars as pl
+
+from workbench.corpus import schema
+from workbench.errors import WorkbenchError
+from workbench.proxies.config import RunConfig
+
+PAPER = "workbench proxy"
+REPOSITORY = "local"
+LICENCE = "CC0-1.0"  # the numbers are generated here; the pystdlib text itself is PSF-licensed
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so readers see the old file or the new one, never a torn one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def datasets_dir() -> Path:
+    """``datasets/proxies`` beside the package (the repository checkout)."""
+    return Path(__file__).resolve().parents[2] / "datasets" / "proxies"
+
+
+def _precision(cfg: dict, phase: str | None, fmt_spec: str | None, act_spec: str | None, block) -> dict:
+    from workbench.proxies.quantize import parse_format
+
+    def bits(spec):
+        f = parse_format(spec)
+        return 32.0 if f is None else float(f.bits)
+
+    wf = parse_format(fmt_spec, block)
+    out = {
+        "precision_phase": phase,
+        "weight_bits": bits(fmt_spec),
+        "activation_bits": bits(act_spec),
+        "number_format": "fp32" if wf is None else wf.kind,
+        "exponent_bits": 8 if wf is None else wf.exponent_bits,
+        "mantissa_bits": 23 if wf is None else wf.mantissa_bits,
+        "block_size": None if wf is None else (wf.block_size or cfg["width"]),
+        "scale_format": None if wf is None else "fp32",
+    }
+    return out
+
+
+def rows(result: dict, preset: str) -> list[dict]:
+    """The corpus rows of one run result (as returned by :func:`workbench.proxies.train.train`)."""
+    cfg, cnt, corpus = result["config"], result["counts"], result["corpus"]
+    name = corpus["name"]
+    fpt = cnt["flops_per_token"]
+    qat = bool(cfg.get("qat_weight") or cfg.get("qat_activation"))
+    label = cfg.get("label") or ("qat" if qat else "fp32")
+    base = {
+        "source_id": f"proxy:{name}",
+        "run_id": f"{preset}/{RunConfig.from_dict(cfg).run_id()}",
+        "train_set": name,
+        "params": float(cnt["params_non_embedding"]),
+        "params_convention": "non_embedding",
+        "params_total": float(cnt["params_total"]),
+        "params_non_embedding": float(cnt["params_non_embedding"]),
+        "width": cfg["width"],
+        "depth": cfg["depth"],
+        "heads": (cfg["heads"] or max(1, cfg["width"] // 32)) if cfg["arch"] == "gpt" else None,
+        "paper": PAPER,
+        "backing": f"preset {preset}",
+        "repository": REPOSITORY,
+        "source_commit": corpus["content_hash"],
+        "licence": LICENCE,
+        "seed": cfg["seed"],
+        "architecture": cfg["arch"],
+        "context": cfg["ctx"],
+        "lr_schedule": cfg["schedule"],
+        **_precision(cfg, "qat" if qat else None, cfg.get("qat_weight"), cfg.get("qat_activation"), cfg.get("qat_block")),
+    }
+    out = []
+    last = result["curve"][-1]["step"]
+    for point in result["curve"]:
+        at = {
+            "step": point["step"],
+            "tokens": float(point["tokens"]),
+            "flops": float(point["tokens"]) * fpt,
+            "learning_rate": point["lr"],
+            "lr_area": point["lr_area"],
+            "lr_anneal_area": point["lr_anneal_area"],
+        }
+        final = point["step"] == last
+        out.append({**base, **at, "condition": label, "eval_set": f"{name}-val", "metric": "loss",
+                    "value": point["eval_loss"], "value_stderr": point["eval_stderr"] or None, "final": final})
+        out.append({**base, **at, "condition": label, "eval_set": f"{name}-train", "metric": "train_loss",
+                    "value": point["train_loss"], "final": final})
+    final_at = {k: v for k, v in out[-1].items() if k in ("step", "tokens", "flops", "learning_rate", "lr_area", "lr_anneal_area")}
+    for split, s in result.get("splits", {}).items():
+        if s["tokens"] and math.isfinite(s["loss"]):
+            out.append({**base, **final_at, "condition": label, "eval_set": f"{name}-{split}", "metric": "loss",
+                        "value": s["loss"], "final": True, "note": f"{s['tokens']} scored tokens"})
+    for p in result.get("ptq", []):
+        out.append({**base, **final_at, **_precision(cfg, "post_training", p["format"], None, cfg.get("ptq_block")),
+                    "condition": f"{label} ptq {p['format']}", "eval_set": f"{name}-val", "metric": "loss",
+                    "value": p["loss"], "value_stderr": p["stderr"] or None, "final": True})
+    return out
+
+
+def to_frame(records: Iterable[dict]) -> pl.DataFrame:
+    """Rows -> a typed DataFrame with every schema column, in schema order."""
+    records = list(records)
+    if not records:
+        return schema.conform(pl.DataFrame())
+    cols = [c for c in schema.NAMES if any(c in r for r in records)]
+    df = pl.DataFrame({c: [r.get(c) for r in records] for c in cols},
+                      schema={c: schema.SCHEMA[c] for c in cols})
+    return schema.conform(df)
+
+
+def write_csv(df: pl.DataFrame, path: Path) -> Path:
+    """Write only the columns that hold values (atomically), in schema order."""
+    keep = [c for c in df.columns if df[c].null_count() < df.height]
+    df = df.select(keep)
+    # 7 significant digits: far below seed noise, and keeps the shipped CSVs small
+    floats = [c for c in df.columns if df[c].dtype == pl.Float64]
+    df = df.with_columns(pl.col(c).map_elements(lambda v: float(f"{v:.7g}"), return_dtype=pl.Float64) for c in floats)
+    atomic_write_text(Path(path), df.write_csv())
+    return Path(path)
+
+
+def read_csv(path: Path) -> pl.DataFrame:
+    """Read a proxy results CSV back, typed to the schema."""
+    path = Path(path)
+    if not path.exists():
+        raise WorkbenchError(f"{path}: no such results file")
+    head = pl.read_csv(path, n_rows=0)
+    unknown = [c for c in head.columns if c not in schema.BY_NAME]
+    if unknown:
+        raise WorkbenchError(f"{path}: unknown column(s) {', '.join(unknown)}")
+    df = pl.read_csv(path, schema_overrides={c: schema.SCHEMA[c] for c in head.columns if schema.SCHEMA[c] != pl.Date})
+    return schema.conform(df)
+
+
+def load(preset: str) -> pl.DataFrame:
+    """The shipped results of a preset (``datasets/proxies/<preset>.csv``) as schema rows."""
+    path = datasets_dir() / f"{preset}.csv"
+    if not path.exists():
+        have = sorted(p.stem for p in datasets_dir().glob("*.csv"))
+        raise WorkbenchError(f"no shipped results for preset {preset!r}; shipped: {', '.join(have) or 'none'}")
+    return read_csv(path)
+
+
+def final_losses(df: pl.DataFrame, eval_set: str | None = None) -> pl.DataFrame:
+    """Final-checkpoint ``loss`` rows (full precision and QAT; no PTQ) with a ``loss`` column for fits."""
+    out = df.filter(pl.col("final") & (pl.col("metric") == "loss")
+                    & (pl.col("precision_phase").is_null() | (pl.col("precision_phase") != "post_training")))
+    if eval_set is not None:
+        out = out.filter(pl.col("eval_set") == eval_set)
+    else:
+        out = out.filter(pl.col("eval_set").str.ends_with("-val"))
+    return out.with_columns(pl.col("value").alias("loss"))

@@ -1,0 +1,207 @@
+"""Train one proxy model and return everything it measured, as plain data.
+
+A :class:`RunConfig` says everything that determines a run: corpus, model,
+tokens, batch, optimiser, LR schedule, seed, quantisation.  Its hash is the
+cache key of a sweep, so a field that changes results must live here (and
+``PROXY_VERSION`` is bumped when the training code changes what a config
+produces).
+
+Choices, from measurements on a 2-core CPU (see ``datasets/proxies/README.md``):
+AdamW (betas 0.9/0.95, weight decay 0.1 on matrices, gradient clipping 1.0),
+batch 4 x 128 (runs at fixed tokens are step-limited: bigger batches learn
+less per token here), peak LR 3e-3 with linear warmup.  Schedules:
+
+* ``constant``: warmup, then the peak;
+* ``cosine``: warmup, then a half cosine down to ``min_lr * peak``;
+* ``wsd`` (warmup-stable-decay): warmup, the peak, and a linear decay to
+  ``min_lr * peak`` over the last ``decay`` fraction of the steps.
+
+The loss curve is logged at ``curve_points`` steps (log- or evenly spaced) on
+the first ``curve_eval_tokens`` of the fixed evaluation set, together with the
+mean training loss since the previous point, the learning rate, the area under
+the LR curve ``S1 = sum(lr)`` and the annealing area ``S2`` of Tissue et al.
+(2024) with decay factor 0.999 (``m_i = 0.999 m_{i-1} + (lr_{i-1} - lr_i)``,
+``S2 = sum(m)``; warmup steps add to S1 but not to S2).  The final point is
+evaluated on all ``eval_tokens``.
+
+Determinism: the same config, seed and thread count give the same losses, bit
+for bit, on the same machine (data order and initialisation are seeded; CPU
+kernels are deterministic at a fixed thread count).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from workbench.proxies import corpora, quantize
+from workbench.proxies.config import (  # noqa: F401  (re-exported for convenience)
+    ANNEAL_DECAY, PROXY_VERSION, SCHEDULES, RunConfig, curve_steps, lr_areas, lr_schedule,
+)
+from workbench.proxies.models import build, counts
+
+def measure_peak(seconds: float = 0.5, size: int = 512) -> float:
+    """fp32 matmul FLOP/s at the current thread count (best of a few timed bursts)."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    for _ in range(3):
+        a @ b
+    best = 0.0
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        t0 = time.perf_counter()
+        for _ in range(4):
+            a @ b
+        best = max(best, 4 * 2 * size**3 / (time.perf_counter() - t0))
+    return best
+
+
+@torch.no_grad()
+def token_losses(model: torch.nn.Module, windows: np.ndarray, batch: int = 32) -> np.ndarray:
+    """Per-token loss (nats) on ``windows`` (n, ctx+1): shape (n, ctx)."""
+    model.eval()
+    out = []
+    for i in range(0, len(windows), batch):
+        x = torch.from_numpy(np.ascontiguousarray(windows[i : i + batch], dtype=np.int64))
+        logits = model(x[:, :-1])
+        out.append(F.cross_entropy(logits.transpose(1, 2), x[:, 1:], reduction="none").numpy())
+    model.train()
+    return np.concatenate(out).astype(np.float64)
+
+
+def _mean_and_stderr(losses: np.ndarray) -> tuple[float, float]:
+    """Mean over tokens; the standard error treats each window as one sample (tokens in a window correlate)."""
+    per_window = losses.mean(axis=1)
+    return float(losses.mean()), float(per_window.std(ddof=1) / math.sqrt(len(per_window))) if len(per_window) > 1 else 0.0
+
+
+@dataclass
+class _Timer:
+    train: float = 0.0
+    eval: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+def train(cfg: RunConfig, *, threads: int | None = None, peak_flops: float | None = None) -> dict:
+    """Train one model; return config, counts, loss curve, final and PTQ losses, and timing."""
+    t_start = time.perf_counter()
+    if threads:
+        torch.set_num_threads(threads)
+    corpus = corpora.get_corpus(cfg.corpus)
+    torch.manual_seed(cfg.seed)
+    model = build(cfg.model)
+    cnt = counts(model)
+    if cfg.qat_weight or cfg.qat_activation:
+        quantize.prepare_qat(
+            model,
+            quantize.parse_format(cfg.qat_weight, cfg.qat_block),
+            quantize.parse_format(cfg.qat_activation, cfg.qat_block),
+        )
+    decay, no_decay = [], []
+    for p in model.parameters():
+        (decay if p.dim() >= 2 else no_decay).append(p)
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.lr, betas=(0.9, 0.95), eps=1e-8,
+    )
+    lrs = lr_schedule(cfg)
+    warm = int(round(cfg.warmup * cfg.steps))
+    s1, s2 = lr_areas(lrs, warm)
+    eval_windows = corpus.eval_windows(max(1, cfg.eval_tokens // cfg.ctx), cfg.ctx)
+    curve_windows = eval_windows[: max(1, cfg.curve_eval_tokens // cfg.ctx)]
+    log_at = set(curve_steps(cfg))
+    rng = np.random.default_rng([cfg.seed, 7])
+    block, pos = None, 0
+    timer = _Timer()
+    curve, running, running_n = [], 0.0, 0
+    t0 = time.perf_counter()
+    for step in range(1, cfg.steps + 1):
+        if block is None or pos + cfg.batch > len(block):
+            block = torch.from_numpy(corpus.train_windows(rng, 64 * cfg.batch, cfg.ctx).astype(np.int64))
+            pos = 0
+        x = block[pos : pos + cfg.batch]
+        pos += cfg.batch
+        for g in opt.param_groups:
+            g["lr"] = float(lrs[step - 1])
+        logits = model(x[:, :-1])
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        lv = float(loss.detach())
+        if not math.isfinite(lv):
+            raise FloatingPointError(f"loss became {lv} at step {step} ({cfg.run_id()})")
+        running += lv
+        running_n += 1
+        if step in log_at:
+            t1 = time.perf_counter()
+            timer.train += t1 - t0
+            windows = eval_windows if step == cfg.steps else curve_windows
+            losses = token_losses(model, windows)
+            value, stderr = _mean_and_stderr(losses)
+            curve.append({
+                "step": step,
+                "tokens": step * cfg.batch * cfg.ctx,
+                "lr": float(lrs[step - 1]),
+                "lr_area": float(s1[step - 1]),
+                "lr_anneal_area": float(s2[step - 1]),
+                "eval_loss": value,
+                "eval_stderr": stderr,
+                "eval_tokens": int(losses.size),
+                "train_loss": running / running_n,
+            })
+            running, running_n = 0.0, 0
+            t0 = time.perf_counter()
+            timer.eval += t0 - t1
+    final_losses = losses  # the last curve point is the full evaluation
+    t_ptq = time.perf_counter()
+    splits = {}
+    if cfg.eval_splits:
+        for split in cfg.eval_splits:
+            mask = corpus.eval_mask(eval_windows, split)
+            splits[split] = {"loss": float(final_losses[mask].mean()) if mask.any() else float("nan"),
+                             "tokens": int(mask.sum())}
+    ptq_rows = []
+    for spec in cfg.ptq:
+        fmt = quantize.parse_format(spec, cfg.ptq_block)
+        qlosses = token_losses(quantize.ptq(model, fmt), eval_windows)
+        value, stderr = _mean_and_stderr(qlosses)
+        ptq_rows.append({"format": spec, "loss": value, "stderr": stderr,
+                         "delta": float((qlosses - final_losses).mean())})
+    timer.eval += time.perf_counter() - t_ptq
+    oracle = corpus.oracle_loss(eval_windows) if hasattr(corpus, "oracle_loss") and cfg.corpus == "zipf" else None
+    train_tokens = cfg.steps * cfg.batch * cfg.ctx
+    tps = train_tokens / timer.train if timer.train > 0 else float("nan")
+    return {
+        "config": cfg.to_dict(),
+        "run_id": cfg.run_id(),
+        "counts": dataclasses.asdict(cnt),
+        "corpus": {"name": corpus.info.name, "content_hash": corpus.info.content_hash,
+                   "entropy_rate": corpus.info.entropy_rate, "oracle_eval_loss": oracle},
+        "curve": curve,
+        "splits": splits,
+        "ptq": ptq_rows,
+        "stats": {
+            "wall_seconds": time.perf_counter() - t_start,
+            "train_seconds": timer.train,
+            "eval_seconds": timer.eval,
+            "train_tokens": train_tokens,
+            "tokens_per_second": tps,
+            "model_flops_6n": cnt.flops_per_token_6n * train_tokens,
+            "mfu_6n": (tps * cnt.flops_per_token_6n / peak_flops) if peak_flops else None,
+            "peak_flops": peak_flops,
+            "threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "loadavg": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        },
+    }
