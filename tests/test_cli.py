@@ -177,3 +177,19 @@ def test_impossible_constraints_are_clear_errors(capsys, argv, message):
     code, out, err = run(capsys, "fit", "--law", "chinchilla", "--data", "chinchilla_epoch", *argv)
     assert code == 2 and out == ""
     assert message in err and err.count("\n") == 1
+
+
+def test_sources_json_lists_every_source_with_provenance(capsys):
+    code, out, _ = run(capsys, "sources", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert len(rows) >= 15
+    for r in rows:
+        assert r["rows"] > 0 and r["licence"] and r["citation"] and r["how_obtained"]
+
+
+def test_hub_pull_offline_is_fast_and_says_what_to_do(capsys, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    code, out, err = run(capsys, "hub", "pull", "someone/runs", "--revision", "main")
+    assert code == 2 and out == ""
+    assert "HF_HUB_OFFLINE" in err and err.count("\n") == 1

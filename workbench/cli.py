@@ -162,6 +162,8 @@ def cmd_sources(args) -> int:
             "metrics": sorted(df["metric"].unique().to_list()),
             "licence": src.licence,
             "citation": src.citation,
+            "arxiv": list(src.arxiv),
+            "how_obtained": src.how_obtained,
         })
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -179,9 +181,22 @@ def cmd_curate(args) -> int:
     ids = args.source or list(sources())
     from_dir = Path(args.from_dir) if args.from_dir else None
     for source_id in ids:
-        df = curate.build(source_id, from_dir)
-        path = curate.write(df, out_dir / f"{source_id}.csv")
-        print(f"{source_id}: {df.height} rows -> {path}")
+        report = curate.build_report(source_id, from_dir)
+        path = curate.write(report.frame, out_dir / f"{source_id}.csv")
+        left = ", ".join(f"{n} {why}" for why, n in report.dropped.items())
+        print(f"{source_id}: {report.frame.height} rows -> {path}" + (f" (left out: {left})" if left else ""))
+    return 0
+
+
+def cmd_hub(args) -> int:
+    from workbench.corpus import hub
+
+    if args.hub_command == "pull":
+        pulled = hub.pull(args.repo, args.revision)
+        print(json.dumps({"repo": pulled.repo_id, "revision": pulled.revision, "commit": pulled.commit, "path": str(pulled.path)}))
+    else:
+        commit = hub.push_runs(args.file, args.repo, path_in_repo=args.path_in_repo, private=args.private)
+        print(json.dumps({"repo": args.repo, "commit": commit}))
     return 0
 
 
@@ -241,6 +256,18 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_curate)
     from workbench.proxies.cli import register as register_sweep
     register_sweep(sub)
+    h = sub.add_parser("hub", help="pull a corpus or runs from the Hugging Face Hub, or push your runs")
+    hs = h.add_subparsers(dest="hub_command", required=True)
+    hp = hs.add_parser("pull", help="download a dataset repository at a pinned revision into the local cache")
+    hp.add_argument("repo", help="owner/name of a dataset repository")
+    hp.add_argument("--revision", required=True, help="commit (recommended), tag or branch")
+    hu = hs.add_parser("push", help="validate a runs table against the corpus schema and upload it")
+    hu.add_argument("file", help="CSV or parquet in the corpus schema")
+    hu.add_argument("repo", help="owner/name of a dataset repository (created if missing)")
+    hu.add_argument("--path-in-repo", default=None)
+    hu.add_argument("--private", action="store_true")
+    h.set_defaults(func=cmd_hub)
+
     f = sub.add_parser("figures", help="regenerate every course figure without Jupyter, with an index")
     f.add_argument("--out", required=True, help="output folder")
     f.add_argument("--only", action="append", help="only this figure; repeatable")
