@@ -8,10 +8,30 @@ from __future__ import annotations
 
 from workbench.errors import WorkbenchError
 from workbench.laws.base import Law, Parameter, Preset
+from workbench.laws.annealing import ANNEALING_LAWS
+from workbench.laws.bnsl import BNSL_LAWS
 from workbench.laws.chinchilla import CHINCHILLA
+from workbench.laws.data_constrained import DATA_CONSTRAINED_LAWS
+from workbench.laws.efficiency import EFFICIENCY_LAWS
+from workbench.laws.floating_point import SUN_LAWS
+from workbench.laws.gadre import GADRE_LAWS
+from workbench.laws.hyperparameters import HYPERPARAMETER_LAWS
+from workbench.laws.kaplan import KAPLAN_LAWS
+from workbench.laws.nmt import NMT_LAWS
 from workbench.laws.power import POWER_LAWS
+from workbench.laws.precision import KUMAR_LAWS
+from workbench.laws.quantization import QUANTIZATION_LAWS
+from workbench.laws.sampling import SAMPLING_LAWS
 
-LAWS: dict[str, Law] = {law.name: law for law in (CHINCHILLA, *POWER_LAWS)}
+# Order: general forms first, then by topic (data, precision, schedules, inference).
+_ALL = (
+    *POWER_LAWS, *KAPLAN_LAWS, CHINCHILLA, *BNSL_LAWS, *NMT_LAWS, *GADRE_LAWS, *DATA_CONSTRAINED_LAWS,
+    *KUMAR_LAWS, *SUN_LAWS, *QUANTIZATION_LAWS, *EFFICIENCY_LAWS, *ANNEALING_LAWS, *HYPERPARAMETER_LAWS,
+    *SAMPLING_LAWS,
+)
+LAWS: dict[str, Law] = {law.name: law for law in _ALL}
+if len(LAWS) != len(_ALL):
+    raise RuntimeError("two laws share a name in the registry")
 
 
 def get_law(name: str) -> Law:
