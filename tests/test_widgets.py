@@ -14,7 +14,7 @@ def explorer(epoch_points, tmp_path):
 
 
 def spec(ex):
-    return ex.chart.chart.to_dict()
+    return ex.chart.spec
 
 
 def test_budget_slider_moves_the_optimum(explorer):

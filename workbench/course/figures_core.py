@@ -6,7 +6,7 @@ from workbench import corpus
 from workbench.course import Figure, figure
 from workbench.fit import fit
 from workbench.laws import CHINCHILLA
-from workbench.viz.charts import chinchilla_chart, chinchilla_tables, describe_optimum
+from workbench.viz.charts import chinchilla_chart, chinchilla_tables, describe_optimum, with_data
 from workbench.viz.corpus_explorer import scatter, selection
 
 
@@ -25,5 +25,5 @@ def chinchilla_frontier() -> Figure:
     result = fit(CHINCHILLA, points)
     tables = chinchilla_tables(points, result.params, 5.76e23)
     caption = "Chinchilla law fitted to 240 Figure 4 runs (Besiroglu et al.'s selection). " + describe_optimum(tables, result.domain)
-    return Figure("chinchilla-fit-and-frontier", "01_chinchilla", caption, chinchilla_chart(tables), tables,
+    return Figure("chinchilla-fit-and-frontier", "01_chinchilla", caption, with_data(chinchilla_chart(), tables), tables,
                   corpus.get_source("chinchilla_epoch").bibtex)

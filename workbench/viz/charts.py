@@ -44,7 +44,7 @@ def chinchilla_tables(
         n_range = (float(points["params"].min()) / 10, float(points["params"].max()) * 100) if points is not None else (1e7, 1e13)
     if budgets is None:
         budgets = np.geomspace(1e18, 1e24, 7)
-    n = np.geomspace(*n_range, 120)
+    n = np.geomspace(*n_range, 60)
     iso = []
     for c in [*budgets, budget]:
         d = c / (6 * n)
@@ -71,52 +71,62 @@ def chinchilla_tables(
     best = chinchilla_optimal(values, [budget])
     optimum = pl.DataFrame({"flops": [budget], "params": best.params, "tokens": best.tokens, "loss": best.loss,
                             "tokens_per_param": best.tokens_per_param})
+    lo, hi = loss_range(points, values)
+    isoflop = isoflop.filter(pl.col("loss").is_between(lo, hi))
     out = {"isoflop": isoflop, "isoloss": isoloss, "frontier": frontier, "optimum": optimum}
     if points is not None:
         out["points"] = points.select("run_id", "params", "tokens", "flops", "loss") if "run_id" in points.columns else points.select("params", "tokens", "flops", "loss")
     return out
 
 
-def chinchilla_chart(tables: Mapping[str, pl.DataFrame], *, title: str = "", width: int = 330, height: int = 280) -> alt.HConcatChart:
-    """Two panels: loss against N along iso-FLOP curves, and iso-loss lines in the (N, D) plane."""
-    opt = tables["optimum"]
-    y_lo = float(tables["optimum"]["loss"][0]) - 0.3
-    y_hi = 6.0
-    if "points" in tables:
-        y_lo = min(y_lo, float(tables["points"]["loss"].min()) - 0.1)
-        y_hi = float(tables["points"]["loss"].max()) + 0.2
-    iso = tables["isoflop"].filter((pl.col("loss") < y_hi) & (pl.col("loss") > y_lo))
-    y_scale = alt.Scale(domain=[y_lo, y_hi], nice=False, zero=False)
-    y_loss = alt.Y("loss:Q", scale=y_scale, title="loss (nats/token)")
-    curves = alt.Chart(iso.filter(~pl.col("selected"))).mark_line(strokeWidth=1, opacity=0.6).encode(
-        x=alt.X("params:Q", scale=LOG, axis=SCI, title="parameters N"),
-        y=y_loss,
-        color=alt.Color("flops:Q", scale=alt.Scale(type="log", scheme="viridis"), title="FLOPs"),
-        detail="budget:N",
-    )
-    chosen = alt.Chart(iso.filter(pl.col("selected"))).mark_line(strokeWidth=3, color=BUDGET_COLOUR).encode(x="params:Q", y=y_loss)
-    star = alt.Chart(opt).mark_point(shape="diamond", size=140, filled=True, color=BUDGET_COLOUR).encode(
-        x="params:Q", y=y_loss, tooltip=["flops:Q", "params:Q", "tokens:Q", "loss:Q", "tokens_per_param:Q"])
+def named(name: str) -> alt.NamedData:
+    """A dataset referenced by name; its rows are supplied with :func:`with_data` or a LiveChart."""
+    return alt.NamedData(name=name)
+
+
+def with_data(chart: alt.TopLevelMixin, tables: Mapping[str, pl.DataFrame]) -> dict:
+    """The Vega-Lite spec of a chart over named datasets, with the tables filled in."""
+    spec = chart.to_dict()
+    spec["datasets"] = {name: df.to_dicts() for name, df in tables.items()}
+    return spec
+
+
+def loss_range(points: pl.DataFrame | None, values: Mapping[str, float]) -> tuple[float, float]:
+    """The loss axis of the Chinchilla figure: the data's range, or E to E + 4 without data."""
+    if points is not None and points.height:
+        return float(points["loss"].min()) - 0.25, float(points["loss"].max()) + 0.2
+    return float(values["E"]) - 0.05, float(values["E"]) + 4.0
+
+
+def chinchilla_chart(*, with_points: bool = True, title: str = "", width: int = 330, height: int = 280) -> alt.HConcatChart:
+    """Two panels over named data (points, isoflop, isoloss, frontier, optimum; see chinchilla_tables):
+    loss against N along iso-FLOP curves, and iso-loss lines in the (N, D) plane."""
+    x_n = alt.X("params:Q", scale=LOG, axis=SCI, title="parameters N")
+    y_loss = alt.Y("loss:Q", scale=alt.Scale(zero=False, nice=False), title="loss (nats/token)")
+    curves = alt.Chart(named("isoflop")).transform_filter("!datum.selected").mark_line(strokeWidth=1, opacity=0.6).encode(
+        x=x_n, y=y_loss, color=alt.Color("flops:Q", scale=alt.Scale(type="log", scheme="viridis"), title="FLOPs"),
+        detail="budget:N")
+    chosen = alt.Chart(named("isoflop")).transform_filter("datum.selected").mark_line(strokeWidth=3, color=BUDGET_COLOUR).encode(
+        x="params:Q", y="loss:Q")
+    star = alt.Chart(named("optimum")).mark_point(shape="diamond", size=140, filled=True, color=BUDGET_COLOUR).encode(
+        x="params:Q", y="loss:Q", tooltip=["flops:Q", "params:Q", "tokens:Q", "loss:Q", "tokens_per_param:Q"])
     left_layers = [curves, chosen, star]
     right_layers = []
-    if "points" in tables:
-        pts = tables["points"]
-        left_layers.insert(0, alt.Chart(pts).mark_circle(size=22, opacity=0.7).encode(
-            x="params:Q", y=y_loss, color=alt.Color("flops:Q", scale=alt.Scale(type="log", scheme="viridis")),
+    if with_points:
+        left_layers.insert(0, alt.Chart(named("points")).mark_circle(size=22, opacity=0.7).encode(
+            x="params:Q", y="loss:Q", color=alt.Color("flops:Q", scale=alt.Scale(type="log", scheme="viridis")),
             tooltip=["params:Q", "tokens:Q", "flops:Q", "loss:Q"]))
-        right_layers.append(alt.Chart(pts).mark_circle(size=18, opacity=0.5, color="#555").encode(
+        right_layers.append(alt.Chart(named("points")).mark_circle(size=18, opacity=0.5, color="#555").encode(
             x=alt.X("params:Q", scale=LOG), y=alt.Y("tokens:Q", scale=LOG), tooltip=["params:Q", "tokens:Q", "loss:Q"]))
     left = alt.layer(*left_layers).properties(width=width, height=height, title="iso-FLOP curves (fitted law)")
-    isoloss = alt.Chart(tables["isoloss"]).mark_line(strokeWidth=1).encode(
-        x=alt.X("params:Q", scale=LOG, axis=SCI, title="parameters N"),
-        y=alt.Y("tokens:Q", scale=LOG, axis=SCI, title="tokens D"),
-        color=alt.Color("loss:Q", scale=alt.Scale(scheme="plasma"), title="iso-loss"),
-        detail="level:N",
-    )
-    frontier = alt.Chart(tables["frontier"]).mark_line(strokeDash=[6, 3], color="black").encode(x="params:Q", y="tokens:Q")
-    budget_line = alt.Chart(tables["isoflop"].filter(pl.col("selected"))).mark_line(color=BUDGET_COLOUR, strokeWidth=2).encode(
+    isoloss = alt.Chart(named("isoloss")).mark_line(strokeWidth=1).encode(
+        x=x_n, y=alt.Y("tokens:Q", scale=LOG, axis=SCI, title="tokens D"),
+        color=alt.Color("loss:Q", scale=alt.Scale(scheme="plasma"), title="iso-loss"), detail="level:N")
+    frontier = alt.Chart(named("frontier")).mark_line(strokeDash=[6, 3], color="black").encode(x="params:Q", y="tokens:Q")
+    budget_line = alt.Chart(named("isoflop")).transform_filter("datum.selected").mark_line(color=BUDGET_COLOUR, strokeWidth=2).encode(
         x="params:Q", y="tokens:Q")
-    star2 = alt.Chart(opt).mark_point(shape="diamond", size=140, filled=True, color=BUDGET_COLOUR).encode(x="params:Q", y="tokens:Q")
+    star2 = alt.Chart(named("optimum")).mark_point(shape="diamond", size=140, filled=True, color=BUDGET_COLOUR).encode(
+        x="params:Q", y="tokens:Q")
     right = alt.layer(isoloss, *right_layers, frontier, budget_line, star2).properties(
         width=width, height=height, title="iso-loss lines, compute-optimal frontier (dashed)")
     return alt.hconcat(left, right, title=title).resolve_scale(color="independent")

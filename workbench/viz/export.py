@@ -18,8 +18,19 @@ from workbench.errors import WorkbenchError
 FORMATS = ("png", "svg", "pdf")
 
 
+def _save_spec(spec: dict, path: Path, fmt: str, scale: float) -> None:
+    import vl_convert as vlc
+
+    if fmt == "svg":
+        path.write_text(vlc.vegalite_to_svg(spec), encoding="utf-8")
+    elif fmt == "png":
+        path.write_bytes(vlc.vegalite_to_png(spec, scale=scale))
+    else:
+        path.write_bytes(vlc.vegalite_to_pdf(spec))
+
+
 def export_figure(
-    chart: alt.TopLevelMixin,
+    chart: alt.TopLevelMixin | dict,
     out_dir: str | Path,
     stem: str,
     *,
@@ -28,7 +39,7 @@ def export_figure(
     bibtex: str = "",
     scale: float = 2.0,
 ) -> list[Path]:
-    """Write the chart in each format and its tables as CSV; returns the paths written."""
+    """Write the chart (an altair chart or a Vega-Lite spec) in each format and its tables as CSV."""
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -39,8 +50,11 @@ def export_figure(
         if fmt not in FORMATS:
             raise WorkbenchError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
         path = out / f"{stem}.{fmt}"
-        kwargs = {"scale_factor": scale} if fmt == "png" else {}
-        chart.save(str(path), format=fmt, **kwargs)
+        if isinstance(chart, dict):  # a Vega-Lite spec, e.g. from a LiveChart
+            _save_spec(chart, path, fmt, scale)
+        else:
+            kwargs = {"scale_factor": scale} if fmt == "png" else {}
+            chart.save(str(path), format=fmt, **kwargs)
         written.append(path)
     for name, frame in (tables or {}).items():
         path = out / f"{stem}-{name}.csv"

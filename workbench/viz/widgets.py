@@ -3,7 +3,8 @@
 An explorer owns its widgets and its last figure tables; every callback is a
 method that recomputes from the widget values (no hidden notebook state), so
 the same update can be timed in a benchmark or driven from a test without a
-browser.  Charts are ``alt.JupyterChart`` objects, which render offline once
+browser.  Charts are ``alt.JupyterChart`` widgets driven by a :class:`LiveChart` (the spec is
+built once; an update only swaps data), which render offline once
 ``alt.JupyterChart.enable_offline()`` has been called.
 """
 
@@ -13,7 +14,6 @@ import time
 from pathlib import Path
 from typing import Mapping
 
-import altair as alt
 import ipywidgets as w
 import numpy as np
 import polars as pl
@@ -22,6 +22,7 @@ from workbench.fit import FitResult, fit
 from workbench.laws import CHINCHILLA
 from workbench.viz.charts import chinchilla_chart, chinchilla_tables, describe_optimum
 from workbench.viz.export import export_figure
+from workbench.viz.live import LiveChart
 
 
 class ChinchillaExplorer:
@@ -72,7 +73,8 @@ class ChinchillaExplorer:
         self._refit()
         self._set_constants(self._selected_values())
         self.tables = self._tables()
-        self.chart = alt.JupyterChart(chinchilla_chart(self.tables), embed_options={"renderer": "svg", "actions": False})
+        self.live = LiveChart(chinchilla_chart, self.tables)
+        self.chart = self.live.widget
         self._update_readout()
 
         self.drop.observe(self._on_drop, names="value")
@@ -129,7 +131,7 @@ class ChinchillaExplorer:
         """Recompute the figure from the widgets' values (what every control calls)."""
         t0 = time.perf_counter()
         self.tables = self._tables()
-        self.chart.chart = chinchilla_chart(self.tables)
+        self.live.update(self.tables)
         self._update_readout()
         self.last_update_seconds = time.perf_counter() - t0
 
@@ -149,7 +151,7 @@ class ChinchillaExplorer:
 
     def export(self, out_dir: str | Path | None = None, stem: str = "chinchilla") -> list[Path]:
         """Write the current figure as PNG, SVG and PDF, its tables as CSV, and the BibTeX."""
-        paths = export_figure(chinchilla_chart(self.tables), out_dir or self.export_dir, stem, tables=self.tables, bibtex=self.bibtex)
+        paths = export_figure(self.live.spec(), out_dir or self.export_dir, stem, tables=self.tables, bibtex=self.bibtex)
         self.export_log.value = "Wrote " + ", ".join(f"<code>{p}</code>" for p in paths)
         return paths
 
