@@ -29,6 +29,7 @@ class Figure:
 
 
 REGISTRY: dict[str, Callable[[], Figure]] = {}
+EXPLORERS: dict[str, Callable[[], object]] = {}  # name -> factory of an explorer (for the latency benchmark)
 
 
 def figure(name: str) -> Callable[[Callable[[], Figure]], Callable[[], Figure]]:
@@ -39,6 +40,19 @@ def figure(name: str) -> Callable[[Callable[[], Figure]], Callable[[], Figure]]:
             raise ValueError(f"figure {name!r} registered twice")
         REGISTRY[name] = builder
         return builder
+
+    return register
+
+
+def explorer(name: str) -> Callable[[Callable[[], object]], Callable[[], object]]:
+    """Register a factory of a notebook's explorer (it must have ``update()`` and
+    ``last_update_seconds``), so its slider callbacks can be benchmarked."""
+
+    def register(factory: Callable[[], object]) -> Callable[[], object]:
+        if name in EXPLORERS:
+            raise ValueError(f"explorer {name!r} registered twice")
+        EXPLORERS[name] = factory
+        return factory
 
     return register
 

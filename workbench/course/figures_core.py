@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from workbench import corpus
-from workbench.course import Figure, figure
+from workbench.course import Figure, explorer, figure
 from workbench.fit import fit
 from workbench.laws import CHINCHILLA
 from workbench.viz.charts import chinchilla_chart, chinchilla_tables, describe_optimum, with_data
@@ -27,3 +27,17 @@ def chinchilla_frontier() -> Figure:
     caption = "Chinchilla law fitted to 240 Figure 4 runs (Besiroglu et al.'s selection). " + describe_optimum(tables, result.domain)
     return Figure("chinchilla-fit-and-frontier", "01_chinchilla", caption, with_data(chinchilla_chart(), tables), tables,
                   corpus.get_source("chinchilla_epoch").bibtex)
+
+
+@explorer("01_chinchilla")
+def chinchilla_explorer():
+    from workbench.viz.widgets import ChinchillaExplorer
+
+    return ChinchillaExplorer(corpus.loss_points("chinchilla_epoch"))
+
+
+@explorer("00_corpus_tour")
+def corpus_explorer():
+    from workbench.viz.corpus_explorer import CorpusExplorer
+
+    return CorpusExplorer()

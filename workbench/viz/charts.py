@@ -63,7 +63,8 @@ def chinchilla_tables(
             d = (B / gap[ok]) ** (1 / beta)
         keep = d < 1e16
         lines.append(pl.DataFrame({"params": n[ok][keep], "tokens": d[keep], "level": [f"L = {level:.2f}"] * int(keep.sum()),
-                                   "loss": [float(level)] * int(keep.sum())}))
+                                   "loss": [float(level)] * int(keep.sum())},
+                                  schema={"params": pl.Float64, "tokens": pl.Float64, "level": pl.String, "loss": pl.Float64}))
     isoloss = pl.concat(lines)
     frontier_c = np.geomspace(min(budgets.min(), budget), max(budgets.max(), budget), 60)
     f = chinchilla_optimal(values, frontier_c)
