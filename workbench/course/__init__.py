@@ -59,6 +59,6 @@ def explorer(name: str) -> Callable[[Callable[[], object]], Callable[[], object]
 
 def load_all() -> dict[str, Callable[[], Figure]]:
     """Import every course module so its figures register, and return the registry."""
-    from workbench.course import figures_core  # noqa: F401
+    from workbench.course import figures_core, nb01_04, nb05_08, nb09_12  # noqa: F401
 
     return REGISTRY

@@ -1,0 +1,1 @@
+"""Course figures and explorers (placeholder until the notebooks land)."""
