@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from test_laws_registry import assert_recovers
-from workbench.laws.gadre import GADRE_ERROR, GADRE_OVERTRAINING, from_code_form
+from workbench.laws.gadre import GADRE_ERROR, GADRE_OVERTRAINING, from_code_form, overtraining_columns
 
 C4 = GADRE_OVERTRAINING.preset("gadre2024_c4").values
 C4_ERR = GADRE_ERROR.preset("gadre2024_c4_46tasks").values
@@ -47,3 +47,9 @@ def test_error_rises_to_epsilon_as_loss_grows():
     assert GADRE_ERROR.predict({"loss": 1e3}, C4_ERR)[0] == pytest.approx(C4_ERR["epsilon"], rel=1e-12)
     err = GADRE_ERROR.predict({"loss": np.linspace(2.0, 5.0, 20)}, C4_ERR)
     assert np.all(np.diff(err) > 0)
+
+
+def test_columns_from_size_and_tokens():
+    cols = overtraining_columns([1e8, 4e8], [2e9, 1.28e11])
+    np.testing.assert_allclose(cols["token_multiplier"], [20.0, 320.0])
+    np.testing.assert_allclose(cols["flops"], [6 * 1e8 * 2e9, 6 * 4e8 * 1.28e11])

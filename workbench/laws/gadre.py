@@ -133,3 +133,9 @@ def from_code_form(alpha: float, beta: float, b: float, e: float) -> dict[str, f
     """Convert the authors' code parameters ``(alpha, beta, b, E)`` to this law's ``(E, a, b, eta)``."""
     eta = -b / 2.0
     return {"E": e, "a": alpha * 6.0**eta, "b": beta, "eta": eta}
+
+
+def overtraining_columns(params, tokens) -> dict[str, np.ndarray]:
+    """The law's variables from a run's size and tokens: ``flops = 6 N D`` and ``token_multiplier = D / N``."""
+    n, d = np.asarray(params, dtype=float), np.asarray(tokens, dtype=float)
+    return {"flops": 6.0 * n * d, "token_multiplier": d / n}
