@@ -10,7 +10,8 @@ why.  Three kinds of check appear:
   rows; where its objective differs from the authors' the tolerance says by how
   much that moves the answer, and the engine must do at least as well as the
   published constants on its own objective;
-* a strict ``xfail`` where a known engine limitation blocks the default path.
+* the registered law with default settings reaching the same optimum (this was a strict
+  ``xfail`` until the engine started zero NNLS coefficients at a small positive value).
 
 Sources: ``gadre_overtraining`` (Gadre et al. 2024), ``quest_qat`` (Panferov et
 al. 2025), ``bnsl_addition`` (Caballero et al. 2022).  A source that is not
@@ -297,10 +298,6 @@ def test_bnsl_break_on_4_digit_addition(addition):
     assert result.objective <= objective_at(BNSL1, train, AUTHORS_RECIPE) * (1 + 1e-9)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine limitation: a linear coefficient that the grid NNLS sets to exactly 0 enters the polish as "
-    "log(1e-300) and can never leave 0 (fit/engine.py _free_u); every top grid basin here has a = 0, so the "
-    "registered bnsl1 stops at a = 0 with 3.4x the objective"))
 def test_registered_bnsl1_finds_the_break_with_default_settings(addition):
     train, _ = addition
     assert fit(BNSL1, train).objective <= fit(BNSL1_A_POSITIVE, train, starts=1).objective * (1 + 1e-6)

@@ -22,7 +22,8 @@ from workbench.errors import WorkbenchError
 EXIT_USAGE = 2
 
 
-def _parse_point(text: str, variables: Sequence[str]) -> dict[str, float]:
+def _parse_point(text: str, law) -> dict[str, float]:
+    variables = law.variables
     parts = text.split(":")
     if len(parts) != len(variables):
         raise WorkbenchError(
@@ -34,8 +35,10 @@ def _parse_point(text: str, variables: Sequence[str]) -> dict[str, float]:
             value = float(part)
         except ValueError:
             raise WorkbenchError(f"--predict {text!r}: {part!r} is not a number for {name}") from None
-        if not value > 0 or value == float("inf"):
-            raise WorkbenchError(f"--predict {text!r}: {name} must be a positive finite number")
+        domain = law.domains.get(name, "positive")
+        if value != value or abs(value) == float("inf") or (domain == "positive" and value <= 0) or (domain == "nonnegative" and value < 0):
+            kind = {"positive": "a positive", "nonnegative": "a non-negative"}.get(domain, "a")
+            raise WorkbenchError(f"--predict {text!r}: {name} must be {kind} finite number")
         point[name] = value
     return point
 
@@ -91,7 +94,7 @@ def cmd_fit(args) -> int:
     from workbench.laws import get_law
 
     law = get_law(args.law)
-    points = [_parse_point(p, law.variables) for p in args.predict]
+    points = [_parse_point(p, law) for p in args.predict]
     options = dict(loss=args.loss, delta=args.delta, fixed=_parse_fixed(args.fix, law), tie=args.tie, weight=args.weight)
     frame, notes, data_info = _load_fit_data(args.data, law)
     problem = make_problem(law, frame, **options)

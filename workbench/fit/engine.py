@@ -40,8 +40,8 @@ from workbench.fit.problem import Problem, make_problem
 from workbench.fit.result import FitResult
 from workbench.laws.base import Law
 
-_LBFGS_OPTIONS = {"maxiter": 20000, "maxfun": 100000, "ftol": 1e-15, "gtol": 1e-13, "maxcor": 30}
-_MAX_RESTARTS = 6
+_LBFGS_OPTIONS = {"maxiter": 3000, "maxfun": 10000, "ftol": 1e-15, "gtol": 1e-13, "maxcor": 30}
+_MAX_RESTARTS = 4
 _MAX_GRID = 4096
 
 
@@ -145,6 +145,14 @@ def _projected_starts(problem: Problem, grid: np.ndarray) -> tuple[np.ndarray, n
     pred = np.einsum("gnk,gk->gn", basis, best @ m_lin.T + off_lin)
     obj = _objective_batch(problem, pred)
     obj[~np.isfinite(best_sse)] = np.inf
+    # A coefficient NNLS put at exactly 0 would enter the log-space polish as
+    # log(0) with no gradient to leave it: start it where its term is 1e-4 of
+    # the data instead (the polish may still drive it back towards 0).
+    col_mean = np.mean(np.abs(merged), axis=1)  # (G, kf)
+    floor = 1e-4 * np.mean(y) / np.where(col_mean > 0, col_mean, 1.0)
+    for i in constrained:
+        zero = best[:, i] <= 0
+        best[zero, i] = floor[zero, i]
     return _free_u(problem, best, grid), obj
 
 
@@ -226,28 +234,38 @@ def polish(problem: Problem, u: np.ndarray, *, thorough: bool = True) -> tuple[n
 
 
 def bound_warnings(problem: Problem, values: Mapping[str, float]) -> list[str]:
+    """Parameters that ended on a bound, judged in the optimiser's coordinates.
+
+    Scale-like parameters are judged in log space and others linearly, each
+    against a tolerance of 1e-6 of its (finite, capped) range, so a small value
+    of a parameter with a huge range is not mistaken for one at its bound.
+    A coefficient bounded below by 0 "ends at 0" when its term is negligible.
+    """
     out = []
-    for p in problem.law.parameters:
-        if p.name in problem.fixed or p.name in problem.ties:
-            continue
-        v = values[p.name]
-        span = p.upper - p.lower if np.isfinite(p.upper - p.lower) else max(1.0, abs(v))
+    u = problem.pack(values)
+    lo, hi = problem.bounds()
+    for j, name in enumerate(problem.free_names):
+        p = problem.law.parameter(name)
         if p.linear and p.lower == 0.0:
             scale = max(abs(values[q.name]) for q in problem.law.linear) or 1.0
-            if v <= 1e-9 * scale:
-                out.append(f"{p.name} ended at its lower bound 0: the data do not support this term")
-            elif np.isfinite(p.upper) and v >= p.upper * (1 - 1e-6):
-                out.append(f"{p.name} ended at its upper bound {p.upper:g}")
-        elif problem.log_scaled(p.name):
-            if p.lower > 0 and v <= p.lower * (1 + 1e-6):
-                out.append(f"{p.name} ended at its lower bound {p.lower:g}")
-            elif np.isfinite(p.upper) and v >= p.upper * (1 - 1e-6):
-                out.append(f"{p.name} ended at its upper bound {p.upper:g}")
-        elif v - p.lower <= 1e-6 * span:
-            out.append(f"{p.name} ended at its lower bound {p.lower:g}")
-        elif p.upper - v <= 1e-6 * span:
-            out.append(f"{p.name} ended at its upper bound {p.upper:g}")
+            if values[name] <= 1e-9 * scale:
+                out.append(f"{name} ended at its lower bound 0: the data do not support this term")
+                continue
+        span = hi[j] - lo[j] if np.isfinite(hi[j] - lo[j]) else 10.0
+        tol = 1e-6 * min(max(span, 1e-12), 10.0)
+        if np.isfinite(lo[j]) and u[j] - lo[j] <= tol:
+            out.append(f"{name} ended at its lower bound {p.lower:g}")
+        elif np.isfinite(hi[j]) and hi[j] - u[j] <= tol:
+            out.append(f"{name} ended at its upper bound {p.upper:g}")
     return out
+
+
+def _log_support(problem: Problem) -> np.ndarray | None:
+    """log10 of the fitted points over the law's positive variables (for the hull test)."""
+    positive = [v for v in problem.law.variables if problem.law.domains.get(v, "positive") == "positive"]
+    if not positive:
+        return None
+    return np.log10(np.column_stack([problem.cols[v] for v in positive]))
 
 
 def domain_of(problem: Problem) -> dict[str, tuple[float, float]]:
@@ -263,7 +281,7 @@ def _result(problem: Problem, u: np.ndarray, f: float, ok: bool, msg: str, secon
         law=problem.law, params=values, objective=f, n_points=len(problem.y), fit_seconds=seconds,
         loss=problem.objective.name, domain=domain_of(problem), converged=ok, warnings=tuple(warnings),
         details={**details, "fixed": dict(problem.fixed), "ties": dict(problem.ties)},
-        support=np.log10(np.column_stack([problem.cols[v] for v in problem.law.variables])),
+        support=_log_support(problem),
     )
 
 

@@ -65,8 +65,11 @@ class FitResult:
         for v in self.law.variables:
             lo, hi = self.domain[v]
             xv = np.asarray(x[v], dtype=float)
-            below = np.log10(lo / xv)
-            above = np.log10(xv / hi)
+            if self.law.domains.get(v, "positive") == "positive":  # decades, on a log axis
+                below, above = np.log10(lo / xv), np.log10(xv / hi)
+            else:  # variables that may be 0 or negative: distance in units of the fitted range
+                span = (hi - lo) or 1.0
+                below, above = (lo - xv) / span, (xv - hi) / span
             out[v] = np.maximum(0.0, np.maximum(below, above))
         return out
 
@@ -77,9 +80,11 @@ class FitResult:
         extrapolation: large N *and* large D when the data only had one or the
         other.  One-variable laws reduce to the range test.
         """
-        pts = np.log10(np.column_stack([np.asarray(x[v], dtype=float) for v in self.law.variables]))
-        if self.support is None or len(self.law.variables) == 1:
-            return np.zeros(len(pts), bool)
+        positive = [v for v in self.law.variables if self.law.domains.get(v, "positive") == "positive"]
+        n = len(np.atleast_1d(np.asarray(x[self.law.variables[0]])))
+        if self.support is None or len(positive) < 2:
+            return np.zeros(n, bool)
+        pts = np.log10(np.column_stack([np.asarray(x[v], dtype=float) for v in positive]))
         from scipy.spatial import Delaunay, QhullError
 
         try:
