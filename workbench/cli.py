@@ -49,7 +49,7 @@ def _load_fit_data(spec: str, law):
 
     path = Path(spec)
     if path.exists() or any(sep in spec for sep in ("/", "\\")) or path.suffix:
-        table = corpus.read_user_table(path, law.variables, law.target)
+        table = corpus.read_user_table(path, law.variables, law.target, law.domains)
         return table.frame, list(table.notes), {"file": str(path)}
     known = corpus.sources()
     if spec not in known:

@@ -65,6 +65,7 @@ def cast_strict(
     origin: str,
     positive: Sequence[str] = (),
     required: Sequence[str] = (),
+    nonnegative: Sequence[str] = (),
 ) -> pl.DataFrame:
     """Cast the named columns, failing on the first cell that is not a valid value.
 
@@ -112,6 +113,11 @@ def cast_strict(
             if nonpos.any():
                 row = int(nonpos.arg_max())
                 raise WorkbenchError(f"{origin}: column {name!r} row {row + 1}: value {cast[row]} must be positive")
+        if name in nonnegative and cast.dtype.is_numeric():
+            neg = cast.is_not_null() & (cast < 0)
+            if neg.any():
+                row = int(neg.arg_max())
+                raise WorkbenchError(f"{origin}: column {name!r} row {row + 1}: value {cast[row]} must not be negative")
         out.append(cast.alias(name))
     return df.with_columns(out)
 
@@ -151,11 +157,15 @@ def resolve_columns(df: pl.DataFrame, wanted: Sequence[str], origin: str) -> dic
     return found
 
 
-def read_user_table(path: str | Path, variables: Sequence[str], target: str = "loss") -> UserTable:
+def read_user_table(
+    path: str | Path, variables: Sequence[str], target: str = "loss", domains: Mapping[str, str] | None = None
+) -> UserTable:
     """Read a user's CSV/parquet holding ``variables`` and ``target`` (aliases allowed).
 
     Tokens may be omitted when ``flops`` is given: then tokens = flops / (6 params),
-    the usual C = 6ND convention, and a note says so.
+    the usual C = 6ND convention, and a note says so.  ``domains`` (the law's)
+    says which columns may be zero (``nonnegative``) or any sign (``real``);
+    every other column must be positive.
     """
     origin = str(path)
     raw = read_text_table(path)
@@ -171,7 +181,12 @@ def read_user_table(path: str | Path, variables: Sequence[str], target: str = "l
     keep = {found[n]: n for n in [*wanted, "flops"] if n in found}
     frame = raw.select([pl.col(src).alias(dst) for src, dst in keep.items()])
     numeric = {n: pl.Float64 for n in frame.columns}
-    frame = cast_strict(frame, numeric, origin, positive=list(numeric), required=list(numeric))
+    domains = domains or {}
+    frame = cast_strict(
+        frame, numeric, origin, required=list(numeric),
+        positive=[n for n in numeric if domains.get(n, "positive") == "positive"],
+        nonnegative=[n for n in numeric if domains.get(n) == "nonnegative"],
+    )
     if derive_tokens:
         frame = frame.with_columns((pl.col("flops") / (6.0 * pl.col("params"))).alias("tokens"))
         notes.append("tokens derived as flops / (6 * params)")
