@@ -32,3 +32,14 @@ def test_cli_examples_on_corpus_sources_run(capsys):
             assert main(argv) == 0, line
             ran += 1
     assert ran >= 3
+
+
+def test_readme_lists_every_law_and_source():
+    from workbench import corpus
+    from workbench.laws import LAWS
+
+    text = (ROOT / "README.md").read_text()
+    for name in LAWS:
+        assert f"`{name}`" in text, f"law {name} missing from README"
+    for sid in corpus.sources():
+        assert f"`{sid}`" in text, f"source {sid} missing from README"
