@@ -1,0 +1,170 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 11 · Inference-time scaling: repeated sampling and the verifier's ceiling
+#
+# Scaling laws are usually about training compute. Brown et al. (2024, *Large Language
+# Monkeys*, arXiv:2407.21787) scale *inference* compute instead: draw $k$ answers per problem
+# and count a problem as solved if any of them is correct. This **coverage** grows smoothly
+# over four orders of magnitude of $k$, and they model it as an exponentiated power law,
+#
+# $$c(k) = \exp\left(-a\,k^{-b}\right), \qquad\text{i.e.}\qquad -\log c(k) = a\,k^{-b}.$$
+#
+# Why a power law at all? Schaeffer et al. (2025) show it follows from the *distribution* of
+# per-problem success rates: each problem alone is solved with probability $1-(1-p_i)^k$, which
+# saturates exponentially fast, but a heavy tail of very hard problems (tiny $p_i$) keeps the
+# average creeping up like a power law.
+#
+# Coverage assumes a **perfect verifier**: someone who recognises the correct answer among
+# the $k$. Real verifiers (tests, reward models, judges) make mistakes, and then more samples
+# stop helping. This notebook
+#
+# 1. fits the law to Pythia models on MATH and checks how far it extrapolates in $k$,
+# 2. computes what a verifier with a given recall and false-positive rate actually picks.
+
+# %%
+import altair as alt
+import polars as pl
+
+from workbench import corpus
+from workbench.analysis.repeated_sampling import coverage_from_pass1, verifier_ceiling, verifier_success
+from workbench.course.nb09_12 import MonkeysExplorer, coverage_fits_table, monkeys_data
+from workbench.laws import get_law
+
+alt.JupyterChart.enable_offline()  # charts render without a CDN (Binder, CI, a train)
+law = get_law("monkeys_coverage")
+law.latex
+
+# %% [markdown]
+# ## The data
+# The `language_monkeys` source holds Brown et al.'s Pythia samples on 128 MATH problems with
+# 10,000 samples per problem, processed per problem by Schaeffer et al. (2025): the mean
+# coverage per model and $k$ (the curves Brown et al. plot), and every problem's pass@1.
+
+# %%
+source = corpus.get_source("language_monkeys")
+print(source.citation)
+for caveat in source.caveats:
+    print(" -", caveat)
+coverage, pass1 = monkeys_data()
+coverage.group_by("model", maintain_order=True).agg(
+    pl.col("params").first(), pl.len().alias("k values"), pl.col("k").max().alias("max k"),
+    pl.col("coverage").first().alias("coverage at k=1"), pl.col("coverage").last().alias("coverage at k=10,000"))
+
+# %% [markdown]
+# ## Fit on small $k$, predict large $k$
+# The engine fits $(a, b)$ on the measured coverage for $k \le 100$ only; how well does that
+# predict the coverage at $k = 10{,}000$, a hundred times further?
+
+# %%
+coverage_fits_table(100)
+
+# %% [markdown]
+# Within about 0.03 for every model. Now fit on $k \le 1000$: more data, yet the prediction at
+# 10,000 gets *worse* for several models (160M: off by 0.07). The log-log curvature of
+# $-\log c$ is not exactly constant, so which range you fit decides the extrapolation; more
+# points do not guarantee a better one.
+
+# %%
+coverage_fits_table(1000)
+
+# %% [markdown]
+# ## Explore
+# * **fit on $k \le$** — the fitting range (red dashed line, left). Points beyond it are faded:
+#   the law never saw them. Curves continue to $k = 10^6$, where nothing was measured.
+# * **verifier recall** — the chance the verifier accepts a correct sample.
+# * **false-positive rate** — the chance it accepts a wrong one.
+# * **model (right panel)** — whose per-problem pass@1 the verifier curves use.
+# * **Export figure** writes PNG, SVG, PDF, the CSV tables and the BibTeX into `exports/`.
+#
+# The right panel uses the closed forms in `workbench.analysis.repeated_sampling`: with
+# per-problem success rate $p$, a sample is accepted with probability
+# $q = r\,p + f\,(1-p)$ and an accepted sample is correct with probability $r p / q$ (the
+# verifier's precision on that problem); picking one accepted sample at random succeeds with
+# $(1-(1-q)^k)\,r p/q + (1-q)^k (1-r) p/(1-q)$, which tends to the precision as $k$ grows.
+
+# %%
+explorer = MonkeysExplorer(export_dir="exports")
+explorer.widget
+
+# %% [markdown]
+# The same export from code:
+
+# %%
+written = explorer.export()
+[p.name for p in written]
+
+# %% [markdown]
+# ## The verifier's ceiling, per model
+# With a perfect verifier, coverage at $k = 10{,}000$; with recall 0.9 and a 1 % false-positive
+# rate, the share of problems for which the verifier's pick is correct at the same $k$, and
+# its limit as $k \to \infty$:
+
+# %%
+rows = []
+for model in coverage["model"].unique(maintain_order=True):
+    p = pass1.filter(pl.col("model") == model)["pass1"].to_numpy()
+    rows.append({"model": model, "mean pass@1": p.mean(), "solved at least once": (p > 0).mean(),
+                 "coverage k=10,000 (independent samples)": coverage_from_pass1(p, [1e4])[0],
+                 "verifier pick k=10,000": verifier_success(p, [1e4], 0.9, 0.01)[0],
+                 "ceiling (k → ∞)": verifier_ceiling(p, 0.9, 0.01)})
+pl.DataFrame(rows)
+
+# %% [markdown]
+# A 1 % false-positive rate sounds good, but these models solve a typical problem in far
+# fewer than 1 % of samples (mean pass@1 of 0.02 or less), so among the accepted samples the
+# wrong ones outnumber the right ones: pythia-2.8b reaches a ceiling of 0.34 against a
+# coverage of 0.81. The rule: the false-positive rate has to be small compared to the
+# per-problem success rate for repeated sampling to pay off.
+#
+# Two smaller points. The "independent samples" coverage $1-(1-p)^k$ is a little below the
+# stored coverage at $k = 10{,}000$ (0.796 vs 0.8125 for pythia-2.8b): with exactly 10,000
+# samples the unbiased estimator counts a problem solved once as solved, while the
+# independent-sample model gives it only a $1-(1-10^{-4})^{10^4} \approx 63\%$ chance. And the
+# law's value at $k = 10^6$ (last column of the fit tables) assumes that the problems no sample
+# solved (12.5 % for pythia-12b) have small but non-zero success rates; the data cannot tell.
+#
+# ## Exercises
+# 1. Set the verifier to recall 1.0. How small must the false-positive rate be for
+#    pythia-12b's ceiling to exceed 0.8?
+# 2. Move **fit on $k \le$** from 10 to 10,000. For pythia-160m, does the prediction at 10,000
+#    improve steadily as the fitting range grows?
+# 3. Why does the verifier's curve equal the coverage at $k = 1$ whatever the recall and
+#    false-positive rate?
+#
+# <details><summary>Solutions (click to open)</summary>
+#
+# 1. Evaluate `verifier_ceiling(p, 1.0, f)` for pythia-12b's pass@1 over a few values of `f`:
+#    0.001 gives 0.657, 0.0003 gives 0.749, and it takes about $f = 10^{-4}$ (0.810) to pass
+#    0.8 — a verifier must be nearly perfect at rejecting wrong answers when correct ones are
+#    this rare.
+# 2. No. `coverage_fits_table(cutoff)` gives its error at $k = 10{,}000$: $-0.151$ fitted on
+#    $k \le 10$, $+0.008$ on $k \le 100$, $+0.070$ on $k \le 1000$ and still $+0.055$ when the fit
+#    includes $k = 10{,}000$ itself. The law does not describe this model's whole curve, so the
+#    range you fit on chooses which part it matches. (For pythia-70m the error does shrink
+#    steadily, from $-0.084$ to $-0.007$: one model's behaviour is not a rule.)
+# 3. With one sample there is nothing to choose between: the verifier either accepts it or
+#    falls back to it, so the answer is correct with probability $p$ — the formula gives
+#    $r p + (1-r) p = p$.
+# </details>
+#
+# ## References
+# * Brown, Juravsky, Ehrlich, Clark, Le, Ré, Mirhoseini 2024, *Large Language Monkeys: Scaling
+#   Inference Compute with Repeated Sampling*, arXiv:2407.21787.
+# * Schaeffer, Kazdan, Hughes, Juravsky, Price, Lynch, Jones, Kirk, Mirhoseini, Koyejo 2025,
+#   *How Do Large Language Monkeys Get Their Power (Laws)?*, ICML 2025 (the per-problem tables).
+# * Chen et al. 2021, *Evaluating Large Language Models Trained on Code*, arXiv:2107.03374 (the
+#   unbiased pass@k estimator).
