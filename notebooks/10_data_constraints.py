@@ -105,7 +105,7 @@ table = constrained_allocation_table()
 table
 
 # %%
-allocation_chart(table, 25e9)
+alt.JupyterChart(allocation_chart(table, 25e9))  # a widget, so it renders offline like the explorers
 
 # %% [markdown]
 # Below about $10^{21}$ FLOPs the optimum needs at most a few epochs and the two curves agree;
@@ -130,7 +130,7 @@ allocation_chart(table, 25e9)
 
 # %%
 toy = pruning_toy_tables()
-pruning_toy_chart(toy)
+alt.JupyterChart(pruning_toy_chart(toy))
 
 # %% [markdown]
 # ## Exercises

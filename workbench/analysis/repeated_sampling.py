@@ -37,7 +37,8 @@ def _grid(p, k):
 def coverage_from_pass1(p, k) -> np.ndarray:
     """Mean over problems of ``1 - (1 - p_i)^k`` for every k (independent samples)."""
     p, k = _grid(p, k)
-    return (-np.expm1(k * np.log1p(-np.minimum(p, 1.0)))).mean(axis=1)
+    with np.errstate(divide="ignore"):  # p = 1 gives log(0) = -inf and coverage exactly 1
+        return (-np.expm1(k * np.log1p(-np.minimum(p, 1.0)))).mean(axis=1)
 
 
 def verifier_success(p, k, recall: float, fpr: float) -> np.ndarray:

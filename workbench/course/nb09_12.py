@@ -659,7 +659,8 @@ def monkeys_chart(title: str = "") -> alt.HConcatChart:
     y = alt.Y("coverage:Q", scale=alt.Scale(domain=[0, 1]), title="coverage (fraction solved by any of k)")
     pts = alt.Chart(named("measured")).mark_point(size=16, filled=True).encode(
         x=x, y=y, color=colour,
-        opacity=alt.Opacity("role:N", scale=alt.Scale(domain=["used in the fit", "held out"], range=[0.9, 0.25]), title="measured"),
+        opacity=alt.Opacity("role:N", scale=alt.Scale(domain=["used in the fit", "held out"], range=[0.9, 0.25]), title="measured",
+                              legend=alt.Legend(orient="bottom", direction="horizontal")),
         tooltip=["model:N", "k:Q", "coverage:Q", "role:N"])
     law = alt.Chart(named("law")).mark_line(strokeWidth=1.8).encode(x=x, y="coverage:Q", color=colour)
     rule = alt.Chart(named("cutoff")).mark_rule(color=YOURS, strokeDash=[5, 3], strokeWidth=2).encode(x="k:Q")

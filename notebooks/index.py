@@ -1,0 +1,86 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Scaling laws: a course in notebooks
+#
+# The notebooks below (00 to 12) show how the loss of a neural network depends on its size, its data,
+# its compute, its numbers' precision, its learning-rate schedule and the compute spent at
+# inference — each built on published measurements that ship with this repository, fitted
+# with one engine, and explored with sliders. Start with **01 · Chinchilla**: it goes from
+# published points to a fitted law to a compute-optimal model in one sitting, and every other
+# notebook follows its pattern.
+#
+# | # | notebook | what you learn |
+# |---|---|---|
+# | 00 | [A tour of the corpus](00_corpus_tour.ipynb) | what the shipped data are, where each number comes from, how to browse and export them |
+# | 01 | [Chinchilla, end to end (quick start)](01_chinchilla.ipynb) | fit $L = E + A/N^\alpha + B/D^\beta$ to Hoffmann et al.'s runs and find the compute-optimal model |
+# | 01 | [Power laws](01_power_laws.ipynb) | power laws on log–log axes, Kaplan et al.'s laws, and how far an extrapolation can be trusted |
+# | 02 | [Chinchilla's three approaches](02_chinchilla_approaches.ipynb) | envelope, IsoFLOP and parametric fits side by side, and the replication that changed the constants |
+# | 03 | [Over-training and inference cost](03_overtraining.ipynb) | why smaller models trained longer win once inference is paid for (Gadre et al.) |
+# | 04 | [From loss to downstream error](04_downstream.ipynb) | predicting benchmark error from loss |
+# | 05 | [Low precision](05_precision.ipynb) | the loss cost of training and serving in fewer bits |
+# | 06 | [Inverse and U-shaped scaling](06_inverse_scaling.ipynb) | when bigger is worse, and how to tell a trend from noise |
+# | 07 | [Crossovers](07_crossovers.ipynb) | when one method's scaling curve overtakes another's, with an interval |
+# | 08 | [Proxies](08_proxies.ipynb) | small models trained on this machine that reproduce each phenomenon |
+# | 09 | [Learning-rate schedules](09_lr_schedules.ipynb) | the annealing law: fit one loss curve, predict any schedule |
+# | 10 | [Data constraints](10_data_constraints.ipynb) | what repeated epochs are worth, and how data pruning can beat a power law |
+# | 11 | [Inference-time scaling](11_inference_scaling.ipynb) | coverage from repeated sampling, its extrapolation, and an imperfect verifier's ceiling |
+# | 12 | [Translation models](12_nmt.ipynb) | splitting parameters between encoder and decoder |
+#
+# ## How to use the notebooks
+# * **Run all** (Run ▸ Run All Cells). Every notebook runs in well under a minute from shipped
+#   results: nothing is trained and nothing is downloaded.
+# * **Sliders and menus** change the figure live: the fit or the extrapolation is recomputed
+#   in milliseconds when you release the slider, and the sentence above the chart says what
+#   the figure now shows (including when it is extrapolating).
+# * **Export figure** writes the current figure as PNG, SVG and PDF, the data behind it as CSV
+#   and the BibTeX of every source into `exports/` next to the notebook. The same figures
+#   come out of the command line without Jupyter:
+#   `python -m workbench figures --out DIR`.
+# * **Exercises** end each notebook; the solutions are folded away until you click
+#   *Solutions*.
+# * **Honesty marks**: where a law's constants were not verified against the paper, or a
+#   figure uses synthetic or illustrative values, the notebook and the figure's title say so.
+#
+# ## The data ship with the repository
+# Published measurements live in `datasets/` (one CSV per source, described with its paper,
+# figure or table, repository commit and licence in `datasets/sources.toml` and
+# `datasets/README.md`); the workbench's own small proxy runs live in `datasets/proxies/`.
+# The cell below lists the sources and checks that every notebook of the table is here.
+
+# %%
+import json
+import re
+from pathlib import Path
+
+from workbench import corpus
+
+sources = corpus.sources()
+print(f"{len(sources)} corpus sources ship with the repository:")
+for sid, s in sources.items():
+    print(f"  {sid:<24} {s.citation[:90]}")
+
+here = Path.cwd()
+course = sorted(p.name for p in here.glob("[0-9][0-9]_*.ipynb"))
+print(f"\n{len(course)} course notebooks in {here.name}/:", ", ".join(course) or "none (run this notebook from notebooks/)")
+index = here / "index.ipynb"
+if index.exists():  # check the table above against the folder
+    cells = json.loads(index.read_text(encoding="utf-8"))["cells"]
+    text = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    linked = re.findall(r"\]\(([0-9]{2}_[a-z0-9_]+\.ipynb)\)", text)
+    print("linked in the table:", len(linked),
+          "| linked but not in this folder:", [n for n in linked if not (here / n).exists()] or "none",
+          "| in this folder but not linked:", [n for n in course if n not in linked] or "none")

@@ -1,0 +1,125 @@
+"""Course notebooks 09-12: the numbers their figures rest on (schedules and areas, the
+verifier formulas, the Muennighoff README fixtures, the NMT split) and the schedule data's
+two paths (shipped proxy curves, or labelled synthetic ones)."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from workbench.analysis.repeated_sampling import coverage_from_pass1, verifier_ceiling, verifier_success
+from workbench.course import nb09_12 as nb
+from workbench.laws.data_constrained import optimal_allocation
+
+
+@pytest.mark.parametrize("kind,decay", [("constant", 0.2), ("cosine", 0.2), ("wsd", 0.2), ("wsd", 0.1)])
+def test_schedules_and_areas_match_the_proxy_runs(kind, decay):
+    from workbench.proxies.config import RunConfig, lr_areas, lr_schedule
+
+    cfg = RunConfig(corpus="pystdlib", width=64, depth=2, tokens=2_000_000, schedule=kind, decay=decay)
+    assert cfg.steps == nb.PROXY_STEPS
+    lr = nb.make_schedule(cfg.steps, kind=kind, decay=decay)
+    np.testing.assert_allclose(lr, lr_schedule(cfg), rtol=1e-12)
+    warm = int(round(cfg.warmup * cfg.steps))
+    s1, s2 = nb.schedule_areas(lr, warm)
+    r1, r2 = lr_areas(lr, warm)
+    np.testing.assert_allclose(s1, r1, rtol=1e-12)
+    np.testing.assert_allclose(s2, r2, atol=1e-12)
+
+
+def test_decay_shapes_end_at_the_final_rate_and_never_rise():
+    for shape in ("linear", "cosine", "1-sqrt"):
+        lr = nb.make_schedule(1000, kind="wsd", decay=0.3, final=0.1, shape=shape)
+        assert lr[-1] == pytest.approx(0.1 * nb.PROXY_PEAK)
+        assert np.all(np.diff(lr[50:]) <= 1e-15)
+
+
+def test_verifier_formulas():
+    p = np.array([0.0, 1e-4, 0.01, 0.3, 1.0])
+    k = np.array([1, 10, 1000])
+    np.testing.assert_allclose(verifier_success(p, k, 1.0, 0.0), coverage_from_pass1(p, k), atol=1e-12)
+    for r, f in [(0.9, 0.01), (0.5, 0.3), (1.0, 1e-4)]:
+        assert verifier_success(p, [1], r, f)[0] == pytest.approx(p.mean())  # one sample: nothing to choose
+        assert verifier_success(p, [1e9], r, f)[0] == pytest.approx(verifier_ceiling(p, r, f), abs=1e-9)
+    assert verifier_ceiling(p, 1.0, 0.0) == pytest.approx((p > 0).mean())
+
+
+def test_monkeys_tables_hold_every_model_and_a_bounded_ceiling():
+    t = nb.monkeys_tables(100, 0.9, 0.01, "pythia-2.8b")
+    assert t["law"]["model"].n_unique() == 7
+    s = t["summary"].row(0, named=True)
+    assert 0 < s["ceiling"] < s["coverage_at_1e4"] <= 1
+    assert t["law"]["coverage"].is_between(0, 1).all()
+
+
+def test_muennighoff_readme_fixtures():
+    n, d = optimal_allocation(1e22, 25e9, nb.MUENNIGHOFF)
+    assert n == pytest.approx(7.02e9, rel=2e-3) and d == pytest.approx(2.373e11, rel=2e-3)
+    c = nb.data_constrained_tables(25e9, 1.0, 2e9)["chosen"].row(0, named=True)
+    assert c["worth"] == pytest.approx(1.0) and c["loss_repeated"] == pytest.approx(c["loss_fresh"])
+    assert nb.repetition_value([1e6])[0] == pytest.approx(1 + nb.MUENNIGHOFF["rd_star"])
+
+
+def test_nmt_penalty_is_the_same_at_every_size():
+    a = nb.nmt_tables(1e8, 0.1, 0.2, 0.3)["summary"].row(0, named=True)
+    b = nb.nmt_tables(1e11, 0.1, 0.2, 0.3)["summary"].row(0, named=True)
+    assert a["optimal_share"] == pytest.approx(0.4) and a["penalty"] == pytest.approx(b["penalty"])
+    assert nb.nmt_tables(1e9, 0.4, 0.2, 0.3)["summary"]["penalty"][0] == pytest.approx(1.0)
+
+
+def test_pruning_toy_is_a_power_law_without_a_metric_and_exponential_with_a_perfect_one():
+    c = nb.pruning_toy_tables()["curves"]
+    rnd = c.filter(pl.col("metric").str.starts_with("random"))
+    per = c.filter(pl.col("metric").str.starts_with("perfect"))
+    assert rnd["error"].to_list() == pytest.approx((1 / (2 * (rnd["examples"] + 2))).to_list())
+    assert per["error"].to_list() == pytest.approx((2.0 ** -per["examples"] / 4).to_list())
+
+
+def _fake_proxy_rows() -> pl.DataFrame:
+    frames = []
+    for name, kind, decay in nb.MEASURED_SCHEDULES:
+        lr = nb.make_schedule(nb.PROXY_STEPS, kind=kind, decay=decay)
+        s1, s2 = nb.schedule_areas(lr, int(round(nb.PROXY_WARMUP * nb.PROXY_STEPS)))
+        i = np.linspace(97, nb.PROXY_STEPS - 1, 40).astype(int)
+        loss = nb.ANNEALING.predict({"S1": s1[i], "S2": s2[i]}, {"L0": 1.5, "A": 1.0, "C": 0.05, "alpha": 0.6})
+        frames.append(pl.DataFrame({"condition": name, "step": i + 1, "learning_rate": lr[i], "lr_area": s1[i],
+                                    "lr_anneal_area": s2[i], "value": loss, "metric": "loss", "eval_set": "pystdlib-val",
+                                    "precision_phase": pl.Series([None] * i.size, dtype=pl.String)}))
+    return pl.concat(frames)
+
+
+def test_schedule_curves_use_shipped_proxy_results_when_present(monkeypatch):
+    import workbench.proxies.results as results
+
+    monkeypatch.setattr(results, "load", lambda preset: _fake_proxy_rows())
+    nb.schedule_curves.cache_clear()
+    nb.schedule_fit.cache_clear()
+    try:
+        curves, provenance = nb.schedule_curves()
+        assert provenance == "proxy" and "SYNTHETIC" not in nb.schedule_provenance_text()
+        err = nb.schedule_errors("cosine")
+        assert err["MAE (nats)"].max() < 1e-6  # noise-free curves from the law: exact recovery
+        assert not nb._schedule_title("x").endswith("(illustrative constants)")
+    finally:
+        nb.schedule_curves.cache_clear()
+        nb.schedule_fit.cache_clear()
+
+
+def test_schedule_curves_fall_back_to_labelled_synthetic_curves(monkeypatch):
+    import workbench.proxies.results as results
+
+    def missing(preset):
+        raise FileNotFoundError(preset)
+
+    monkeypatch.setattr(results, "load", missing)
+    nb.schedule_curves.cache_clear()
+    nb.schedule_fit.cache_clear()
+    try:
+        _, provenance = nb.schedule_curves()
+        assert provenance == "synthetic"
+        assert nb.schedule_provenance_text().startswith("SYNTHETIC")
+        assert "SYNTHETIC" in nb._schedule_title("x")
+    finally:
+        nb.schedule_curves.cache_clear()
+        nb.schedule_fit.cache_clear()
