@@ -29,12 +29,12 @@
 # | 01 | [Chinchilla, end to end (quick start)](01_chinchilla.ipynb) | fit $L = E + A/N^\alpha + B/D^\beta$ to Hoffmann et al.'s runs and find the compute-optimal model |
 # | 01 | [Power laws](01_power_laws.ipynb) | power laws on log–log axes, Kaplan et al.'s laws, and how far an extrapolation can be trusted |
 # | 02 | [Chinchilla's three approaches](02_chinchilla_approaches.ipynb) | envelope, IsoFLOP and parametric fits side by side, and the replication that changed the constants |
-# | 03 | [Over-training and inference cost](03_overtraining.ipynb) | why smaller models trained longer win once inference is paid for (Gadre et al.) |
-# | 04 | [From loss to downstream error](04_downstream.ipynb) | predicting benchmark error from loss |
-# | 05 | [Low precision](05_precision.ipynb) | the loss cost of training and serving in fewer bits |
-# | 06 | [Inverse and U-shaped scaling](06_inverse_scaling.ipynb) | when bigger is worse, and how to tell a trend from noise |
-# | 07 | [Crossovers](07_crossovers.ipynb) | when one method's scaling curve overtakes another's, with an interval |
-# | 08 | [Proxies](08_proxies.ipynb) | small models trained on this machine that reproduce each phenomenon |
+# | 03 | [Compute-optimal vs over-trained models](03_overtraining.ipynb) | over-training (Gadre et al.) and why smaller models trained longer can win once inference is paid for |
+# | 04 | [From loss to downstream error](04_downstream.ipynb) | predicting benchmark error from the loss |
+# | 05 | [Precision: what a bit buys](05_precision.ipynb) | the loss cost of training and serving in fewer bits |
+# | 06 | [Breaks, inverse scaling and U-shapes](06_inverse_scaling.ipynb) | broken power laws, and when bigger is worse |
+# | 07 | [Crossovers: which method wins at scale?](07_crossovers.ipynb) | when one method's scaling curve overtakes another's, with an interval |
+# | 08 | [Train your own proxies](08_proxies.ipynb) | small models you can train on a CPU that reproduce each phenomenon |
 # | 09 | [Learning-rate schedules](09_lr_schedules.ipynb) | the annealing law: fit one loss curve, predict any schedule |
 # | 10 | [Data constraints](10_data_constraints.ipynb) | what repeated epochs are worth, and how data pruning can beat a power law |
 # | 11 | [Inference-time scaling](11_inference_scaling.ipynb) | coverage from repeated sampling, its extrapolation, and an imperfect verifier's ceiling |
