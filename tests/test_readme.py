@@ -43,3 +43,10 @@ def test_readme_lists_every_law_and_source():
         assert f"`{name}`" in text, f"law {name} missing from README"
     for sid in corpus.sources():
         assert f"`{sid}`" in text, f"source {sid} missing from README"
+
+
+def test_binder_links_open_an_existing_notebook():
+    text = (ROOT / "README.md").read_text()
+    targets = re.findall(r"mybinder\.org/v2/gh/[^)\s]+urlpath=lab/tree/([^)\s&]+)", text)
+    assert targets and all(t == "notebooks/index.ipynb" for t in targets)
+    assert (ROOT / targets[0]).is_file()
