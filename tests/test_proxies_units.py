@@ -73,13 +73,18 @@ def test_stdlib_corpus_is_documented_and_hashed(tmp_path):
     assert corpora.StdlibCorpus(root).info.content_hash != c1.info.content_hash
 
 
-def test_trap_exceptions_follow_the_rule():
+def test_trap_pattern_and_its_exceptions():
     c = corpora.TrapCorpus()
-    w = c.eval_windows(256, 128)
-    nxt = w[:, 1:]
+    w = c.eval_windows(512, 128)
     exc, reg = c.eval_mask(w, "exceptions"), c.eval_mask(w, "regular")
-    assert exc.sum() > 20 and reg.sum() > 5 * exc.sum()  # the pattern is frequent, its exceptions rare
-    assert np.all(nxt[exc] == c.exception) and np.all(nxt[reg] == c.usual)
+    assert not (exc & reg).any() and (exc | reg).all()
+    assert abs(exc.mean() - (1 - c.usual_prob)) < 0.01  # the pattern holds 80 % of the time
+    assert np.allclose(c.P.sum(axis=1), 1) and np.allclose(c.P.max(axis=1), c.usual_prob)
+    assert c.H == pytest.approx(-0.8 * math.log(0.8) + 0.2 * (c.H_tail - math.log(0.2)), rel=1e-12)
+    prev, nxt = w[:, :-1], w[:, 1:]
+    # the true chain scores its best possible loss on each slice
+    assert -np.log(c.P[prev, nxt][exc]).mean() == pytest.approx(c.best_exception_loss, abs=0.05)
+    assert -np.log(c.P[prev, nxt][reg]).mean() == pytest.approx(c.best_regular_loss, abs=1e-9)
 
 
 # ------------------------------------------------------------ number formats

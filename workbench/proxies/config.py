@@ -87,7 +87,7 @@ class RunConfig:
             raise ValueError(f"unknown corpus {self.corpus!r}; known: {', '.join(corpora.CORPORA)}")
         if self.tokens < self.batch * self.ctx:
             raise ValueError("tokens must cover at least one batch")
-        if self.eval_splits and self.corpus != "trap":
+        if self.eval_splits and not self.corpus.startswith("trap"):
             raise ValueError("eval_splits are defined for the trap corpus only")
         object.__setattr__(self, "ptq", tuple(self.ptq))
         object.__setattr__(self, "eval_splits", tuple(self.eval_splits))

@@ -28,14 +28,16 @@ it was trained on.
     chain's stationary distribution.
 
 ``trap``
-    The zipf chain with a frequent, misleading pattern for the inverse-scaling
-    preset (see :class:`TrapCorpus`).
+    A zipf-like chain in which every symbol has one usual successor (80 %):
+    a frequent pattern whose exceptions the inverse-scaling preset evaluates
+    (see :class:`TrapCorpus`).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,73 +188,58 @@ def _stationary(P: np.ndarray) -> np.ndarray:
 
 
 class TrapCorpus(ZipfMarkov):
-    """A zipf chain plus a frequent, misleading pattern (the ``inverse`` preset's language).
+    """A Markov language with one frequent, misleading pattern (the ``inverse`` preset's language).
 
-    One symbol, the *trigger*, is (in the base chain) followed by a fixed
-    *usual* symbol with probability ``1 - exception_rate``.  The exception
-    is not noise: the trigger is followed by the *exception* symbol exactly
-    when a *marker* symbol occurred among the previous ``lookback`` tokens.
-    Markers are rare, so the shortcut "trigger -> usual" is right most of the
-    time and is learned first; using the marker needs attention over the
-    window.  Evaluation sets (``eval_split``): ``"exceptions"`` scores only
-    the token after a trigger that follows a marker; ``"regular"`` only the
-    token after a trigger without one; ``"all"`` every token.
+    Every symbol ``s`` has a *usual* successor (the rank-1 symbol of its zipf
+    row) that follows it with probability ``usual_prob``; otherwise the
+    successor is drawn from the rest of the row's Zipf law (ranks 2..256,
+    renormalised): an *exception*.  Exceptions cannot be predicted from
+    anything in the context, so the best possible loss on them is
+    ``-ln(1 - usual_prob) + H(tail)``.  A model that has not yet learned the
+    pattern hedges and scores *better* on exceptions than one that has: the
+    slice where bigger models should do worse.  As for ``zipf``, every row is
+    a permutation of one law, so the entropy rate is exact:
+    ``H = h(usual_prob) + (1 - usual_prob) H(tail)``.
+
+    Evaluation subsets (``eval_mask``): ``"exceptions"`` (targets that are not
+    the usual successor), ``"regular"`` (targets that are), ``"all"``.
     """
 
-    def __init__(self, trigger_rate: float = 0.05, marker_rate: float = 0.001, lookback: int = 64,
-                 seed: int = 0, name: str = "trap"):
-        super().__init__(seed=seed, name=name)
-        self.trigger_rate, self.marker_rate, self.lookback = trigger_rate, marker_rate, lookback
-        self.trigger, self.usual, self.exception, self.marker = 0, 1, 2, 3  # reserved symbols
+    def __init__(self, usual_prob: float = 0.8, exponent: float = 1.2, seed: int = 0, name: str = "trap"):
+        super().__init__(exponent=exponent, seed=seed, name=name)
+        self.usual_prob = usual_prob
+        tail = self.p[1:] / self.p[1:].sum()
+        law = np.concatenate([[usual_prob], (1 - usual_prob) * tail])
+        self.p = law
+        self.cdf = np.cumsum(law)
+        self.cdf[-1] = 1.0
+        self.P = np.zeros((self.vocab, self.vocab))
+        self.P[np.arange(self.vocab)[:, None], self.perm] = law[None, :]
+        self.stationary = _stationary(self.P)
+        self.H = entropy(law)
+        self.H_tail = entropy(tail)
+        self.best_exception_loss = -math.log(1 - usual_prob) + self.H_tail
+        self.best_regular_loss = -math.log(usual_prob)
         self.info = CorpusInfo(
             name=name,
             content_hash="sha256:" + hashlib.sha256(
-                f"trap v1 seed={seed} trigger={trigger_rate!r} marker={marker_rate!r} lookback={lookback}".encode()
-            ).hexdigest(),
+                f"trap v3 vocab={self.vocab} s={exponent!r} usual={usual_prob!r} seed={seed}".encode()).hexdigest(),
             train_bytes=0,
             eval_bytes=0,
-            entropy_rate=None,
-            description=(f"zipf chain; symbol 0 inserted at rate {trigger_rate} and followed by 1, or by 2 when "
-                         f"symbol 3 (inserted at rate {marker_rate}) occurred in the previous {lookback} tokens"),
+            entropy_rate=self.H,
+            description=(f"order-1 Markov chain: each symbol's usual successor with probability {usual_prob}, "
+                         f"otherwise a Zipf({exponent}) draw from the other 255"),
         )
-
-    def _generate(self, rng, n, ctx):
-        out = super()._generate(rng, n, ctx)
-        out = np.where(out < 4, out + 4, out)  # the reserved symbols never come from the chain
-        out[rng.random(out.shape) < self.marker_rate] = self.marker
-        u = rng.random(out.shape)
-        last_marker = np.full(n, -(10**9))
-        prev_trigger = np.zeros(n, dtype=bool)
-        seen = np.zeros(n, dtype=bool)
-        for t in range(ctx + 1):
-            tok = out[:, t]
-            tok[prev_trigger] = np.where(seen[prev_trigger], self.exception, self.usual)
-            insert = ~prev_trigger & (u[:, t] < self.trigger_rate)
-            tok[insert] = self.trigger
-            seen = (t - last_marker) <= self.lookback  # a marker among the previous `lookback` tokens
-            last_marker = np.where(tok == self.marker, t, last_marker)
-            prev_trigger = insert
-        return out
-
-    def marker_seen(self, windows: np.ndarray) -> np.ndarray:
-        """``seen[:, t]``: a marker occurs in positions ``t - lookback .. t - 1`` of the window."""
-        is_marker = (windows == self.marker).astype(np.int64)
-        c = np.concatenate([np.zeros((len(windows), 1), np.int64), np.cumsum(is_marker, axis=1)], axis=1)
-        t = np.arange(windows.shape[1])
-        lo = np.maximum(0, t - self.lookback)
-        return (c[:, t] - c[:, lo]) > 0
 
     def eval_mask(self, windows: np.ndarray, split: str) -> np.ndarray:
         """Boolean mask over target positions (shape ``(n, ctx)``) selecting ``split``."""
-        prev = windows[:, :-1]
-        seen = self.marker_seen(windows)[:, :-1]
-        after_trigger = prev == self.trigger
+        usual = self.perm[windows[:, :-1], 0] == windows[:, 1:]
         if split == "exceptions":
-            return after_trigger & seen
+            return ~usual
         if split == "regular":
-            return after_trigger & ~seen
+            return usual
         if split == "all":
-            return np.ones_like(prev, dtype=bool)
+            return np.ones_like(usual)
         raise ValueError(f"unknown eval split {split!r}")
 
 

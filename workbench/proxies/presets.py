@@ -123,8 +123,12 @@ def _quick_verify(df: pl.DataFrame) -> dict:
 
 
 # ------------------------------------------------------------------- isoflop
-ISOFLOP_BUDGETS = (5e11, 1.5e12, 4.5e12)
-ISOFLOP_WIDTHS = (32, 48, 64, 96, 128, 192)
+# Five widths per budget, centred (roughly) on where that budget's optimum turned out to lie.
+ISOFLOP_GRID = {
+    5e11: (16, 24, 32, 48, 64),
+    1.5e12: (24, 32, 48, 64, 96),
+    4.5e12: (32, 48, 64, 96, 128),
+}
 
 
 def _isoflop_configs() -> list[RunConfig]:
@@ -132,8 +136,8 @@ def _isoflop_configs() -> list[RunConfig]:
 
     runs = []
     unit = 4 * 128
-    for c in ISOFLOP_BUDGETS:
-        for w in ISOFLOP_WIDTHS:
+    for c, widths in ISOFLOP_GRID.items():
+        for w in widths:
             cfg = RunConfig(corpus="pystdlib", width=w, depth=2)
             fpt = counts(build(cfg.model)).flops_per_token
             tokens = max(unit * 100, int(round(c / fpt / unit)) * unit)
@@ -142,17 +146,27 @@ def _isoflop_configs() -> list[RunConfig]:
 
 
 def _isoflop_verify(df: pl.DataFrame) -> dict:
-    from workbench.proxies._analysis import approach2
+    from workbench.analysis.compute_optimal import approach2_isoflop
 
-    f = _final(df)
-    pts = [{"budget": float(r["condition"].split("=")[1]), "params": r["params"], "tokens": r["tokens"],
-            "loss": r["loss"]} for r in f.iter_rows(named=True)]
-    a2 = approach2(pts)
+    f = _final(df).with_columns(pl.col("condition").str.split("=").list.get(1).cast(pl.Float64).alias("budget"))
+    try:
+        a2 = approach2_isoflop(f)
+        a, b, refused, n_opt = a2.a, a2.b, list(a2.refused), dict(zip(a2.flops.tolist(), a2.params.tolist()))
+    except WorkbenchError as exc:
+        a = b = float("nan")
+        refused, n_opt = [str(exc)], {}
+    budgets = sorted(set(f["budget"].to_list()))
+    best = {}
+    for c in budgets:
+        g = f.filter(pl.col("budget") == c).sort("params")
+        i = int(np.argmin(g["loss"].to_numpy()))
+        best[c] = {"observed_best_params": g["params"][i], "interior": 0 < i < g.height - 1}
     fitted, _ = _fit("chinchilla", f)
-    checks = [_check(f"interior minimum at C = {b['budget']:.1e}", b["interior"], "parabola vertex inside the swept N",
-                     b["interior"]) for b in a2["budgets"]]
-    checks.append(_check("optimal N grows with the budget", a2["a"], "a > 0", a2["a"] > 0))
-    return _verdict({**fitted, "approach2": {"a": a2["a"], "b": a2["b"]}}, checks, approach2=a2)
+    checks = [_check(f"interior minimum at C = {c:.1e}", best[c]["interior"] and c in n_opt,
+                     "lowest loss not at an end, and the parabola's vertex inside the swept N",
+                     best[c]["interior"] and c in n_opt) for c in budgets]
+    checks.append(_check("Approach 2: optimal N grows with the budget", a, "a > 0", a > 0))
+    return _verdict({**fitted, "approach2": {"a": a, "b": b, "n_opt": n_opt}}, checks, refused=refused, minima=best)
 
 
 # ----------------------------------------------------------------- precision
@@ -160,7 +174,7 @@ QAT_WIDTHS = (32, 64, 128)
 QAT_FORMATS = ("int8", "fp8_e4m3", "int4", "fp4_e2m1", "int2")
 PTQ_WIDTHS = (32, 64)
 PTQ_TOKENS = (250_000, 500_000, 1_000_000, 2_000_000, 4_000_000, 8_000_000)
-PTQ_FORMATS = ("int8", "fp8_e4m3", "int4", "fp4_e2m1", "int3")
+PTQ_FORMATS = ("int8", "fp8_e4m3", "int4", "fp4_e2m1", "int3")  # RTN, weights only, one scale per output channel
 
 
 def _precision_configs() -> list[RunConfig]:
@@ -170,10 +184,10 @@ def _precision_configs() -> list[RunConfig]:
             runs.append(RunConfig(corpus="zipf", width=w, depth=2, tokens=1_000_000, qat_weight=fmt,
                                   qat_activation=fmt, label=f"qat {fmt}"))
         if w not in PTQ_WIDTHS:
-            runs.append(RunConfig(corpus="zipf", width=w, depth=2, tokens=1_000_000, ptq=PTQ_FORMATS))
+            runs.append(RunConfig(corpus="zipf", width=w, depth=2, tokens=1_000_000, ptq=PTQ_FORMATS, ptq_block=None))
     for w in PTQ_WIDTHS:
         for t in PTQ_TOKENS:
-            runs.append(RunConfig(corpus="zipf", width=w, depth=2, tokens=t, ptq=PTQ_FORMATS))
+            runs.append(RunConfig(corpus="zipf", width=w, depth=2, tokens=t, ptq=PTQ_FORMATS, ptq_block=None))
     return runs
 
 
@@ -276,21 +290,21 @@ def _crossover_configs() -> list[RunConfig]:
 
 
 def _crossover_verify(df: pl.DataFrame) -> dict:
-    from workbench.laws import get_law
-    from workbench.proxies._analysis import crossover
+    from workbench.analysis.crossover import crossover
 
     f = _final(df)
-    fits = {}
+    fits, results = {}, {}
     for arch in ("gpt", "lstm"):
-        fits[arch], _ = _fit("power_offset_params", f.filter(pl.col("architecture") == arch))
+        fits[arch], results[arch] = _fit("power_offset_params", f.filter(pl.col("architecture") == arch))
     lo, hi = float(f["params"].min()), float(f["params"].max())
-    x = crossover(get_law("power_offset_params"), fits["gpt"]["params"], fits["lstm"]["params"], "params", lo, hi)
-    first = x["crossings"][0] if x["crossings"] else None
-    checks = [_check("fitted curves cross inside or within one decade beyond the swept N", first,
-                     f"in [{lo:.3g}, {hi * 10:.3g}]", first is not None)]
-    lower_small = "gpt" if x["lower_at_lo"] == "a" else "lstm"
+    inside = crossover(results["gpt"], results["lstm"], "params", lo, hi, names=("gpt", "lstm"))
+    beyond = crossover(results["gpt"], results["lstm"], "params", lo, 10 * hi, names=("gpt", "lstm"))
+    at = beyond.at
+    checks = [_check("fitted curves cross inside, or within one decade beyond, the swept N", at,
+                     f"in [{lo:.3g}, {10 * hi:.3g}]", at is not None)]
     return _verdict({"law": "power_offset_params", "params": {k: v["params"] for k, v in fits.items()}},
-                    checks, crossover=x, lower_at_small_n=lower_small)
+                    checks, crossover=beyond.summary, inside_range=inside.at is not None,
+                    lower_at_small_n=beyond.lower_before)
 
 
 # ------------------------------------------------------------------- inverse

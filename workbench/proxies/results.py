@@ -74,7 +74,7 @@ def _precision(cfg: dict, phase: str | None, fmt_spec: str | None, act_spec: str
         "number_format": "fp32" if wf is None else wf.kind,
         "exponent_bits": 8 if wf is None else wf.exponent_bits,
         "mantissa_bits": 23 if wf is None else wf.mantissa_bits,
-        "block_size": None if wf is None else (wf.block_size or cfg["width"]),
+        "block_size": None if wf is None else wf.block_size,  # None: one scale per row (output channel / token)
         "scale_format": None if wf is None else "fp32",
     }
     return out

@@ -15,6 +15,10 @@ Why it survives a kill.  Each run is identified by the hash of its config
 loads the finished runs and trains only the missing ones: a kill loses at most
 the runs that were in flight and repeats none that finished.  There is no
 global state: everything a worker needs travels in its arguments.
+
+From a script, call :func:`run_sweep` under ``if __name__ == "__main__":``
+(spawned workers re-import the main module, as with any multiprocessing
+pool); notebooks and ``python -m workbench sweep`` need nothing.
 """
 
 from __future__ import annotations
@@ -124,10 +128,10 @@ def run_sweep(
     keyed: dict[str, RunConfig] = {}
     for cfg in configs:
         keyed.setdefault(cfg.key(hashes[cfg.corpus]), cfg)
-    ids = [cfg.run_id() for cfg in keyed.values()]
+    ids = [(cfg.corpus, cfg.run_id()) for cfg in keyed.values()]  # rows are keyed by source (corpus) and run id
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
-        raise WorkbenchError(f"two different runs share the run id {dup!r}; give them distinct labels")
+        raise WorkbenchError(f"two different runs on {dup[0]} share the run id {dup[1]!r}; give them distinct labels")
     done: dict[str, dict] = {}
     for key in keyed:
         r = _load_run(runs_dir / f"{key}.json", key)

@@ -178,7 +178,7 @@ def train(cfg: RunConfig, *, threads: int | None = None, peak_flops: float | Non
         ptq_rows.append({"format": spec, "loss": value, "stderr": stderr,
                          "delta": float((qlosses - final_losses).mean())})
     timer.eval += time.perf_counter() - t_ptq
-    oracle = corpus.oracle_loss(eval_windows) if hasattr(corpus, "oracle_loss") and cfg.corpus == "zipf" else None
+    oracle = corpus.oracle_loss(eval_windows) if isinstance(corpus, corpora.ZipfMarkov) else None
     train_tokens = cfg.steps * cfg.batch * cfg.ctx
     tps = train_tokens / timer.train if timer.train > 0 else float("nan")
     return {
