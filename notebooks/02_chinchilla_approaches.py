@@ -117,7 +117,15 @@ summary = course.approaches_summary(budget=1e21)
 summary
 
 # %% [markdown]
-# Approach 1 depends on *which* checkpoints you take. Intermediate checkpoints of a long run
+# Approach 1 can only pick sizes that were trained. Where the envelope sits at the smallest or
+# the largest size, it is pinned to the edge of the grid, not to an optimum (the flat run of green
+# points at the left of the chart below):
+
+# %%
+course.approach1_edges("misfitting")
+
+# %% [markdown]
+# Approach 1 also depends on *which* checkpoints you take. Intermediate checkpoints of a long run
 # were taken before its learning rate had decayed, so they sit above the loss a run of that
 # length would reach (which is why Hoffmann et al. decayed each run over its own horizon). An
 # envelope built from every checkpoint gives a different exponent than one built from final

@@ -704,11 +704,25 @@ def approaches_chart() -> alt.HConcatChart:
     return alt.hconcat(left, right)
 
 
+def _ratio(x: float) -> str:
+    return f"{x:.0f}" if x >= 10 else f"{x:.2g}"
+
+
+def approach1_edges(key: str) -> dict[str, float]:
+    """How many of Approach 1's envelope points sit at the smallest or largest trained size (where the
+    envelope cannot move further), and the exponent without them."""
+    f = approach_set(key).fits[APPROACHES[0]]
+    inner = (f.params > f.params.min()) & (f.params < f.params.max())
+    return {"envelope points": int(f.params.size), "at the smallest size": int((f.params == f.params.min()).sum()),
+            "at the largest size": int((f.params == f.params.max()).sum()), "a (all points)": round(f.a, 3),
+            "a (interior points only)": round(float(np.polyfit(np.log10(f.flops[inner]), np.log10(f.params[inner]), 1)[0]), 3)}
+
+
 def approaches_sentence(tables: Mapping[str, pl.DataFrame]) -> str:
     s = tables["summary"].row(0, named=True)
     where = (f"{s['decades_beyond_data']:.1f} decades beyond the largest budget in the data" if s["decades_beyond_data"] > 0
              else "inside the data's compute range")
-    parts = [f"Approach {r['approach'][0]}: N = {r['params']:.3g} ({r['tokens_per_param']:.0f} tokens/param, a = {r['a']:.2f})"
+    parts = [f"Approach {r['approach'][0]}: N = {r['params']:.3g} ({_ratio(r['tokens_per_param'])} tokens/param, a = {r['a']:.2f})"
              for r in tables["optima"].iter_rows(named=True)]
     return (f"C = {s['budget']:.2e} FLOPs ({where}). " + "; ".join(parts)
             + f". Approach 3's 95% bootstrap interval: N = {s['n3_low']:.3g} to {s['n3_high']:.3g}, a = {s['a3_low']:.2f} to "
@@ -836,7 +850,8 @@ def overtraining_tables(train_set: str, multiplier: float, which: str = "refit")
 
 
 def overtraining_chart() -> alt.HConcatChart:
-    x = alt.X("flops:Q", scale=LOG, axis=SCI, title="training compute C = 6ND (FLOPs)")
+    x = alt.X("flops:Q", scale=LOG, axis=alt.Axis(format=".0e", values=[1e15, 1e17, 1e19, 1e21, 1e23]),
+              title="training compute C = 6ND (FLOPs)")
     base = alt.Chart(named("runs")).mark_circle(size=22, color="#bbbbbb").encode(
         x=x, y=alt.Y("loss:Q", scale=alt.Scale(type="log", zero=False, nice=False), title="C4-eval loss (log scale)"))
     lines = alt.Chart(named("lines")).mark_line(strokeWidth=2).encode(
