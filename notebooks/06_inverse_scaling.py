@@ -1,0 +1,182 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 06 · Breaks, inverse scaling and U-shapes
+#
+# A power law is a straight line on log-log axes, and a straight line cannot turn. Real curves
+# do: a task is flat until the model suddenly "gets it", or a benchmark gets *worse* as models
+# grow (inverse scaling, McKenzie et al. 2023, arXiv:2306.09479) and sometimes better again
+# (U-shaped, Wei et al. 2022, arXiv:2211.02011). Caballero et al. (2022, arXiv:2210.14891)
+# proposed one family for all of these, the **broken neural scaling law** (BNSL):
+#
+# $$y = a + b\,x^{-c_0}\prod_{i=1}^{n}\Big(1 + \big(x/d_i\big)^{1/f_i}\Big)^{-c_i f_i}.$$
+#
+# Between breaks it is a power law; at break $i$ (location $d_i$, sharpness $f_i$, smaller is
+# sharper) the log-log slope of $y - a$ changes by $-c_i$. A negative $c_i$ bends the curve
+# *up*: with $c_0 > 0$ and $c_0 + c_1 < 0$ it falls and then rises — a U.
+#
+# Two questions for this notebook:
+#
+# 1. **How much of a curve must you see before you can extrapolate a break?** The BNSL paper's
+#    4-digit-addition example, fitted on more or fewer points with a slider.
+# 2. **When is "it gets worse with scale" a finding?** The workbench's
+#    `analysis.inverse.scaling_trend` fits a BNSL, bootstraps it, and calls the trend inverse,
+#    U-shaped, normal or not significant *with an interval*; we apply it to TruthfulQA, the
+#    best-known inverse-scaling benchmark, and to the workbench's own proxies.
+
+# %%
+import altair as alt
+import polars as pl
+
+from workbench import corpus
+from workbench.course import nb05_08 as course
+from workbench.laws import get_law
+
+alt.JupyterChart.enable_offline()  # charts render without a CDN (Binder, CI, a train)
+get_law("bnsl1").latex
+
+# %% [markdown]
+# ## The data: a curve with a break
+# Test cross-entropy of a transformer learning 4-digit addition against the number of training
+# examples: flat, then a sharp drop. The numbers sit in the authors' fitting script; they fit the
+# first 14 points and score the extrapolation on the last 3 (`authors_fit`).
+
+# %%
+source = corpus.get_source("bnsl_addition")
+print(source.citation)
+for caveat in source.caveats:
+    print(" -", caveat)
+course.addition_points()
+
+# %% [markdown]
+# ## Explore: fit more or fewer points
+# * **points fitted** (the first slider) fits the BNSL on the first $k$ points (black; grey band)
+#   and extrapolates to the rest (red rings, dashed curve). The subtitle scores the extrapolation.
+# * **BNSL** switches between one and two breaks (two breaks need at least 10 points; their fits
+#   are made the first time you ask, about a second each).
+# * The sentence under the controls lists the fitted limit $a$ and the slope of every segment.
+#
+# Every one-break fit the slider can show was made once when the explorer was built, so moving
+# the slider only swaps data (the engine polishes only the best basin of its starting grid here:
+# eight times faster, and the same fits as its default of three basins for every $k$ but 12). The engine searches the break location from a grid over
+# 100–3000 examples (then polishes freely), because a break far outside the data is not something
+# 17 points can tell you about.
+
+# %%
+explorer = course.BNSLExplorer(export_dir="exports")
+explorer.widget
+
+# %% [markdown]
+# The same export from code (this is what the button calls):
+
+# %%
+[p.name for p in explorer.export()]
+
+# %% [markdown]
+# What the slider shows, in one table: the prediction at the largest training set
+# ($n = 928$) from fits on the first $k$ points.
+
+# %%
+pts = course.addition_points()
+rows = []
+for k in range(7, 17):
+    fit = course.addition_fit("bnsl1", k)
+    rows.append({"points fitted": k, "largest n fitted": pts["samples"][k - 1],
+                 "break d1": fit.params["d1"], "predicted loss at n=928": float(fit.predict({"samples": [928.0]})[0]),
+                 "measured": pts["loss"][-1], "at a bound": any("bound" in m for m in fit.warnings)})
+pl.DataFrame(rows)
+
+# %% [markdown]
+# Until the drop is in the data (up to about 11 points, $n \le 608$), the fit has nothing to
+# go on: the break parameters run to their bounds and the extrapolation stays flat near 1.3–1.9
+# while the truth falls to 0.56. With 12 points the drop has started and the fit overshoots; with
+# 13 points it is 10 % low, and from 14 points on it is within a few per cent. **A BNSL can extrapolate a break it
+# has seen begin; it cannot predict one it has not.** This is the honest reading of "emergence"
+# forecasts: the functional form helps only once the curve has started to bend.
+#
+# ## Is it really getting worse? TruthfulQA across model families
+# TruthfulQA (Lin et al. 2022, arXiv:2109.07958) asks questions that people often answer wrongly
+# from misconceptions; larger models imitate the misconceptions better. Ruan et al.'s observational
+# table (corpus source `obs_scaling`) has it for many families. `scaling_trend` fits a one-break
+# BNSL to accuracy against parameters, resamples the models 100 times, and compares accuracy at
+# the smallest size, at the best size and at the largest:
+
+# %%
+trends = {fam: course.truthfulqa_trend(fam) for fam in course.TRUTHFULQA_FAMILIES}
+for fam, (trend, df) in trends.items():
+    print(f"{fam:7s} {df.height} models: {trend.sentence}")
+course.show(course.truthfulqa_figure())
+
+# %% [markdown]
+# Both families get *less* truthful as they grow, and the verdicts say so with intervals that
+# exclude zero. Read the intervals with care, though: they come from resampling 8 models with a
+# 6-parameter law, so they describe how stable the fit is, not how noisy each score is. A
+# TruthfulQA score is an average over 817 questions; if it were a plain accuracy near 35 %, its
+# own standard error would be about 0.017. OPT's last two models (30B and 66B) score 0.01 above
+# its 13B model — smaller than that noise, so the data do not show a U here, and the verdict
+# does not claim one. Wei et al. found U-shapes only by adding much larger models (PaLM 540B).
+
+# %%
+opt = trends["OPT"][1].select("params", "accuracy")
+print(opt)
+print(f"binomial standard error at p = 0.35, 817 questions: {(0.35 * 0.65 / 817) ** 0.5:.4f}")
+
+# %% [markdown]
+# ## Your own proxies: a pattern that misleads
+# The proxy preset `inverse` trains tiny GPTs on a synthetic corpus with a frequent, misleading
+# pattern (the `trap` corpus) and scores each model on the pattern's *exceptions* as well as on
+# the whole validation set. If its results are shipped, the next cell runs the same verdicts on
+# them — and says plainly whether the proxies show an inverse trend or not.
+
+# %%
+proxy = course.proxy_results("inverse")
+if proxy is None:
+    print(course.proxy_missing_message("inverse"))
+else:
+    for split, (trend, g) in course.proxy_inverse_trends().items():
+        print(f"{split:10s} {g.height} sizes: {trend.verdict} | {trend.sentence}")
+    display(course.show(course.proxy_inverse_figure()))
+
+# %% [markdown]
+# ## Exercises
+# 1. Set the slider to 12 points. Why does the fit overshoot (predict too low a loss) when it
+#    has seen only the start of the drop?
+# 2. Switch to two breaks at 14 points. Is the extrapolation better or worse than with one break?
+#    What does a second break buy you with 14 points?
+# 3. Run `course.truthfulqa_trend("Qwen1.5")`. What is the verdict, and what in the data explains
+#    it?
+#
+# <details><summary>Solutions (click to open)</summary>
+#
+# 1. With the drop just begun, nothing constrains where it ends: the fitted limit $a$ goes to its
+#    bound 0 (see the warning) and the steep segment is extrapolated all the way down. The points
+#    that would show the curve flattening again (the approach to $a \approx 0.4$) are not there yet.
+# 2. Worse: with 14 points the two-break law predicts 0.531 at $n = 928$ against 0.557 measured
+#    (−4.7 %), the one-break law 0.564 (+1.3 %). Three extra parameters fit the 14 points about as
+#    well and spend the freedom on a shape the held-out points do not follow. A second break is
+#    only worth it when the data show a second bend.
+# 3. "normal scaling": TruthfulQA accuracy in Qwen1.5 rises from 0.38 (0.5B) to 0.60 (72B), before
+#    the 110B model scores 0.50. Same benchmark, opposite trend: a different family with its own
+#    data and training recipe. That is the caveat of any observational comparison across families —
+#    the table cannot say *why*; the trend belongs to a family's recipe, not to scale alone.
+# </details>
+#
+# ## References
+# Caballero, Gupta, Rish, Krueger 2022, Broken Neural Scaling Laws (arXiv:2210.14891; corpus
+# source `bnsl_addition`); McKenzie et al. 2023, Inverse Scaling (arXiv:2306.09479); Wei, Kim,
+# Tay, Le 2022, Inverse scaling can become U-shaped (arXiv:2211.02011); Lin, Hilton, Evans 2022,
+# TruthfulQA (arXiv:2109.07958); Ruan, Maddison, Hashimoto 2024, Observational Scaling Laws
+# (arXiv:2405.10938; corpus source `obs_scaling`). BibTeX is written next to each exported figure.
