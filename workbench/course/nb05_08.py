@@ -590,20 +590,24 @@ def _proxy_precision_figure() -> Figure:
     tables = proxy_precision_tables(df)
     qid, rows = proxy_qid_fit(tables["ptq"])
     colour = alt.Color("format:N", scale=alt.Scale(scheme="dark2"), title="format")
+    panels = []
     left = alt.Chart(tables["qat"]).mark_line(point=True).encode(
         x=alt.X("params:Q", scale=LOG, axis=SCI, title="non-embedding parameters N"),
         y=alt.Y("penalty:Q", title="QAT loss minus full-precision loss (nats)"), color=colour,
         tooltip=["format:N", "width:Q", "params:Q", "penalty:Q"]).properties(
         width=300, height=260, title="quantisation-aware training: the penalty per format")
-    shown = tables["ptq"].filter(pl.col("degradation") > 0)
+    if tables["qat"].height:
+        panels.append(left)
+    shown = tables["ptq"].filter(pl.col("degradation") > 1e-4)
     right = alt.Chart(shown).mark_line(point=True).encode(
         x=alt.X("tokens:Q", scale=LOG, axis=SCI, title="training tokens D"),
-        y=alt.Y("degradation:Q", scale=LOG, title="PTQ loss increase (nats, > 0 shown)"), color=colour,
+        y=alt.Y("degradation:Q", scale=LOG, title="PTQ loss increase (nats; above 1e-4 shown)"), color=colour,
         detail="width:N", shape=alt.Shape("width:N", title="width"),
         tooltip=["format:N", "width:Q", "tokens:Q", "degradation:Q"]).properties(
         width=300, height=260, title="post-training quantisation: degradation vs tokens")
     beta = qid.params["beta"]
-    chart = alt.hconcat(left, right, title=alt.TitleParams(
+    panels.append(right)
+    chart = alt.hconcat(*panels, title=alt.TitleParams(
         "Proxies (tiny GPTs on the zipf corpus): the precision effects at small scale",
         subtitle=[f"QiD law fitted to {rows.height} int3/int4 PTQ points: data exponent beta = {beta:.2f} "
                   f"(Ouyang et al. 2024: 0.53), size exponent alpha = {qid.params['alpha']:.2f}"])).resolve_scale(color="shared")
@@ -835,10 +839,14 @@ def proxy_inverse_trends(draws: int = 100) -> dict:
     frames = proxy_inverse_frames(df)
     out = {}
     for split in ("exceptions", "val"):
-        if split in frames:
-            g = frames[split]
-            law = _bnsl_local(1, "params", lo=float(g["params"].min()), hi=float(g["params"].max()))
-            out[split] = (scaling_trend(law, g, "params", draws=draws, seed=0), g)
+        g = frames.get(split)
+        if g is None or g.height < MIN_POINTS["bnsl1"]:
+            continue  # too few sizes for a one-break BNSL (6 parameters)
+        law = _bnsl_local(1, "params", lo=float(g["params"].min()), hi=float(g["params"].max()))
+        out[split] = (scaling_trend(law, g, "params", draws=draws, seed=0), g)
+    if not out:
+        raise WorkbenchError("the shipped 'inverse' results have fewer sizes per split than a one-break BNSL needs "
+                             f"({MIN_POINTS['bnsl1']})")
     return out
 
 
