@@ -51,6 +51,7 @@ import numpy as np
 import polars as pl
 
 from workbench import corpus
+from workbench.analysis.precision_budget import bf16_optimal
 from workbench.course import nb05_08 as course
 from workbench.errors import WorkbenchError
 from workbench.laws.efficiency import QUARTET_BASE, QUEST_EFFICIENCIES
@@ -60,7 +61,7 @@ alt.JupyterChart.enable_offline()  # charts render without a CDN (Binder, CI, a 
 
 # %% [markdown]
 # ## The data: QuEST's quantisation-aware training runs
-# Panferov et al. trained Llama-style models of 30M–800M parameters on C4, in BF16 and with
+# Panferov et al. trained decoder-only models of 30M–800M parameters on C4, in BF16 and with
 # weights *and* activations quantised during training (QuEST: a Hadamard rotation and a
 # "trust" gradient estimator) at 2, 3, 4 and 8 bits, plus an FP4 (E2M1) variant. The BF16 runs
 # use about 100 tokens per parameter; the quantised runs go up to 200M parameters, some of them
@@ -81,8 +82,9 @@ runs.group_by("scheme", maintain_order=True).agg(
 # An efficiency is only defined relative to a base law ($A\,\mathrm{eff}_N^{-\alpha}$ is one
 # number), so both papers fit the base on BF16 runs and then *freeze* it. The QuEST BF16 runs all
 # lie on one line $D \approx 100N$, which cannot separate the $N$ and $D$ terms, so we freeze the
-# base at Castro et al.'s BF16 fit of the same model family on C4 (their notebook, [V-code]) and
-# fit only $\mathrm{eff}_N$ per precision (forward *and* backward passes are quantised in QuEST,
+# base at Castro et al.'s BF16 fit (Quartet, the same group's models on C4; their notebook,
+# [V-code]), whose compute-optimal split is plausible (the cell below prints it), and fit only
+# $\mathrm{eff}_N$ per precision (forward *and* backward passes are quantised in QuEST,
 # but its law puts all of the loss into $\mathrm{eff}_N$). Intervals: 100 bootstrap resamples of
 # the runs. Two checks: the base fitted to QuEST's own BF16 runs should give
 # $\mathrm{eff}_N \approx 1$, and our values should be near the QuEST authors' (`eff_N_published`,
@@ -91,6 +93,8 @@ runs.group_by("scheme", maintain_order=True).agg(
 # %%
 print("base law (Castro et al. 2025, author notebook):", QUARTET_BASE)
 print(f"check: eff_N of QuEST's BF16 runs under this base = {course.quest_bf16_check():.3f}")
+opt = bf16_optimal(QUARTET_BASE, [1e18, 1e21, 1e24])
+print("its BF16 optimum, tokens per parameter at 1e18, 1e21, 1e24 FLOPs:", (opt.tokens / opt.params).round(1))
 eff = course.quest_efficiencies()
 eff.select("label", "runs", "eff_N", "eff_N_lo", "eff_N_hi", "eff_N_published", "m")
 

@@ -340,7 +340,8 @@ class PrecisionExplorer(_SubtitledExplorer):
         yn = alt.Y("params:Q", scale=LOG, axis=SCI, title="compute-optimal parameters N_opt")
         runs_band = alt.Chart(named("runs_range")).mark_rect(color=GREY, opacity=0.15).encode(y="lo:Q", y2="hi:Q")
         n_bf16 = alt.Chart(named("frontier")).transform_filter("datum.bits == 16").mark_line(strokeDash=[6, 3], color="black").encode(
-            x=alt.X("flops:Q", scale=LOG, axis=SCI, title="training cost C (FLOPs)"), y=yn)
+            x=alt.X("flops:Q", scale=LOG, axis=alt.Axis(format=".0e", grid=False, values=[1e16, 1e19, 1e22, 1e25]),
+                    title="training cost C (FLOPs)"), y=yn)
         n_chosen = alt.Chart(named("frontier")).transform_filter("datum.selected").mark_line(strokeWidth=3, color=RED).encode(
             x="flops:Q", y="params:Q")
         n_marks = alt.Chart(named("budget")).mark_point(size=120, filled=True, shape="diamond").encode(
