@@ -191,13 +191,13 @@ def kaplan_tables() -> dict[str, pl.DataFrame]:
 def kaplan_chart(tables: Mapping[str, pl.DataFrame]) -> alt.HConcatChart:
     x = alt.X("x:Q", scale=LOG, axis=SCI, title="parameters N (non-embedding) or tokens D")
     left = alt.Chart(tables["lines"]).mark_line(strokeWidth=2).encode(
-        x=x, y=alt.Y("loss:Q", scale=alt.Scale(type="log", zero=False), title="loss (nats/token), log scale"),
-        color=alt.Color("law:N", title=None, legend=alt.Legend(orient="bottom", direction="vertical")),
+        x=x, y=alt.Y("loss:Q", scale=alt.Scale(type="log", zero=False, nice=False), title="loss (nats/token), log scale"),
+        color=alt.Color("law:N", title=None, legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0)),
         tooltip=["x:Q", "loss:Q", "law:N"],
     ).properties(width=330, height=260, title="Kaplan et al. 2020: straight lines on log-log axes")
     right = alt.Chart(tables["offset"]).mark_line(strokeWidth=2).encode(
         x=alt.X("x:Q", scale=LOG, axis=SCI, title="parameters N"),
-        y=alt.Y("loss:Q", scale=alt.Scale(type="log", zero=False), title="loss (nats/token), log scale"),
+        y=alt.Y("loss:Q", scale=alt.Scale(type="log", zero=False, nice=False), title="loss (nats/token), log scale"),
         color=alt.Color("floor:N", title="irreducible E", scale=alt.Scale(scheme="tableau10"),
                         legend=alt.Legend(orient="bottom")),
         tooltip=["x:Q", "loss:Q", "slope:Q", "floor:N"],
@@ -552,8 +552,8 @@ def replication_chart(tables: Mapping[str, pl.DataFrame]) -> alt.HConcatChart:
 def chinchilla_replication_figure() -> Figure:
     tables = replication_tables()
     t = tables["table"]
-    caption = ("Hoffmann et al.'s published constants vs the refit on the same 240 digitised runs (Besiroglu et al. 2024): "
-               "published N_opt(5.76e23) = " + ", ".join(f"{r['constants']}: {r['N_opt at 5.76e23']:.3g}" for r in t.head(4).iter_rows(named=True)))
+    caption = ("Hoffmann et al.'s published constants vs the refit on the same 240 digitised runs (Besiroglu et al. 2024). "
+               "N_opt at 5.76e23 FLOPs: " + ", ".join(f"{r['constants']}: {r['N_opt at 5.76e23']:.3g}" for r in t.head(4).iter_rows(named=True)))
     return Figure("chinchilla-replication", "02_chinchilla_approaches", caption, replication_chart(tables), tables,
                   bib("chinchilla_epoch"))
 
