@@ -1083,6 +1083,9 @@ class CrossoverExplorer(_SubtitledExplorer):
             text += f" (95% CI {s['ci'][0]:.2g} to {s['ci'][1]:.2g}; {s['share']:.0%} of draws cross by {self.horizon.value:.0e})"
         if s["later"]:
             text += "; the fits cross again at " + ", ".join(f"{c:.2g}" for c in s["later"])
+        few = int(self._tables["runs"].filter(pl.col("fitted")).group_by("method").len()["len"].min())
+        if few < 6:
+            text += f" — only {few} points per method for 3 parameters: the bootstrap interval means little"
         return text
 
     def readout(self) -> str:
