@@ -149,8 +149,14 @@ if proxy is None:
 else:
     print(course.proxy_inverse_frames(proxy))
     try:
-        for split, (trend, g) in course.proxy_inverse_trends().items():
+        verdicts = course.proxy_inverse_trends()
+        for split, (trend, g) in verdicts.items():
             print(f"{split:10s} {g.height} sizes: {trend.verdict} | {trend.sentence}")
+        exc = verdicts.get("exceptions")
+        if exc is not None:
+            shows = exc[0].verdict in ("inverse scaling", "U-shaped")
+            print(f"\nDo the proxies show the effect on the exceptions? {'YES' if shows else 'NO'} "
+                  f"(verdict: {exc[0].verdict}; {exc[1].height} sizes for a 6-parameter law, so read the interval as optimistic)")
         display(course.show(course.proxy_inverse_figure()))
     except WorkbenchError as exc:  # shipped, but not enough to fit: say so
         print("proxy inverse results:", exc)
