@@ -27,7 +27,7 @@ VOCAB = 256  # bytes
 class ModelConfig:
     """Architecture of one proxy model.
 
-    ``arch`` is ``"gpt"`` or ``"lstm"``; ``heads`` defaults to ``width // 32``
+    ``arch`` is ``"gpt"``, ``"lstm"`` or ``"mlp"``; ``heads`` defaults to ``width // 32``
     (at least one), i.e. 32-dimensional heads.
     """
 
@@ -45,7 +45,7 @@ class ModelConfig:
 
 
 
-PROXY_VERSION = 1
+PROXY_VERSION = 2  # 2: loss curves scored on a strided (representative) subset
 ANNEAL_DECAY = 0.999
 SCHEDULES = ("constant", "cosine", "wsd")
 
@@ -158,7 +158,7 @@ def lr_areas(lr: np.ndarray, warmup_steps: int, decay: float = ANNEAL_DECAY) -> 
         m = decay * m + drop
         acc += m
         s2[i] = acc
-    return s1, s2
+    return s1, np.maximum(s2, 0.0)  # rounding can leave -1e-17 where the decay starts
 
 
 def curve_steps(cfg: RunConfig) -> list[int]:

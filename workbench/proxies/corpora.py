@@ -28,9 +28,9 @@ it was trained on.
     chain's stationary distribution.
 
 ``trap``
-    A zipf-like chain in which every symbol has one usual successor (80 %):
-    a frequent pattern whose exceptions the inverse-scaling preset evaluates
-    (see :class:`TrapCorpus`).
+    A source in which every two-symbol context has one usual successor
+    (90 %), otherwise a uniform draw: a frequent pattern whose unpredictable
+    exceptions the inverse-scaling preset evaluates (see :class:`TrapCorpus`).
 """
 
 from __future__ import annotations
@@ -187,57 +187,86 @@ def _stationary(P: np.ndarray) -> np.ndarray:
     return new / new.sum()
 
 
-class TrapCorpus(ZipfMarkov):
-    """A Markov language with one frequent, misleading pattern (the ``inverse`` preset's language).
+class TrapCorpus(Corpus):
+    """A language with one frequent, misleading pattern (the ``inverse`` preset's language).
 
-    Every symbol ``s`` has a *usual* successor (the rank-1 symbol of its zipf
-    row) that follows it with probability ``usual_prob``; otherwise the
-    successor is drawn from the rest of the row's Zipf law (ranks 2..256,
-    renormalised): an *exception*.  Exceptions cannot be predicted from
-    anything in the context, so the best possible loss on them is
-    ``-ln(1 - usual_prob) + H(tail)``.  A model that has not yet learned the
-    pattern hedges and scores *better* on exceptions than one that has: the
-    slice where bigger models should do worse.  As for ``zipf``, every row is
-    a permutation of one law, so the entropy rate is exact:
-    ``H = h(usual_prob) + (1 - usual_prob) H(tail)``.
+    Over an alphabet of ``symbols`` symbols, every context (the previous
+    ``order`` symbols) has one *usual* successor, fixed by the seed, that
+    follows it with probability ``usual_prob``; otherwise the successor is
+    drawn uniformly from the other ``symbols - 1`` (an *exception*).
+    Exceptions carry no information a model could learn, so the best possible
+    loss on them is ``-ln((1 - usual_prob) / (symbols - 1))``, and a model that
+    has *not* learned the pattern (it hedges) scores better on them than one
+    that has: the slice where bigger models should do worse.  Every context
+    has the same successor law, so the entropy rate is exact:
+    ``H = h(usual_prob) + (1 - usual_prob) ln(symbols - 1)``.
 
-    Evaluation subsets (``eval_mask``): ``"exceptions"`` (targets that are not
-    the usual successor), ``"regular"`` (targets that are), ``"all"``.
+    Evaluation subsets (``eval_mask``): ``"exceptions"`` and ``"regular"``
+    (targets at positions with a full context of ``order`` symbols that are /
+    are not the usual successor), ``"all"``.
     """
 
-    def __init__(self, usual_prob: float = 0.8, exponent: float = 1.2, seed: int = 0, name: str = "trap"):
-        super().__init__(exponent=exponent, seed=seed, name=name)
-        self.usual_prob = usual_prob
-        tail = self.p[1:] / self.p[1:].sum()
-        law = np.concatenate([[usual_prob], (1 - usual_prob) * tail])
-        self.p = law
-        self.cdf = np.cumsum(law)
-        self.cdf[-1] = 1.0
-        self.P = np.zeros((self.vocab, self.vocab))
-        self.P[np.arange(self.vocab)[:, None], self.perm] = law[None, :]
-        self.stationary = _stationary(self.P)
-        self.H = entropy(law)
-        self.H_tail = entropy(tail)
-        self.best_exception_loss = -math.log(1 - usual_prob) + self.H_tail
+    def __init__(self, usual_prob: float = 0.9, order: int = 2, symbols: int = 64, seed: int = 0,
+                 name: str = "trap"):
+        self.usual_prob, self.order, self.symbols, self.seed = usual_prob, order, symbols, seed
+        rng = np.random.default_rng(seed)
+        self.usual = rng.integers(0, symbols, size=(symbols,) * order)
+        q = (1 - usual_prob) / (symbols - 1)
+        self.H = entropy(np.array([usual_prob] + [q] * (symbols - 1)))
+        self.best_exception_loss = -math.log(q)
         self.best_regular_loss = -math.log(usual_prob)
         self.info = CorpusInfo(
             name=name,
             content_hash="sha256:" + hashlib.sha256(
-                f"trap v3 vocab={self.vocab} s={exponent!r} usual={usual_prob!r} seed={seed}".encode()).hexdigest(),
+                f"trap v4 order={order} symbols={symbols} usual={usual_prob!r} seed={seed}".encode()).hexdigest(),
             train_bytes=0,
             eval_bytes=0,
             entropy_rate=self.H,
-            description=(f"order-1 Markov chain: each symbol's usual successor with probability {usual_prob}, "
-                         f"otherwise a Zipf({exponent}) draw from the other 255"),
+            description=(f"order-{order} source over {symbols} symbols: each context's usual successor with "
+                         f"probability {usual_prob}, otherwise a uniform draw from the other {symbols - 1}"),
         )
+
+    def _usual_of(self, windows: np.ndarray, t: int) -> np.ndarray:
+        """Usual successor of the context ending at position ``t - 1``."""
+        key = tuple(windows[:, t - 1 - k] for k in range(self.order))
+        return self.usual[key]
+
+    def _generate(self, rng, n, ctx):
+        out = np.empty((n, ctx + 1), dtype=np.int64)
+        out[:, : self.order] = rng.integers(0, self.symbols, (n, self.order))
+        u = rng.random((n, ctx + 1))
+        other = rng.integers(0, self.symbols - 1, (n, ctx + 1))
+        for t in range(self.order, ctx + 1):
+            us = self._usual_of(out, t)
+            alt = np.where(other[:, t] >= us, other[:, t] + 1, other[:, t])  # uniform over the rest
+            out[:, t] = np.where(u[:, t] < self.usual_prob, us, alt)
+        return out
+
+    def train_windows(self, rng, n, ctx):
+        return self._generate(rng, n, ctx)
+
+    def eval_windows(self, n, ctx):
+        return self._generate(np.random.default_rng(self.seed + ZipfMarkov.EVAL_SEED_OFFSET), n, ctx)
+
+    def oracle_loss(self, windows: np.ndarray) -> float:
+        """Mean loss of the true source on the targets that have a full context."""
+        usual = self.eval_mask(windows, "regular")
+        full = usual | self.eval_mask(windows, "exceptions")
+        q = (1 - self.usual_prob) / (self.symbols - 1)
+        return float(-(np.where(usual, math.log(self.usual_prob), math.log(q)))[full].mean())
 
     def eval_mask(self, windows: np.ndarray, split: str) -> np.ndarray:
         """Boolean mask over target positions (shape ``(n, ctx)``) selecting ``split``."""
-        usual = self.perm[windows[:, :-1], 0] == windows[:, 1:]
+        n, width = windows.shape
+        usual = np.zeros((n, width - 1), dtype=bool)
+        for t in range(self.order, width):
+            usual[:, t - 1] = self._usual_of(windows, t) == windows[:, t]
+        full = np.zeros_like(usual)
+        full[:, self.order - 1 :] = True
         if split == "exceptions":
-            return ~usual
+            return full & ~usual
         if split == "regular":
-            return usual
+            return full & usual
         if split == "all":
             return np.ones_like(usual)
         raise ValueError(f"unknown eval split {split!r}")

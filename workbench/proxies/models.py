@@ -1,8 +1,9 @@
-"""Two tiny language models in one readable file: a GPT and an LSTM.
+"""Tiny byte-level language models in one readable file: a GPT, an LSTM and a fixed-window MLP.
 
 Why these two.  The transformer is the model every scaling paper measures; the
 LSTM is the classic contrast (Kaplan et al. 2020, Fig. 7: LSTMs keep up at
-small scale, then fall behind), which is what a crossover needs.  Both read and
+small scale, then fall behind), which is what a crossover needs; the fixed-window MLP is the other classic
+contrast (it cannot use context beyond a few bytes).  All read and
 write bytes (vocabulary 256) and tie the output head to the input embedding,
 so their parameter counts differ only where the architectures differ.
 
@@ -144,7 +145,43 @@ class LSTMLM(nn.Module):
         return 0.0
 
 
-ARCHS = {"gpt": GPT, "lstm": LSTMLM}
+class MLPLM(nn.Module):
+    """A fixed-window MLP language model (Bengio et al. 2003 style) with a tied head.
+
+    The last ``MLP_WINDOW`` byte embeddings are concatenated and passed through
+    a GELU MLP (hidden 4d) back to width d.  It sees only those few bytes,
+    whatever ``ctx`` is: a model that can win at small sizes and must level
+    off at large ones.
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.window = MLP_WINDOW
+        self.tok = nn.Embedding(cfg.vocab, cfg.width)
+        self.fc = nn.Linear(self.window * cfg.width, cfg.mlp_ratio * cfg.width, bias=False)
+        self.proj = nn.Linear(cfg.mlp_ratio * cfg.width, cfg.width, bias=False)
+        self.ln_f = nn.LayerNorm(cfg.width, bias=False)
+        nn.init.normal_(self.tok.weight, mean=0.0, std=0.02)
+        nn.init.normal_(self.fc.weight, mean=0.0, std=0.02)
+        nn.init.normal_(self.proj.weight, mean=0.0, std=0.02)
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        x = self.tok(idx)  # (b, t, d)
+        padded = F.pad(x, (0, 0, self.window - 1, 0))  # zeros before the first byte
+        t = idx.shape[1]
+        ctx = torch.cat([padded[:, k : k + t] for k in range(self.window)], dim=-1)  # oldest ... newest
+        return F.linear(self.ln_f(self.proj(F.gelu(self.fc(ctx)))), self.tok.weight)
+
+    def embedding_params(self) -> int:
+        return self.tok.weight.numel()
+
+    def attention_flops_per_token(self) -> float:
+        return 0.0
+
+
+MLP_WINDOW = 8
+ARCHS = {"gpt": GPT, "lstm": LSTMLM, "mlp": MLPLM}
 
 
 def build(cfg: ModelConfig) -> nn.Module:
