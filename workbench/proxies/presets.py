@@ -221,12 +221,9 @@ def _precision_verify(df: pl.DataFrame) -> dict:
             t = np.array([p[0] for p in pts])
             d = np.array([p[1] for p in pts])
             if len(pts) >= 4:
-                pos = d > 0
                 slopes[(fmt, w)] = {
                     "spearman": _spearman(t, d),
                     "first": float(d[0]), "last": float(d[-1]),
-                    # TODO(issue 4): a QiD-law fit (Ouyang et al. 2024) instead of this log-log slope
-                    "exponent": float(np.polyfit(np.log(t[pos]), np.log(d[pos]), 1)[0]) if pos.sum() >= 3 else float("nan"),
                 }
     for fmt in ("int3", "int4"):
         for w in PTQ_WIDTHS:
@@ -237,15 +234,26 @@ def _precision_verify(df: pl.DataFrame) -> dict:
                                       "at_max_tokens": round(s["last"], 4)},
                                      "rank correlation >= 0.8 and last > 2 x first",
                                      s["spearman"] >= 0.8 and s["last"] > 2 * max(s["first"], 1e-4)))
-    fitted = {"law": "log-log slope of PTQ degradation vs tokens",
-              "params": {f"{k[0]} w{k[1]}": v["exponent"] for k, v in slopes.items()}}
-    return _verdict(fitted, checks, qat_penalty=penalties, ptq_degradation={f"{k}": v for k, v in deg.items()})
+    # Ouyang et al.'s QiD law on the integer formats: dL = k D^beta / (N^alpha P^gamma)
+    qid_rows = [{"params": r["params"], "tokens": r["tokens"], "weight_bits": r["weight_bits"],
+                 "degradation": r["value"] - fp[(r["width"], r["tokens"])]}
+                for r in ptq.iter_rows(named=True) if r["number_format"] == "int"]
+    qid_rows = [q for q in qid_rows if q["degradation"] > 0]
+    fitted = {"law": "ouyang_qid", "params": {}, "on": f"{len(qid_rows)} int PTQ points with positive degradation"}
+    if len(qid_rows) >= 5:
+        qid, _ = _fit("ouyang_qid", {k: np.array([q[k] for q in qid_rows]) for k in qid_rows[0]})
+        fitted.update(qid)
+        checks.append(_check("QiD law: degradation grows with training tokens (fitted beta > 0)",
+                             round(qid["params"]["beta"], 3), "> 0", qid["params"]["beta"] > 0))
+    return _verdict(fitted, checks, qat_penalty=penalties, ptq_degradation={f"{k}": v for k, v in deg.items()},
+                    ptq_trend={f"{k[0]} w{k[1]}": v for k, v in slopes.items()})
 
 
 # ------------------------------------------------------------------ schedule
 SCHEDULES = (("constant", {"schedule": "constant"}), ("cosine", {"schedule": "cosine"}),
              ("wsd20", {"schedule": "wsd", "decay": 0.2}), ("wsd10", {"schedule": "wsd", "decay": 0.1}))
 SCHEDULE_FIT_ON = "cosine"
+SCHEDULE_MAE_TARGET = 0.038  # nats; an independent reproduction's error, cosine -> WSD
 
 
 def _schedule_configs() -> list[RunConfig]:
@@ -255,28 +263,31 @@ def _schedule_configs() -> list[RunConfig]:
 
 def _schedule_verify(df: pl.DataFrame) -> dict:
     from workbench.fit import fit
-    from workbench.proxies._analysis import LR_ANNEALING
+    from workbench.laws import get_law
 
+    law = get_law("lr_annealing")  # Tissue et al. 2024: L = L0 + A S1^-alpha - C S2
     curves = df.filter((pl.col("metric") == "loss") & pl.col("eval_set").str.ends_with("-val")
                        & pl.col("precision_phase").is_null())
-    warm = curves.group_by("condition").agg(pl.col("step").max()).rows()
     curves = curves.filter(pl.col("step") >= 0.1 * pl.col("step").max().over("condition"))  # past warmup
-    curves = curves.with_columns(pl.col("value").alias("loss"))
-    train = curves.filter(pl.col("condition") == SCHEDULE_FIT_ON)
-    res = fit(LR_ANNEALING, train)
+    curves = curves.with_columns(pl.col("value").alias("loss"), pl.col("lr_area").alias("S1"),
+                                 pl.col("lr_anneal_area").alias("S2"))
+    res = fit(law, curves.filter(pl.col("condition") == SCHEDULE_FIT_ON))
     errs = {}
     for name, _ in SCHEDULES:
-        c = curves.filter(pl.col("condition") == name)
-        pred = res.predict({v: c[v].to_numpy() for v in LR_ANNEALING.variables})
-        e = pred - c["loss"].to_numpy()
+        c = curves.filter(pl.col("condition") == name).sort("step")
+        e = res.predict({v: c[v].to_numpy() for v in law.variables}) - c["loss"].to_numpy()
         errs[name] = {"mae": float(np.abs(e).mean()), "max_abs": float(np.abs(e).max()),
                       "mape_percent": float(100 * np.abs(e / c["loss"].to_numpy()).mean()),
-                      "final_error": float(e[-1])}
-    checks = [_check(f"{name}: predicted curve within 1 % (mean) of the measured one", round(err["mape_percent"], 3),
-                     "<= 1 %", err["mape_percent"] <= 1.0) for name, err in errs.items() if name != SCHEDULE_FIT_ON]
+                      "final_error": float(e[-1]), "points": c.height}
+    # Target: the accuracy an independent reproduction reached fitting cosine and predicting WSD
+    # (mean absolute error 0.038 nats; see /work/shared/reference/published-laws.md, section 12).
+    checks = [_check(f"{name}: curve predicted from the {SCHEDULE_FIT_ON} fit, mean absolute error",
+                     {"mae": round(err["mae"], 4), "mape_percent": round(err["mape_percent"], 2)},
+                     f"mae <= {SCHEDULE_MAE_TARGET}", err["mae"] <= SCHEDULE_MAE_TARGET)
+              for name, err in errs.items() if name != SCHEDULE_FIT_ON]
     fitted = {"law": "lr_annealing (Tissue et al. 2024)", "params": dict(res.params), "fitted_on": SCHEDULE_FIT_ON,
               "warnings": list(res.warnings)}
-    return _verdict(fitted, checks, errors=errs, steps=dict(warm))
+    return _verdict(fitted, checks, errors=errs, decay_lambda=0.999)
 
 
 # ----------------------------------------------------------------- crossover
