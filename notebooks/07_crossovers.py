@@ -121,10 +121,11 @@ for name, f in fits["fits"].items():
     print(name, "E =", round(f.params["E"], 3), "95% CI", tuple(round(v, 3) for v in f.ci["E"]))
 
 # %% [markdown]
-# ## Your own proxies: GPT vs LSTM
-# The proxy preset `crossover` trains GPTs and LSTMs of four widths on Python source. If its
-# results are shipped, the next cell fits both with the same law and shows the crossing (in
-# non-embedding parameters) with a horizon slider.
+# ## Your own proxies: MLP vs LSTM
+# The proxy preset `crossover` trains fixed-window MLP language models and LSTMs of four widths
+# on Python source (and GPTs, for reference). If its results are shipped, the next cell fits the
+# MLP and LSTM curves with the same law and shows their crossing (in non-embedding parameters)
+# with a horizon slider; `course.proxy_crossover_data(("gpt", "lstm"))` gives another pair.
 
 # %%
 proxy = course.proxy_crossover_data()

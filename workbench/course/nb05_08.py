@@ -924,20 +924,26 @@ def clip_mammut_data() -> CrossoverData:
                          bibtex("laion_clip_mammut"), "CLIP vs MaMMUT: where do the fitted curves cross?")
 
 
-def proxy_crossover_data() -> CrossoverData | None:
-    """GPT vs LSTM from the proxy preset ``crossover`` (final validation loss vs non-embedding parameters), if shipped."""
+def proxy_crossover_data(pair: tuple[str, str] = ("mlp", "lstm")) -> CrossoverData | None:
+    """Two architectures of the proxy preset ``crossover`` (final validation loss vs non-embedding parameters), if shipped.
+
+    The preset trains fixed-window MLPs, LSTMs and (for reference) GPTs; its main pair is MLP vs LSTM.
+    """
     df = proxy_results("crossover")
     if df is None:
         return None
     from workbench.proxies.results import final_losses
 
-    f = final_losses(df)
+    f = final_losses(df).filter(pl.col("architecture").is_in(list(pair)))
     runs = f.select(pl.col("architecture").str.to_uppercase().alias("method"), pl.col("params").alias("x"),
                     pl.col("loss").alias("y"), "params", "run_id").with_columns(pl.lit(True).alias("frontier"))
+    if runs.height == 0:
+        raise WorkbenchError(f"the shipped 'crossover' results have no {' or '.join(pair)} runs")
     x_max = float(runs["x"].max())
-    return CrossoverData("proxy-gpt-lstm", ("GPT", "LSTM"), "params", "non-embedding parameters N", "validation loss (nats/byte)",
-                         runs, (x_max,), (math.log10(x_max), math.log10(x_max) + 4), 10 * x_max, bibtex("stanic2023"),
-                         "Proxies: GPT vs LSTM on Python source")
+    names = tuple(a.upper() for a in pair)
+    return CrossoverData(f"proxy-{pair[0]}-{pair[1]}", names, "params", "non-embedding parameters N",
+                         "validation loss (nats/byte)", runs, (x_max,), (math.log10(x_max), math.log10(x_max) + 4),
+                         10 * x_max, bibtex("stanic2023"), f"Proxies: {names[0]} vs {names[1]} on Python source")
 
 
 @functools.lru_cache(maxsize=32)
@@ -1117,7 +1123,7 @@ def _proxy_crossover_figure() -> Figure:
         raise WorkbenchError(proxy_missing_message("crossover"))
     ex = CrossoverExplorer(data)
     return ex.figure("proxy-crossover", "07_crossovers",
-                     "Shipped proxy preset 'crossover': GPT vs LSTM final loss against non-embedding parameters, fitted "
+                     "Shipped proxy preset 'crossover': MLP vs LSTM final loss against non-embedding parameters, fitted "
                      "power laws with offsets and their crossing with a 95% bootstrap interval.")
 
 
