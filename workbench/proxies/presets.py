@@ -324,6 +324,7 @@ def _crossover_verify(df: pl.DataFrame) -> dict:
 
 # ------------------------------------------------------------------- inverse
 INVERSE_WIDTHS = (16, 24, 32, 48, 64, 96, 128, 192)
+INVERSE_MEANINGFUL_FALL = 0.05  # nats; smaller changes are within evaluation noise
 
 
 def _inverse_configs() -> list[RunConfig]:
@@ -348,8 +349,13 @@ def _inverse_verify(df: pl.DataFrame) -> dict:
         _check("loss on the exceptions rises with N (inverse scaling)", {"rise": round(rise, 3), "over_sizes": peak + 1},
                "rises by > 0.5 nats from the smallest model to the peak, over >= 3 sizes", peak >= 2 and rise > 0.5),
     ]
-    shape = ("inverse (rises across the whole range)" if peak == len(exc) - 1
-             else "inverted U: rises, then falls back" if peak >= 2 else "normal")
+    fall = float(exc[peak] - exc[-1])
+    if peak < 2:
+        shape = "normal (no sustained rise)"
+    elif fall > INVERSE_MEANINGFUL_FALL:
+        shape = f"inverted U: rises, then falls back by {fall:.3f} nats"
+    else:
+        shape = f"inverse: rises, then levels off (last step changes it by {-fall:+.3f} nats)"
     return _verdict({"law": None, "params": {}}, checks, shape=shape,
                     best_possible={"exceptions": trap.best_exception_loss, "regular": trap.best_regular_loss,
                                    "overall_entropy_rate": trap.H},

@@ -109,7 +109,8 @@ def run_sweep(
     ``workers``: pool size (default: one per available core; ``0`` trains in
     this process, which is handy for debugging).  ``threads``: torch threads
     per worker.  Writes ``out/runs/<key>.json`` per run, then
-    ``out/results.csv`` (corpus rows) and ``out/summary.json``.
+    ``out/results.csv`` (corpus rows), ``out/summary.json`` and one line per
+    invocation in ``out/history.jsonl`` (so a resume keeps the first timing).
     """
     from workbench.proxies import corpora
     from workbench.proxies.models import build, counts
@@ -188,6 +189,8 @@ def run_sweep(
     summary["failures"] = [{"run": r, "error": e} for r, e in failures]
     results.write_csv(frame, out / "results.csv")
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+    with open(out / "history.jsonl", "a") as log:  # every invocation, so a resume keeps the first timing
+        log.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **summary}) + "\n")
     return SweepResult(out=out, results=ordered, frame=frame, summary=summary, failures=failures)
 
 
@@ -197,6 +200,7 @@ def summarise(fresh: list[dict], all_results: list[dict], wall: float, workers: 
     flops = sum(r["stats"]["model_flops_6n"] for r in fresh)
     peaks = [r["stats"]["peak_flops"] for r in fresh if r["stats"].get("peak_flops")]
     busy = sum(r["stats"]["wall_seconds"] for r in fresh)
+    every = sum(r["stats"]["wall_seconds"] for r in all_results)
     machine_peak = (sum(peaks) / len(peaks)) * max(1, workers) if peaks else None
     return {
         "preset": preset,
@@ -207,6 +211,7 @@ def summarise(fresh: list[dict], all_results: list[dict], wall: float, workers: 
         "threads_per_worker": threads,
         "wall_seconds": wall,
         "busy_seconds": busy,
+        "all_runs_busy_seconds": every,  # the runs' own wall time, cached ones included
         "train_tokens": tokens,
         "tokens_per_second": tokens / wall if fresh and wall > 0 else None,
         "model_flops_6n": flops,
