@@ -628,13 +628,25 @@ if proxy_results("precision") is not None:
 
 
 # =========================================================================== 06 inverse scaling
-def _bnsl_local(n_breaks: int, variable: str = "samples", target: str = "loss", lo: float = 100.0, hi: float = 3000.0):
-    """A BNSL whose break locations are *started* on a grid over [lo, hi] (the optimiser may leave it)."""
+SIGNED_C0_GRID = (-0.8, -0.3, -0.1, 0.0, 0.1, 0.3, 0.8)
+
+
+def _bnsl_local(n_breaks: int, variable: str = "samples", target: str = "loss", lo: float = 100.0, hi: float = 3000.0,
+                signed: bool = False):
+    """A BNSL whose break locations are *started* on a grid over [lo, hi] (the optimiser may leave it).
+
+    ``signed`` also starts the first slope c0 at negative values, so a curve that *rises* from the start
+    (inverse scaling of a loss) is in the starting grid, not only reachable by the polish.
+    """
     from workbench.laws.bnsl import bnsl
 
     grid = tuple(float(v) for v in np.geomspace(lo, hi, 16))
     name = f"bnsl{n_breaks}" + ("" if variable == "samples" else f"_{variable}")
-    return bnsl(n_breaks, variable, target=target, break_grid=grid, name=name)
+    law = bnsl(n_breaks, variable, target=target, break_grid=grid, name=name)
+    if signed:
+        params = tuple(dataclasses.replace(p, grid=SIGNED_C0_GRID) if p.name == "c0" else p for p in law.parameters)
+        law = dataclasses.replace(law, parameters=params)
+    return law
 
 
 ADDITION_LAWS = {"bnsl1": _bnsl_local(1), "bnsl2": _bnsl_local(2)}
@@ -789,7 +801,7 @@ def truthfulqa_trend(family: str, draws: int = 100):
 
     df = corpus.load("obs_scaling").filter((pl.col("eval_set") == "TruthfulQA") & (pl.col("family") == family))
     df = df.with_columns(pl.col("value").alias("accuracy")).unique(subset=["params"], keep="first").sort("params")
-    law = _bnsl_local(1, "params", target="accuracy", lo=float(df["params"].min()), hi=float(df["params"].max()))
+    law = _bnsl_local(1, "params", target="accuracy", lo=float(df["params"].min()), hi=float(df["params"].max()), signed=True)
     return scaling_trend(law, df, "params", lower_is_better=False, draws=draws, seed=0), df
 
 
@@ -843,7 +855,7 @@ def proxy_inverse_trends(draws: int = 100) -> dict:
         g = frames.get(split)
         if g is None or g.height < MIN_POINTS["bnsl1"]:
             continue  # too few sizes for a one-break BNSL (6 parameters)
-        law = _bnsl_local(1, "params", lo=float(g["params"].min()), hi=float(g["params"].max()))
+        law = _bnsl_local(1, "params", lo=float(g["params"].min()), hi=float(g["params"].max()), signed=True)
         out[split] = (scaling_trend(law, g, "params", draws=draws, seed=0), g)
     if not out:
         raise WorkbenchError("the shipped 'inverse' results have fewer sizes per split than a one-break BNSL needs "
@@ -1251,9 +1263,10 @@ class ProxyExplorer(_SubtitledExplorer):
             res = proxy_fit(sel)
             x_lo, x_hi = self._bounds(pts)
             grid = np.geomspace(10**x_lo, 10 ** (x_hi + 1.0), 160)
+            lo_fit, hi_fit = float(sel["params"].min()), float(sel["params"].max())
             curve = pl.DataFrame({"params": grid, "loss": res.predict({"params": grid})}).with_columns(
-                pl.when(pl.col("params").is_between(float(sel["params"].min()), float(sel["params"].max())))
-                .then(pl.lit("fit")).otherwise(pl.lit("extrapolation")).alias("part"))
+                pl.when(pl.col("params") < lo_fit).then(pl.lit("extrapolation below"))
+                .when(pl.col("params") > hi_fit).then(pl.lit("extrapolation above")).otherwise(pl.lit("fit")).alias("part"))
             levels.append({"name": "fitted E", "loss": float(res.params["E"])})
         return {"points": pts, "curve": curve, "levels": pl.DataFrame(levels),
                 "window": pl.DataFrame({"lo": [10**lo], "hi": [10**hi]})}
@@ -1267,8 +1280,8 @@ class ProxyExplorer(_SubtitledExplorer):
                                                                  range=["black", RED]), title=None))
         fit_line = alt.Chart(named("curve")).transform_filter("datum.part == 'fit'").mark_line(color="#1f77b4", strokeWidth=2.5).encode(
             x=x, y=y)
-        extra = alt.Chart(named("curve")).transform_filter("datum.part == 'extrapolation'").mark_line(
-            color="#1f77b4", strokeDash=[5, 4]).encode(x="params:Q", y="loss:Q")
+        extra = alt.Chart(named("curve")).transform_filter("datum.part != 'fit'").mark_line(
+            color="#1f77b4", strokeDash=[5, 4]).encode(x="params:Q", y="loss:Q", detail="part:N")
         pts = alt.Chart(named("points")).mark_point(size=70, filled=True).encode(
             x="params:Q", y="loss:Q", color=alt.condition("datum.fitted", alt.value("black"), alt.value("#bbbbbb")),
             tooltip=["width:Q", "params:Q", "tokens:Q", "loss:Q", "source:N"])
