@@ -251,7 +251,10 @@ course.quartet2_tradeoff().select("label", "runs", "eff_N", "eff_N_lo", "eff_N_h
 # ## Your own proxies
 # The workbench's proxy preset `precision` trains tiny GPTs on a synthetic corpus with fake
 # quantisation during training (QAT) and after it (PTQ). When its results are shipped, the next
-# cell plots the QAT penalty per format and the PTQ degradation against tokens.
+# cell plots the QAT penalty per format and the PTQ degradation against tokens, and fits Ouyang et
+# al.'s law to the integer PTQ points. Read its exponents against the paper's: if the data exponent
+# $\beta$ is clearly positive, the proxies reproduce "more training, more PTQ damage" at a scale a
+# laptop can train.
 
 # %%
 proxy = course.proxy_results("precision")
@@ -261,6 +264,12 @@ else:
     try:
         fig = course.proxy_precision_figure()
         print(fig.caption)
+        qat = fig.tables["qat"].group_by("format").agg(pl.col("penalty").mean().alias("mean QAT penalty (nats)"))
+        display(qat.sort("mean QAT penalty (nats)"))
+        qid, pts = course.proxy_qid_fit(fig.tables["ptq"])
+        print(f"QiD law on {pts.height} proxy PTQ points: beta (data) = {qid.params['beta']:.2f}, "
+              f"gamma (bits) = {qid.params['gamma']:.2f}, alpha (size) = {qid.params['alpha']:.2f}; "
+              f"Ouyang et al.: 0.53, 5.50, 0.23")
         display(course.show(fig))
     except WorkbenchError as exc:  # shipped, but not enough to fit: say so
         print("proxy precision results:", exc)

@@ -592,9 +592,9 @@ def _proxy_precision_figure() -> Figure:
     qid, rows = proxy_qid_fit(tables["ptq"])
     colour = alt.Color("format:N", scale=alt.Scale(scheme="dark2"), title="format")
     panels = []
-    left = alt.Chart(tables["qat"]).mark_line(point=True).encode(
+    left = alt.Chart(tables["qat"].filter(pl.col("penalty") > 1e-4)).mark_line(point=True).encode(
         x=alt.X("params:Q", scale=LOG, axis=SCI, title="non-embedding parameters N"),
-        y=alt.Y("penalty:Q", title="QAT loss minus full-precision loss (nats)"), color=colour,
+        y=alt.Y("penalty:Q", scale=LOG, title="QAT loss minus full precision (nats; above 1e-4 shown)"), color=colour,
         tooltip=["format:N", "width:Q", "params:Q", "penalty:Q"]).properties(
         width=300, height=260, title="quantisation-aware training: the penalty per format")
     if tables["qat"].height:
