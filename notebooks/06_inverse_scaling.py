@@ -162,6 +162,23 @@ else:
         print("proxy inverse results:", exc)
 
 # %% [markdown]
+# What this does and does not show. In the `trap` language every context has one usual successor
+# (probability 0.9) and the exceptions are drawn uniformly from the other 63 symbols, so nothing about
+# an exception can be learned. A model that knows the language exactly scores $-\ln(0.1/63)$ on the
+# exceptions (printed below); a small model that has not yet learned the pattern *hedges* and scores
+# better than that on this slice, while the large models learn the pattern, bet on it, and get worse
+# here — and better on everything else. A benchmark made of exceptions to a frequent pattern rewards
+# hedging, and that alone can make it scale inversely: a toy version of the "strong prior" failures
+# McKenzie et al. describe.
+
+# %%
+from workbench.proxies.corpora import get_corpus
+
+trap = get_corpus("trap")
+print(f"loss of the true language on the exceptions: {trap.best_exception_loss:.3f} nats; "
+      f"on the regular successors: {trap.best_regular_loss:.3f} nats")
+
+# %% [markdown]
 # ## Exercises
 # 1. Set the slider to 12 points. Why does the fit overshoot (predict too low a loss) when it
 #    has seen only the start of the drop?
