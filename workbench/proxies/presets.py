@@ -197,7 +197,7 @@ def _precision_verify(df: pl.DataFrame) -> dict:
     qat = f.filter(pl.col("precision_phase") == "qat")
     ptq = f.filter(pl.col("precision_phase") == "post_training")
     checks, penalties = [], {}
-    one_m = base.filter(pl.col("tokens").round(-4) == 1_000_000)
+    one_m = base.filter((pl.col("tokens") - 1_000_000).abs() < 10_000)
     ref = {r["width"]: r["value"] for r in one_m.iter_rows(named=True)}
     for r in qat.iter_rows(named=True):
         penalties.setdefault(r["condition"].removeprefix("qat "), {})[r["width"]] = r["value"] - ref[r["width"]]
