@@ -32,7 +32,8 @@ def sliders_of(widget):
 
 def positions(s, n=6):
     if isinstance(s, w.SelectionSlider):
-        return list(s.options)[:: max(1, len(s.options) // n)]
+        values = [o[1] if isinstance(o, tuple) else o for o in s.options]  # options may be (label, value)
+        return values[:: max(1, len(values) // n)]
     if isinstance(s, (w.FloatRangeSlider, w.IntRangeSlider)):
         lo, hi = s.min, s.max
         return [(lo + (hi - lo) * f, hi) for f in np.linspace(0.05, 0.5, n)]
