@@ -35,7 +35,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from workbench.proxies.config import VOCAB, ModelConfig
+from workbench.proxies.config import ModelConfig
 
 
 class CausalSelfAttention(nn.Module):

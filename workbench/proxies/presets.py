@@ -1,6 +1,6 @@
 """Named sweeps that make one scaling phenomenon each, and the check that says whether they did.
 
-A :class:`Preset` is a list of :class:`~workbench.proxies.train.RunConfig`
+A :class:`Preset` is a list of :class:`~workbench.proxies.config.RunConfig`
 plus ``verify(rows)``: it fits what the phenomenon predicts with the one
 fitting engine and returns numbers and pass/fail checks, so the CLI, the tests
 and ``datasets/proxies/README.md`` report the same thing.  Presets are defined

@@ -9,7 +9,8 @@ proxies' losses flow into the same fits and charts as published data:
 * for the ``trap`` corpus, final ``loss`` rows on ``trap-exceptions`` and
   ``trap-regular``;
 * one final ``loss`` row per post-training format (``precision_phase =
-  post_training``, condition ``... ptq <format>``).
+  post_training``, condition ``... ptq <format>``; ``note`` gives the
+  degradation over the unquantised model on the same tokens).
 
 ``source_id`` is ``proxy:<corpus>``; ``run_id`` is ``<preset>/<run>``;
 ``params`` counts non-embedding parameters (``params_total`` and
@@ -134,7 +135,8 @@ def rows(result: dict, preset: str) -> list[dict]:
     for p in result.get("ptq", []):
         out.append({**base, **final_at, **_precision(cfg, "post_training", p["format"], None, cfg.get("ptq_block")),
                     "condition": f"{label} ptq {p['format']}", "eval_set": f"{name}-val", "metric": "loss",
-                    "value": p["loss"], "value_stderr": p["stderr"] or None, "final": True})
+                    "value": p["loss"], "value_stderr": p["stderr"] or None, "final": True,
+                    "note": f"degradation {p['delta']:+.4g} nats over the same model before quantisation"})
     return out
 
 
