@@ -136,16 +136,8 @@ def make_schedule(steps: int, *, kind: str = "wsd", decay: float = 0.2, final: f
 
 
 def schedule_areas(lr: np.ndarray, warmup_steps: int, decay: float = 0.999) -> tuple[np.ndarray, np.ndarray]:
-    """S1 and S2 after every step, with :func:`workbench.laws.annealing.annealing_areas`.
-
-    S1 counts every step; S2 counts learning-rate *drops* only after warm-up (a rising
-    rate would otherwise give a negative annealing area), as the proxies record them.
-    """
-    lr = np.asarray(lr, float)
-    s1 = np.cumsum(lr)
-    start = max(1, int(warmup_steps)) - 1
-    _, tail = annealing_areas(lr[start:], decay)
-    return s1, np.concatenate([np.zeros(start), tail])
+    """S1 and S2 after every step, as the proxies record them (S2 from the end of warm-up on)."""
+    return annealing_areas(np.asarray(lr, float), decay, warmup_steps)
 
 
 def _synthetic_curves(seed: int = 0) -> pl.DataFrame:
@@ -182,7 +174,8 @@ def schedule_curves() -> tuple[pl.DataFrame, str]:
         df = None
     if df is not None:
         curves = df.filter((pl.col("metric") == "loss") & pl.col("eval_set").str.ends_with("-val")
-                           & pl.col("precision_phase").is_null())
+                           & pl.col("precision_phase").is_null()
+                           & (pl.col("width") == 64) & (pl.col("seed") == 0))  # the preset's "explore" set
         out = curves.select(pl.col("condition").alias("schedule"), "step", pl.col("learning_rate").alias("lr"),
                             pl.col("lr_area").alias("S1"), pl.col("lr_anneal_area").alias("S2"), pl.col("value").alias("loss"))
         provenance = "proxy"

@@ -19,7 +19,8 @@ checked against Sec. 3 of the paper [U]:
     S1(s) = sum_{i<=s} eta_i,   m_i = lambda m_{i-1} + (eta_{i-1} - eta_i),   S2(s) = sum_{i<=s} m_i
 
 with the decay factor lambda typically 0.999 (0.99-0.999 explored).  With
-lambda = 0, S2(s) = eta_1 - eta_s.  Fitted constants were not retrieved, so
+lambda = 0, S2(s) = eta_1 - eta_s.  Learning-rate changes during warm-up are
+not counted in S2 (``warmup_steps``).  Fitted constants were not retrieved, so
 there are no presets.
 """
 
@@ -30,20 +31,26 @@ import numpy as np
 from workbench.laws.base import Columns, Law, Parameter
 
 
-def annealing_areas(lr, decay: float = 0.999) -> tuple[np.ndarray, np.ndarray]:
+def annealing_areas(lr, decay: float = 0.999, warmup_steps: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Forward area S1 and annealing area S2 after every step of the schedule ``lr``.
 
     ``lr[i]`` is the learning rate used at step i + 1.  Returns two arrays of
     the schedule's length.  ``decay`` is the momentum factor lambda (0 <= lambda < 1).
-    Warm-up steps (a rising rate) give negative m; pass the schedule from the
-    steps you want counted.
+    S1 counts every step.  S2 counts the learning-rate *changes* from step
+    ``max(1, warmup_steps)`` on: the rise of a warm-up would otherwise enter as
+    a large negative annealing area that decays only slowly (with lambda =
+    0.999 it would cancel most of a later decay).  This is the one definition
+    the proxies, the course notebooks and user fits share.
     """
     eta = np.asarray(lr, dtype=float)
     if eta.ndim != 1 or eta.size == 0:
         raise ValueError("lr must be a non-empty one-dimensional array of learning rates")
     if not 0.0 <= decay < 1.0:
         raise ValueError("decay (lambda) must be in [0, 1)")
+    if warmup_steps < 0:
+        raise ValueError("warmup_steps must be >= 0")
     drops = np.concatenate([[0.0], eta[:-1] - eta[1:]])
+    drops[: max(1, int(warmup_steps))] = 0.0
     m = np.empty_like(eta)
     acc = 0.0
     for i, drop in enumerate(drops):

@@ -148,17 +148,15 @@ def lr_schedule(cfg: RunConfig) -> np.ndarray:
 
 
 def lr_areas(lr: np.ndarray, warmup_steps: int, decay: float = ANNEAL_DECAY) -> tuple[np.ndarray, np.ndarray]:
-    """``S1`` (forward area) and ``S2`` (annealing area, Tissue et al. 2024) after every step."""
-    s1 = np.cumsum(lr)
-    m = 0.0
-    s2 = np.empty_like(lr)
-    acc = 0.0
-    for i in range(len(lr)):
-        drop = 0.0 if i < max(1, warmup_steps) else lr[i - 1] - lr[i]
-        m = decay * m + drop
-        acc += m
-        s2[i] = acc
-    return s1, np.maximum(s2, 0.0)  # rounding can leave -1e-17 where the decay starts
+    """``S1`` and ``S2`` after every step, by :func:`workbench.laws.annealing.annealing_areas`.
+
+    Only difference: S2 is floored at 0, because rounding can leave -1e-17
+    where a decay starts and a recorded column should not change sign on noise.
+    """
+    from workbench.laws.annealing import annealing_areas
+
+    s1, s2 = annealing_areas(lr, decay, warmup_steps)
+    return s1, np.maximum(s2, 0.0)
 
 
 def curve_steps(cfg: RunConfig) -> list[int]:

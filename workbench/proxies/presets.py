@@ -13,7 +13,7 @@ preset         corpus      what it shows
 ``quick``      zipf        a clean power law in N; fitted E vs the exact entropy rate
 ``isoflop``    pystdlib    isoFLOP curves with interior minima, Approach 2
 ``precision``  zipf        QAT low-bit penalty; PTQ degradation growing with tokens
-``schedule``   pystdlib    loss curves under 4 LR schedules; LR-annealing law fitted on one, predicting the others
+``schedule``   pystdlib    loss curves under 4 LR schedules x 2 sizes; LR-annealing law fitted on one, predicting the others
 ``crossover``  pystdlib    fixed-window MLP vs LSTM: fitted loss-vs-N curves cross (GPT as reference)
 ``inverse``    trap        a frequent pattern with unpredictable exceptions: loss on them rises with N
 =============  ==========  =================================================
@@ -252,42 +252,106 @@ def _precision_verify(df: pl.DataFrame) -> dict:
 # ------------------------------------------------------------------ schedule
 SCHEDULES = (("constant", {"schedule": "constant"}), ("cosine", {"schedule": "cosine"}),
              ("wsd20", {"schedule": "wsd", "decay": 0.2}), ("wsd10", {"schedule": "wsd", "decay": 0.1}))
-SCHEDULE_FIT_ON = "cosine"
-SCHEDULE_MAE_TARGET = 0.038  # nats; an independent reproduction's error, cosine -> WSD
+# Two sets of the four curves.  "explore" (width 64, seed 0) is the set the protocol below was chosen on
+# (see datasets/proxies/README.md); "confirm" (width 96, seed 1) was trained only after the protocol and
+# the targets were committed, so it is the held-out test of the law.
+SCHEDULE_SETS = {"explore": {"width": 64, "seed": 0}, "confirm": {"width": 96, "seed": 1}}
+# The pre-registered protocol (committed before the "confirm" runs existed):
+SCHEDULE_FIT_ON = "wsd20"  # one curve with a stable phase *and* an anneal identifies both A/alpha and C
+SCHEDULE_LAMBDA = 0.995  # momentum of S2; the paper explores 0.99-0.999
+SCHEDULE_SKIP = 0.1  # points before 10 % of the steps (warm-up and the first drop) are not fitted or scored
+SCHEDULE_MAE_TARGET = 0.038  # nats per predicted curve; an independent reproduction's cosine -> WSD error
+SCHEDULE_FINAL_TARGET = 0.05  # nats: |predicted - measured| final loss of each predicted curve
+# The paper's default lambda, fitted on cosine: reported for comparison, not a pass/fail target.
+SCHEDULE_BASELINE = {"fit_on": "cosine", "lambda": 0.999}
 
 
 def _schedule_configs() -> list[RunConfig]:
-    return [RunConfig(corpus="pystdlib", width=64, depth=2, tokens=2_000_000, curve_points=40,
-                      curve_spacing="linear", curve_eval_tokens=16_384, label=name, **kw) for name, kw in SCHEDULES]
+    return [RunConfig(corpus="pystdlib", width=v["width"], depth=2, tokens=2_000_000, curve_points=40,
+                      curve_spacing="linear", curve_eval_tokens=16_384, seed=v["seed"],
+                      label=name if set_name == "explore" else f"{name} {set_name}", **kw)
+            for set_name, v in SCHEDULE_SETS.items() for name, kw in SCHEDULES]
 
 
-def _schedule_verify(df: pl.DataFrame) -> dict:
+def schedule_curves(df: pl.DataFrame, lam: float) -> pl.DataFrame:
+    """Validation-loss curves of the ``schedule`` preset with S1 and S2 recomputed for momentum ``lam``.
+
+    Columns: set, schedule, step, loss, S1, S2.  The areas come from each run's exact
+    per-step schedule (:func:`~workbench.proxies.config.lr_schedule`), not from the stored
+    columns, so any lambda can be tried on the same runs.
+    """
+    from workbench.proxies.config import lr_areas, lr_schedule
+
+    curves = df.filter((pl.col("metric") == "loss") & pl.col("eval_set").str.ends_with("-val")
+                       & pl.col("precision_phase").is_null())
+    frames = []
+    for cfg in _schedule_configs():
+        set_name = next(k for k, v in SCHEDULE_SETS.items() if (v["width"], v["seed"]) == (cfg.width, cfg.seed))
+        c = curves.filter(pl.col("run_id").str.ends_with(cfg.run_id())).sort("step")
+        if c.height == 0:
+            continue
+        s1, s2 = lr_areas(lr_schedule(cfg), int(round(cfg.warmup * cfg.steps)), lam)
+        c = c.filter(pl.col("step") >= SCHEDULE_SKIP * cfg.steps)
+        i = c["step"].to_numpy() - 1
+        frames.append(pl.DataFrame({"set": set_name, "schedule": cfg.label.split(" ")[0], "step": c["step"],
+                                    "loss": c["value"], "S1": s1[i], "S2": s2[i]}))
+    if not frames:
+        raise WorkbenchError("no schedule-preset loss curves in these rows")
+    return pl.concat(frames)
+
+
+def schedule_errors(curves: pl.DataFrame, fit_on: str) -> tuple[object, dict]:
+    """Fit the annealing law on one schedule's curve, predict every curve of the same set."""
     from workbench.fit import fit
     from workbench.laws import get_law
 
     law = get_law("lr_annealing")  # Tissue et al. 2024: L = L0 + A S1^-alpha - C S2
-    curves = df.filter((pl.col("metric") == "loss") & pl.col("eval_set").str.ends_with("-val")
-                       & pl.col("precision_phase").is_null())
-    curves = curves.filter(pl.col("step") >= 0.1 * pl.col("step").max().over("condition"))  # past warmup
-    curves = curves.with_columns(pl.col("value").alias("loss"), pl.col("lr_area").alias("S1"),
-                                 pl.col("lr_anneal_area").alias("S2"))
-    res = fit(law, curves.filter(pl.col("condition") == SCHEDULE_FIT_ON))
+    res = fit(law, curves.filter(pl.col("schedule") == fit_on))
     errs = {}
     for name, _ in SCHEDULES:
-        c = curves.filter(pl.col("condition") == name).sort("step")
+        c = curves.filter(pl.col("schedule") == name).sort("step")
+        if c.height == 0:
+            continue
         e = res.predict({v: c[v].to_numpy() for v in law.variables}) - c["loss"].to_numpy()
-        errs[name] = {"mae": float(np.abs(e).mean()), "max_abs": float(np.abs(e).max()),
+        errs[name] = {"role": "fitted" if name == fit_on else "predicted", "mae": float(np.abs(e).mean()),
+                      "max_abs": float(np.abs(e).max()),
                       "mape_percent": float(100 * np.abs(e / c["loss"].to_numpy()).mean()),
-                      "final_error": float(e[-1]), "points": c.height}
-    # Target: the accuracy an independent reproduction reached fitting cosine and predicting WSD
-    # (mean absolute error 0.038 nats; see /work/shared/reference/published-laws.md, section 12).
-    checks = [_check(f"{name}: curve predicted from the {SCHEDULE_FIT_ON} fit, mean absolute error",
-                     {"mae": round(err["mae"], 4), "mape_percent": round(err["mape_percent"], 2)},
-                     f"mae <= {SCHEDULE_MAE_TARGET}", err["mae"] <= SCHEDULE_MAE_TARGET)
-              for name, err in errs.items() if name != SCHEDULE_FIT_ON]
-    fitted = {"law": "lr_annealing (Tissue et al. 2024)", "params": dict(res.params), "fitted_on": SCHEDULE_FIT_ON,
-              "warnings": list(res.warnings)}
-    return _verdict(fitted, checks, errors=errs, decay_lambda=0.999)
+                      "final_error": float(e[-1]), "final_loss": float(c["loss"][-1]), "points": c.height}
+    return res, errs
+
+
+def _schedule_verify(df: pl.DataFrame) -> dict:
+    checks, per_set, fitted = [], {}, {}
+    for set_name in SCHEDULE_SETS:
+        for proto, fit_on, lam in (("preregistered", SCHEDULE_FIT_ON, SCHEDULE_LAMBDA),
+                                   ("baseline", SCHEDULE_BASELINE["fit_on"], SCHEDULE_BASELINE["lambda"])):
+            try:
+                curves = schedule_curves(df, lam).filter(pl.col("set") == set_name)
+            except WorkbenchError:
+                curves = None
+            if curves is None or curves.height == 0:
+                if proto == "preregistered":
+                    checks.append(_check(f"{set_name}: the four curves were trained", 0, "4 curves", False))
+                continue
+            res, errs = schedule_errors(curves, fit_on)
+            per_set[f"{set_name} / {proto} (fit on {fit_on}, lambda {lam})"] = errs
+            if proto != "preregistered":
+                continue
+            fitted[set_name] = {**res.params, "warnings": list(res.warnings)}
+            for name, err in errs.items():
+                if err["role"] != "predicted":
+                    continue
+                checks.append(_check(
+                    f"{set_name}: {name} predicted from the {fit_on} fit (mean |error|, final-loss error)",
+                    {"mae": round(err["mae"], 4), "final_error": round(err["final_error"], 4),
+                     "mape_percent": round(err["mape_percent"], 2)},
+                    f"mae <= {SCHEDULE_MAE_TARGET} and |final error| <= {SCHEDULE_FINAL_TARGET}",
+                    err["mae"] <= SCHEDULE_MAE_TARGET and abs(err["final_error"]) <= SCHEDULE_FINAL_TARGET))
+    return _verdict({"law": "lr_annealing (Tissue et al. 2024)", "params": fitted, "fitted_on": SCHEDULE_FIT_ON,
+                     "decay_lambda": SCHEDULE_LAMBDA},
+                    checks, errors=per_set, held_out_set="confirm",
+                    protocol={"fit_on": SCHEDULE_FIT_ON, "lambda": SCHEDULE_LAMBDA, "skip_fraction": SCHEDULE_SKIP,
+                              "mae_target": SCHEDULE_MAE_TARGET, "final_target": SCHEDULE_FINAL_TARGET})
 
 
 # ----------------------------------------------------------------- crossover
@@ -372,7 +436,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
            _isoflop_configs, _isoflop_verify),
     Preset("precision", "QAT formats x widths, and PTQ degradation vs tokens (zipf)", 30,
            _precision_configs, _precision_verify),
-    Preset("schedule", "constant / cosine / WSD loss curves; LR-annealing law fitted on cosine", 10,
+    Preset("schedule", "constant / cosine / WSD loss curves, two sizes; LR-annealing law fitted on WSD", 10,
            _schedule_configs, _schedule_verify),
     Preset("crossover", "fixed-window MLP vs LSTM (and GPT for reference): loss vs size on Python source", 15,
            _crossover_configs, _crossover_verify),
