@@ -85,7 +85,11 @@ def _fake_proxy_rows() -> pl.DataFrame:
         loss = nb.ANNEALING.predict({"S1": s1[i], "S2": s2[i]}, {"L0": 1.5, "A": 1.0, "C": 0.05, "alpha": 0.6})
         frames.append(pl.DataFrame({"condition": name, "step": i + 1, "learning_rate": lr[i], "lr_area": s1[i],
                                     "lr_anneal_area": s2[i], "value": loss, "metric": "loss", "eval_set": "pystdlib-val",
-                                    "precision_phase": pl.Series([None] * i.size, dtype=pl.String)}))
+                                    "precision_phase": pl.Series([None] * i.size, dtype=pl.String),
+                                    "width": 64, "seed": 0}))
+        # the preset's held-out "confirm" set (another size and seed) must not leak into the course's curves
+        frames.append(frames[-1].with_columns(pl.lit(96).alias("width"), pl.lit(1).alias("seed"),
+                                              (pl.col("value") + 1.0).alias("value")))
     return pl.concat(frames)
 
 

@@ -40,11 +40,26 @@ def test_momentum_by_hand():
     np.testing.assert_allclose(s2, np.cumsum(m))
 
 
+def test_warmup_rise_is_not_counted_as_annealing():
+    """A warm-up from 0 to the peak then a decay: S2 only sees the decay, however long the warm-up."""
+    warm, peak = 50, 1e-3
+    lr = np.concatenate([peak * np.arange(1, warm + 1) / warm, np.linspace(peak, 0.1 * peak, 200)])
+    s1, s2 = annealing_areas(lr, decay=0.9, warmup_steps=warm)
+    np.testing.assert_allclose(s1, np.cumsum(lr))
+    np.testing.assert_array_equal(s2[:warm], 0.0)
+    _, tail = annealing_areas(lr[warm - 1:], decay=0.9)  # the same schedule started at the peak
+    np.testing.assert_allclose(s2[warm - 1:], tail, rtol=1e-12, atol=1e-18)
+    _, naive = annealing_areas(lr, decay=0.9)
+    assert naive[-1] < s2[-1]  # counting the rise would cancel part of the decay
+
+
 def test_rejects_bad_input():
     with pytest.raises(ValueError):
         annealing_areas([], decay=0.9)
     with pytest.raises(ValueError):
         annealing_areas([1e-3, 1e-4], decay=1.0)
+    with pytest.raises(ValueError):
+        annealing_areas([1e-3, 1e-4], warmup_steps=-1)
 
 
 def test_recovers_from_two_schedules():

@@ -219,6 +219,30 @@ def schedule_errors(fit_on: str = "cosine") -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
+def preset_check() -> pl.DataFrame | None:
+    """The ``schedule`` preset's own, pre-registered check on the shipped curves, one row per curve.
+
+    Both sets (``explore``: width 64 seed 0, where the protocol was chosen; ``confirm``: width 96
+    seed 1, trained after the protocol was committed) under the pre-registered protocol and the
+    paper-default baseline.  ``None`` when the preset's results are not shipped.
+    """
+    from workbench.proxies.presets import get_preset
+    from workbench.proxies.results import load
+
+    try:
+        verdict = get_preset("schedule").verify(load("schedule"))
+    except Exception:  # not shipped (or unreadable): the caller says so
+        return None
+    rows = []
+    for key, per_curve in verdict["details"]["errors"].items():
+        set_name, protocol = key.split(" / ", 1)
+        for name, e in per_curve.items():
+            rows.append({"set": set_name, "protocol": protocol, "schedule": name, "role": e["role"],
+                         "MAE (nats)": round(e["mae"], 4), "final-loss error": round(e["final_error"], 4),
+                         "mean |error| %": round(e["mape_percent"], 2)})
+    return pl.DataFrame(rows)
+
+
 def decay_sweep(fractions=(0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6), fit_on: str = "cosine", final: float = 0.1,
                 shape: str = "linear") -> pl.DataFrame:
     """Predicted final loss of WSD schedules of the measured length, for several decay fractions."""
