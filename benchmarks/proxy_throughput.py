@@ -14,6 +14,12 @@ Three measurements, all in this process tree, on whatever machine runs them:
    ratio (target >= 1.5x), and, from the pool's results, the fitted E of
    ``power_offset_params`` against the zipf source's exact entropy rate
    (target within 0.5 %).
+4. The ceiling of that ratio implied by measurement 2: the sweep's runs timed
+   at the measured 1- and 2-thread speeds of their widths (log-log
+   interpolation), the pool's makespan by longest-first scheduling with no
+   contention between workers and no start-up cost.  No pool of one-thread
+   workers can beat this figure on the machine measured: it is what the
+   second thread of one process fails to deliver, and nothing more.
 
 The machine's load average is printed before and after: on a shared machine
 every number here is a lower bound.
@@ -83,6 +89,30 @@ def train_throughput(width: int, threads: int, seconds: float) -> dict:
             "flops_per_token_6n": c.flops_per_token_6n, "tokens_per_second": best}
 
 
+def _interp_tps(rows: list[dict], width: int, threads: int) -> float:
+    import numpy as np
+
+    pts = sorted((r["width"], r["tokens_per_second"]) for r in rows if r["threads"] == threads)
+    w = np.log([p[0] for p in pts])
+    t = np.log([p[1] for p in pts])
+    return float(np.exp(np.interp(np.log(width), w, t)))
+
+
+def pool_ceiling(preset: str, rows: list[dict], workers: int) -> dict:
+    """Best possible pool / one-process ratio for ``preset`` from the per-width speeds in ``rows``."""
+    from workbench.proxies.presets import get_preset
+
+    cfgs = [c for c in get_preset(preset).configs() if c.arch == "gpt"]
+    t1 = sorted((c.tokens / _interp_tps(rows, c.width, 1) for c in cfgs), reverse=True)
+    t2 = sum(c.tokens / _interp_tps(rows, c.width, 2) for c in cfgs)
+    loads = [0.0] * max(1, workers)
+    for t in t1:  # longest first, each to the least-loaded worker, as the sweep submits them
+        loads[loads.index(min(loads))] += t
+    makespan = max(loads)
+    return {"one_process_seconds": t2, "pool_makespan_seconds": makespan, "ceiling": t2 / makespan,
+            "serial_one_thread_seconds": sum(t1), "runs": len(cfgs)}
+
+
 def sweep_compare(preset: str) -> dict:
     from workbench.fit import fit
     from workbench.laws import get_law
@@ -115,7 +145,7 @@ def sweep_compare(preset: str) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--widths", type=int, nargs="+", default=[32, 64, 128, 256, 384])
+    ap.add_argument("--widths", type=int, nargs="+", default=[32, 48, 64, 96, 128, 192, 256, 384])
     ap.add_argument("--seconds", type=float, default=3.0, help="timing window per width and thread count")
     ap.add_argument("--sweep", default="quick", help="preset for the pool comparison (quick, smoke, none)")
     ap.add_argument("--json", action="store_true")
@@ -133,6 +163,9 @@ def main() -> None:
                       flush=True)
     report["per_width"] = rows
     if args.sweep != "none":
+        from workbench.proxies.sweep import available_cpus
+
+        report["pool_ceiling"] = pool_ceiling(args.sweep, rows, available_cpus())
         report["sweep"] = {"preset": args.sweep, **sweep_compare(args.sweep)}
     report["loadavg_after"] = list(os.getloadavg())
     if args.json:
@@ -145,6 +178,10 @@ def main() -> None:
               f"({s['pool']['workers']} x 1 thread, {s['pool']['wall_seconds']:.0f} s) vs one 2-thread process "
               f"{s['one_process']['tokens_per_second']:.0f} tokens/s ({s['one_process']['wall_seconds']:.0f} s): "
               f"{s['pool_over_one_process']:.2f}x")
+        c = report["pool_ceiling"]
+        print(f"ceiling from the per-width speeds: one 2-thread process {c['one_process_seconds']:.0f} s, "
+              f"ideal pool {c['pool_makespan_seconds']:.0f} s: at most {c['ceiling']:.2f}x "
+              f"(the pool reached {s['pool_over_one_process'] / c['ceiling']:.0%} of it)")
         e = s["fitted_E"]
         print(f"fitted E = {e['E']:.4f} vs entropy rate {e['true_entropy_rate']:.4f} "
               f"({e['relative_error_percent']:+.2f} %)")

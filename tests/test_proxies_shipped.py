@@ -42,6 +42,52 @@ def test_shipped_rows_are_valid_and_verified(name):
         assert verdict["passed"], [c for c in verdict["checks"] if not c["passed"]]
 
 
+def test_every_shipped_row_belongs_to_a_registered_proxy_source():
+    """datasets/proxies/sources.toml names every proxy source, its licence, and exactly the files holding it."""
+    registry = results.proxy_sources()
+    seen: dict[str, set[str]] = {}
+    for name in SHIPPED:
+        for sid in results.load(name)["source_id"].unique().to_list():
+            seen.setdefault(sid, set()).add(name)
+    assert set(seen) == set(registry)
+    for sid, src in registry.items():
+        assert set(src.presets) == seen[sid], sid
+        assert src.licence and src.citation and src.bibtex.startswith("@") and src.how_obtained
+
+
+def test_proxy_sources_load_through_the_corpus_and_are_listed(capsys):
+    import json
+
+    from workbench import corpus
+    from workbench.cli import main
+    from workbench.errors import WorkbenchError
+
+    zipf = corpus.load("proxy:zipf")
+    assert zipf.height == sum(results.load(p).height for p in results.proxy_sources()["proxy:zipf"].presets)
+    assert not corpus.load().filter(pl.col("source_id").str.starts_with("proxy:")).height  # published only
+    with pytest.raises(WorkbenchError, match="unknown proxy source 'proxy:nope'"):
+        corpus.load("proxy:nope")
+    assert main(["sources", "--proxies", "--json"]) == 0
+    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert {"proxy:zipf", "proxy:pystdlib", "proxy:trap"} <= set(rows)
+    assert rows["proxy:zipf"]["kind"] == "proxy" and rows["proxy:zipf"]["licence"] == "CC0-1.0"
+    assert rows["chinchilla_epoch"]["kind"] == "published"
+
+
+def test_shipped_annealing_area_is_the_law_modules_definition():
+    """The S2 column the runs recorded is annealing_areas() of each run's own schedule (lambda 0.999)."""
+    from workbench.laws.annealing import annealing_areas
+    from workbench.proxies.config import lr_schedule
+
+    df = results.load("schedule").filter(pl.col("metric") == "loss")
+    for cfg in get_preset("schedule").configs():
+        rows = df.filter(pl.col("run_id") == f"schedule/{cfg.run_id()}").unique("step").sort("step")
+        s1, s2 = annealing_areas(lr_schedule(cfg), 0.999, int(round(cfg.warmup * cfg.steps)))
+        i = rows["step"].to_numpy() - 1
+        np.testing.assert_allclose(rows["lr_area"].to_numpy(), s1[i], rtol=1e-6)
+        np.testing.assert_allclose(rows["lr_anneal_area"].to_numpy(), np.maximum(s2[i], 0), rtol=1e-6, atol=1e-9)
+
+
 def test_tiny_quick_rerun_agrees_with_shipped_results():
     """Re-train the cheapest ``quick`` run; it must match the shipped loss within seed noise."""
     import torch

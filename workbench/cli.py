@@ -160,6 +160,7 @@ def cmd_sources(args) -> int:
         df = corpus.load(src.id)
         rows.append({
             "id": src.id,
+            "kind": "published",
             "rows": df.height,
             "axes": [a for a in AXES if df[a].null_count() < df.height],
             "metrics": sorted(df["metric"].unique().to_list()),
@@ -168,6 +169,23 @@ def cmd_sources(args) -> int:
             "arxiv": list(src.arxiv),
             "how_obtained": src.how_obtained,
         })
+    if args.proxies:
+        from workbench.proxies.results import proxy_sources
+
+        for src in proxy_sources().values():
+            df = corpus.load(src.id)
+            rows.append({
+                "id": src.id,
+                "kind": "proxy",
+                "rows": df.height,
+                "axes": [a for a in AXES if df[a].null_count() < df.height],
+                "metrics": sorted(df["metric"].unique().to_list()),
+                "licence": src.licence,
+                "citation": src.citation,
+                "arxiv": [],
+                "how_obtained": src.how_obtained,
+                "presets": list(src.presets),
+            })
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -250,6 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sources", help="list the corpus sources")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--proxies", action="store_true",
+                   help="also list the workbench's own proxy runs (proxy:zipf, proxy:pystdlib, proxy:trap)")
     s.set_defaults(func=cmd_sources)
 
     c = sub.add_parser("curate", help="rebuild curated tables from the original files")

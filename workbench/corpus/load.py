@@ -85,10 +85,13 @@ def load(
     axis (e.g. ``"params"``, ``"weight_bits"``) is present; ``final_only`` keeps
     final checkpoints.  ``corpus`` loads another corpus folder (e.g. one
     pulled from the Hub with :func:`workbench.corpus.hub.pull`) instead of
-    the bundled ``datasets/``.
+    the bundled ``datasets/``.  Without ``source`` it loads the published
+    sources; the workbench's own proxy runs load by their ids (``proxy:zipf``,
+    ``proxy:pystdlib``, ``proxy:trap``; see ``datasets/proxies/sources.toml``).
     """
     ids = list(sources(corpus)) if source is None else [source] if isinstance(source, str) else list(source)
-    frames = [load_source(get_source(i, corpus)) for i in ids]
+    frames = [_load_proxy(i) if i.startswith("proxy:") and corpus is None else load_source(get_source(i, corpus))
+              for i in ids]
     df = pl.concat(frames, how="vertical") if frames else schema.conform(pl.DataFrame())
     if metric is not None:
         metrics = [metric] if isinstance(metric, str) else list(metric)
@@ -100,6 +103,12 @@ def load(
     if final_only:
         df = df.filter(pl.col("final").fill_null(False))
     return df
+
+
+def _load_proxy(source_id: str) -> pl.DataFrame:
+    from workbench.proxies.results import load_source as load_proxy_source
+
+    return schema.conform(load_proxy_source(source_id))
 
 
 def loss_points(source: str, *, metric: str = "loss") -> pl.DataFrame:

@@ -24,6 +24,8 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -35,7 +37,23 @@ from workbench.proxies.config import RunConfig
 
 PAPER = "workbench proxy"
 REPOSITORY = "local"
-LICENCE = "CC0-1.0"  # the numbers are generated here; the pystdlib text itself is PSF-licensed
+LICENCE = "CC0-1.0"  # the numbers are generated here; the pystdlib text itself is PSF-licensed (see sources.toml)
+
+
+@dataclass(frozen=True)
+class ProxySource:
+    """One ``proxy:<corpus>`` source of ``datasets/proxies/sources.toml``: what it is and which files hold it."""
+
+    id: str
+    title: str
+    citation: str
+    backing: str
+    presets: tuple[str, ...]
+    licence: str
+    how_obtained: str
+    params_convention: str
+    caveats: tuple[str, ...]
+    bibtex: str
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -182,6 +200,42 @@ def load(preset: str) -> pl.DataFrame:
         have = sorted(p.stem for p in datasets_dir().glob("*.csv"))
         raise WorkbenchError(f"no shipped results for preset {preset!r}; shipped: {', '.join(have) or 'none'}")
     return read_csv(path)
+
+
+def proxy_sources() -> dict[str, ProxySource]:
+    """The registered proxy sources by id (``datasets/proxies/sources.toml``)."""
+    path = datasets_dir() / "sources.toml"
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise WorkbenchError(f"cannot read the proxy source registry {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise WorkbenchError(f"{path}: invalid TOML: {exc}") from None
+    out = {}
+    for entry in raw.get("source", []):
+        try:
+            out[entry["id"]] = ProxySource(
+                id=entry["id"], title=entry["title"], citation=entry["citation"], backing=entry["backing"],
+                presets=tuple(entry["presets"]), licence=entry["licence"], how_obtained=entry["how_obtained"],
+                params_convention=entry["params_convention"], caveats=tuple(entry.get("caveats", ())),
+                bibtex=entry.get("bibtex", "").strip())
+        except KeyError as exc:
+            raise WorkbenchError(f"{path}: source {entry.get('id', '?')!r} is missing field {exc}") from None
+    return out
+
+
+def load_source(source_id: str) -> pl.DataFrame:
+    """Every shipped row of one proxy source (e.g. ``proxy:zipf``), from all the presets that hold it."""
+    known = proxy_sources()
+    if source_id not in known:
+        raise WorkbenchError(f"unknown proxy source {source_id!r}; known: {', '.join(known)}")
+    frames = [load(p) for p in known[source_id].presets]
+    df = pl.concat(frames, how="vertical")
+    wrong = df.filter(pl.col("source_id") != source_id)
+    if wrong.height:
+        raise WorkbenchError(f"run {wrong['run_id'][0]!r} in the presets of {source_id} has source_id "
+                             f"{wrong['source_id'][0]!r}: datasets/proxies/sources.toml lists the wrong presets")
+    return df
 
 
 def final_losses(df: pl.DataFrame, eval_set: str | None = None) -> pl.DataFrame:
