@@ -15,12 +15,27 @@ def blocks(lang: str) -> list[str]:
 
 
 def test_python_examples_run_and_print_what_they_say(capsys):
-    (code,) = blocks("python")
+    (code,) = [b for b in blocks("python") if "CHINCHILLA" in b]
     exec(compile(code, "README.md", "exec"), {})
     out = capsys.readouterr().out.splitlines()
     expected = re.search(r"# (\{'E'.*\})", code).group(1)
     assert out[0] == expected
     assert out[1] == "True"
+
+
+def test_proxy_example_prints_what_it_says(capsys):
+    (code,) = [b for b in blocks("python") if "proxies" in b]
+    exec(compile(code, "README.md", "exec"), {})
+    expected = re.search(r"^# (\S+)", code, flags=re.M).group(1)
+    assert capsys.readouterr().out.split() == [expected]
+
+
+def test_readme_lists_every_proxy_preset():
+    from workbench.proxies.presets import PRESETS
+
+    text = (ROOT / "README.md").read_text()
+    rows = re.findall(r"^\| `(\w+)` \| .* \| [\d.]+ (?:s|min) \|$", text, flags=re.M)
+    assert rows == list(PRESETS)
 
 
 def test_cli_examples_on_corpus_sources_run(capsys):

@@ -70,6 +70,22 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def _flat(params: dict) -> str:
+    """``k=v`` pairs; a nested group (one fit per architecture or set) becomes ``group: k=v ...``."""
+    parts = []
+    for k, val in params.items():
+        if isinstance(val, dict):
+            parts.append(f"[{k}: {_flat(val)}]")
+        elif isinstance(val, (int, float)) and not isinstance(val, bool):
+            parts.append(f"{k}={val:.4g}")
+        elif isinstance(val, list):
+            if val:  # e.g. a fit's warnings (a parameter at its bound)
+                parts.append(f"{k}: {'; '.join(map(str, val))}")
+        else:
+            parts.append(f"{k}={val}")
+    return ", ".join(parts)
+
+
 def format_report(report: dict) -> str:
     s, v = report["summary"], report["verification"]
     lines = [f"preset {report['preset']}: {s['runs']} runs ({s['trained']} trained now, {s['cached']} cached) -> {report['out']}"]
@@ -79,10 +95,7 @@ def format_report(report: dict) -> str:
                      f"(6N, vs fp32 matmul peak {(s['peak_flops_per_worker'] or 0) / 1e9:.0f} GFLOP/s per worker)")
     fitted = v.get("fitted") or {}
     if fitted.get("law"):
-        params = fitted.get("params", {})
-        flat = ", ".join(f"{k}={val:.4g}" if isinstance(val, (int, float)) and val is not None else f"{k}={val}"
-                         for k, val in params.items())
-        lines.append(f"fitted {fitted['law']}: {flat}")
+        lines.append(f"fitted {fitted['law']}: {_flat(fitted.get('params', {}))}")
     for c in v["checks"]:
         lines.append(f"  [{'pass' if c['passed'] else 'FAIL'}] {c['name']}: {c['value']} (target {c['target']})")
     lines.append("verified" if v["passed"] else "NOT verified (see the failing checks)")

@@ -432,7 +432,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("smoke", "three tiny runs: the machinery works", 0.5, _smoke_configs, _smoke_verify),
     Preset("quick", "GPT widths 32-192 x 1M tokens on the zipf source: power law in N, E vs entropy", 5,
            _quick_configs, _quick_verify),
-    Preset("isoflop", "3 compute budgets x 6 widths on Python source: isoFLOP minima, Approach 2", 15,
+    Preset("isoflop", "3 compute budgets x 5 widths on Python source: isoFLOP minima, Approach 2", 15,
            _isoflop_configs, _isoflop_verify),
     Preset("precision", "QAT formats x widths, and PTQ degradation vs tokens (zipf)", 30,
            _precision_configs, _precision_verify),

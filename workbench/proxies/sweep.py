@@ -1,9 +1,11 @@
 """Run a grid of proxy trainings in a process pool, cached, atomic and resumable.
 
 Why a pool of one-thread processes.  At these model sizes a training step is
-a chain of small matrix products: two single-thread workers finish about
-twice the work of one process using two threads (which also degrades badly
-when the machine is shared).  So the pool has one worker per available core
+a chain of small matrix products plus Python overhead that a second thread
+cannot share: two single-thread workers finish more work than one process
+using two threads (1.17x on the idle ``quick`` sweep, against a ceiling of
+1.20x set by the measured 2-thread speed-ups; 1.3-4x when the machine is
+shared, where a two-thread process degrades badly).  So the pool has one worker per available core
 (``os.sched_getaffinity``; never a hard-coded count) and each worker pins
 torch to ``threads`` (default 1) threads.  Workers are *spawned*, not forked:
 a forked child inherits torch's thread pools in an undefined state.
