@@ -27,6 +27,7 @@ there are no presets.
 from __future__ import annotations
 
 import numpy as np
+from scipy.signal import lfilter
 
 from workbench.laws.base import Columns, Law, Parameter
 
@@ -51,11 +52,7 @@ def annealing_areas(lr, decay: float = 0.999, warmup_steps: int = 0) -> tuple[np
         raise ValueError("warmup_steps must be >= 0")
     drops = np.concatenate([[0.0], eta[:-1] - eta[1:]])
     drops[: max(1, int(warmup_steps))] = 0.0
-    m = np.empty_like(eta)
-    acc = 0.0
-    for i, drop in enumerate(drops):
-        acc = decay * acc + drop
-        m[i] = acc
+    m = lfilter([1.0], [1.0, -decay], drops)  # m_i = decay * m_{i-1} + drop_i
     return np.cumsum(eta), np.cumsum(m)
 
 

@@ -266,11 +266,15 @@ SCHEDULE_FINAL_TARGET = 0.05  # nats: |predicted - measured| final loss of each 
 SCHEDULE_BASELINE = {"fit_on": "cosine", "lambda": 0.999}
 
 
+def _schedule_run(set_name: str, name: str, kw: dict) -> RunConfig:
+    v = SCHEDULE_SETS[set_name]
+    return RunConfig(corpus="pystdlib", width=v["width"], depth=2, tokens=2_000_000, curve_points=40,
+                     curve_spacing="linear", curve_eval_tokens=16_384, seed=v["seed"],
+                     label=name if set_name == "explore" else f"{name} {set_name}", **kw)
+
+
 def _schedule_configs() -> list[RunConfig]:
-    return [RunConfig(corpus="pystdlib", width=v["width"], depth=2, tokens=2_000_000, curve_points=40,
-                      curve_spacing="linear", curve_eval_tokens=16_384, seed=v["seed"],
-                      label=name if set_name == "explore" else f"{name} {set_name}", **kw)
-            for set_name, v in SCHEDULE_SETS.items() for name, kw in SCHEDULES]
+    return [_schedule_run(set_name, name, kw) for set_name in SCHEDULE_SETS for name, kw in SCHEDULES]
 
 
 def schedule_curves(df: pl.DataFrame, lam: float) -> pl.DataFrame:
@@ -285,16 +289,17 @@ def schedule_curves(df: pl.DataFrame, lam: float) -> pl.DataFrame:
     curves = df.filter((pl.col("metric") == "loss") & pl.col("eval_set").str.ends_with("-val")
                        & pl.col("precision_phase").is_null())
     frames = []
-    for cfg in _schedule_configs():
-        set_name = next(k for k, v in SCHEDULE_SETS.items() if (v["width"], v["seed"]) == (cfg.width, cfg.seed))
-        c = curves.filter(pl.col("run_id").str.ends_with(cfg.run_id())).sort("step")
-        if c.height == 0:
-            continue
-        s1, s2 = lr_areas(lr_schedule(cfg), int(round(cfg.warmup * cfg.steps)), lam)
-        c = c.filter(pl.col("step") >= SCHEDULE_SKIP * cfg.steps)
-        i = c["step"].to_numpy() - 1
-        frames.append(pl.DataFrame({"set": set_name, "schedule": cfg.label.split(" ")[0], "step": c["step"],
-                                    "loss": c["value"], "S1": s1[i], "S2": s2[i]}))
+    for set_name in SCHEDULE_SETS:
+        for name, kw in SCHEDULES:
+            cfg = _schedule_run(set_name, name, kw)
+            c = curves.filter(pl.col("run_id").str.ends_with(f"/{cfg.run_id()}")).sort("step")
+            if c.height == 0:
+                continue
+            s1, s2 = lr_areas(lr_schedule(cfg), int(round(cfg.warmup * cfg.steps)), lam)
+            c = c.filter(pl.col("step") >= SCHEDULE_SKIP * cfg.steps)
+            i = c["step"].to_numpy() - 1
+            frames.append(pl.DataFrame({"set": set_name, "schedule": name, "step": c["step"], "loss": c["value"],
+                                        "S1": s1[i], "S2": s2[i]}))
     if not frames:
         raise WorkbenchError("no schedule-preset loss curves in these rows")
     return pl.concat(frames)
@@ -322,13 +327,15 @@ def schedule_errors(curves: pl.DataFrame, fit_on: str) -> tuple[object, dict]:
 
 def _schedule_verify(df: pl.DataFrame) -> dict:
     checks, per_set, fitted = [], {}, {}
+    protocols = (("preregistered", SCHEDULE_FIT_ON, SCHEDULE_LAMBDA),
+                 ("baseline", SCHEDULE_BASELINE["fit_on"], SCHEDULE_BASELINE["lambda"]))
+    try:
+        by_lambda = {lam: schedule_curves(df, lam) for _, _, lam in protocols}
+    except WorkbenchError:
+        by_lambda = {}
     for set_name in SCHEDULE_SETS:
-        for proto, fit_on, lam in (("preregistered", SCHEDULE_FIT_ON, SCHEDULE_LAMBDA),
-                                   ("baseline", SCHEDULE_BASELINE["fit_on"], SCHEDULE_BASELINE["lambda"])):
-            try:
-                curves = schedule_curves(df, lam).filter(pl.col("set") == set_name)
-            except WorkbenchError:
-                curves = None
+        for proto, fit_on, lam in protocols:
+            curves = by_lambda[lam].filter(pl.col("set") == set_name) if by_lambda else None
             if curves is None or curves.height == 0:
                 if proto == "preregistered":
                     checks.append(_check(f"{set_name}: the four curves were trained", 0, "4 curves", False))
