@@ -105,3 +105,12 @@ def test_tiny_quick_rerun_agrees_with_shipped_results():
     want = w32.filter(pl.col("seed") == 0)["loss"].item()
     seed_sd = float(np.std(w32["loss"].to_numpy(), ddof=1))
     assert abs(got - want) <= max(3 * seed_sd, 0.005), (got, want, seed_sd)
+
+
+def test_schedule_check_refuses_a_partial_set_instead_of_fitting_it():
+    df = results.load("schedule")
+    partial = df.filter(~pl.col("run_id").str.ends_with("wsd20_confirm"))
+    verdict = get_preset("schedule").verify(partial)
+    failing = [c for c in verdict["checks"] if not c["passed"]]
+    assert not verdict["passed"] and [c["name"] for c in failing] == ["confirm: all 4 curves were trained"]
+    assert failing[0]["value"] == 3
