@@ -22,7 +22,7 @@ from workbench.errors import WorkbenchError
 EXIT_USAGE = 2
 
 
-def _parse_point(text: str, law) -> dict[str, float]:
+def _parse_point(text: str, law, groups: tuple[str, ...] = (), group_column: str = "group") -> dict[str, float]:
     variables = law.variables
     parts = text.split(":")
     if len(parts) != len(variables):
@@ -31,6 +31,11 @@ def _parse_point(text: str, law) -> dict[str, float]:
         )
     point = {}
     for name, part in zip(variables, parts):
+        if groups and name == group_column:
+            from workbench.laws.grouped import group_code
+
+            point[name] = float(group_code(groups, part))
+            continue
         try:
             value = float(part)
         except ValueError:
@@ -43,13 +48,13 @@ def _parse_point(text: str, law) -> dict[str, float]:
     return point
 
 
-def _load_fit_data(spec: str, law):
+def _load_fit_data(spec: str, law, carry: Sequence[str] = ()):
     """``spec`` is a file path, or a corpus source id when no such file exists."""
     from workbench import corpus
 
     path = Path(spec)
     if path.exists() or any(sep in spec for sep in ("/", "\\")) or path.suffix:
-        table = corpus.read_user_table(path, law.variables, law.target, law.domains)
+        table = corpus.read_user_table(path, law.variables, law.target, law.domains, carry=carry)
         return table.frame, list(table.notes), {"file": str(path)}
     known = corpus.sources()
     if spec not in known:
@@ -60,7 +65,7 @@ def _load_fit_data(spec: str, law):
         frame = corpus.load(spec, metric=law.target, final_only=True).with_columns(pl.col("value").alias(law.target))
         if frame.height == 0:
             raise WorkbenchError(f"corpus source {spec!r} has no final-checkpoint {law.target!r} rows for law {law.name!r}")
-    unknown = [v for v in law.variables if v not in frame.columns]
+    unknown = [v for v in (*law.variables, *carry) if v not in frame.columns]
     if unknown:
         raise WorkbenchError(f"corpus source {spec!r} has no column {', '.join(map(repr, unknown))} needed by law {law.name!r}")
     missing = [v for v in law.variables if frame[v].null_count() == frame.height]
@@ -94,9 +99,20 @@ def cmd_fit(args) -> int:
     from workbench.laws import get_law
 
     law = get_law(args.law)
-    points = [_parse_point(p, law) for p in args.predict]
+    groups: tuple[str, ...] = ()
+    if args.per_group:
+        if law.basis is None:
+            raise WorkbenchError(f"--per-group: law {law.name!r} is not separable, so it has no coefficients to fit "
+                                 "per group")
+        frame, notes, data_info = _load_fit_data(args.data, law, carry=(args.per_group,))
+        from workbench.laws.grouped import grouped
+
+        law, frame, groups = grouped(law, frame, args.per_group)
+        data_info["per_group"] = {"column": args.per_group, "groups": list(groups)}
+    else:
+        frame, notes, data_info = _load_fit_data(args.data, law)
+    points = [_parse_point(p, law, groups) for p in args.predict]
     options = dict(loss=args.loss, delta=args.delta, fixed=_parse_fixed(args.fix, law), tie=args.tie, weight=args.weight)
-    frame, notes, data_info = _load_fit_data(args.data, law)
     problem = make_problem(law, frame, **options)
     result = fit_problem(problem)
     if args.bootstrap:
@@ -124,7 +140,9 @@ def _format_fit(out: dict, law) -> str:
         lines.append(f"  {name:>8} = {value:.6g}{extra}")
     for p in out["predictions"]:
         where = "extrapolates" if p["extrapolates"] else "interpolates"
-        inputs = ", ".join(f"{v}={p[v]:.4g}" for v in law.variables)
+        groups = out["data"].get("per_group", {}).get("groups", [])
+        inputs = ", ".join(f"{v}={groups[int(p[v])]}" if groups and v == law.variables[-1] else f"{v}={p[v]:.4g}"
+                           for v in law.variables)
         lines.append(f"  predict {inputs}: {law.target} = {p[law.target]:.6g} ({where})")
     if "backtest" in out:
         b = out["backtest"]
@@ -262,6 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weight", type=float, default=4.0, help="over-prediction weight of --loss asymmetric (default 4)")
     p.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE", help="pin a parameter, e.g. E=1.69; repeatable")
     p.add_argument("--tie", action="append", default=[], metavar="A=B", help="make parameter A equal B, e.g. beta=alpha; repeatable")
+    p.add_argument("--per-group", metavar="COLUMN",
+                   help="fit the law's coefficients separately for each value of COLUMN, exponents shared "
+                        "(parameters become E[group], ...; --predict then ends with a group name)")
     p.add_argument("--holdout", metavar="EXPR", help="backtest: fit without the rows EXPR selects (e.g. 'flops>1e21') and score on them")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_fit)

@@ -158,9 +158,13 @@ def resolve_columns(df: pl.DataFrame, wanted: Sequence[str], origin: str) -> dic
 
 
 def read_user_table(
-    path: str | Path, variables: Sequence[str], target: str = "loss", domains: Mapping[str, str] | None = None
+    path: str | Path, variables: Sequence[str], target: str = "loss", domains: Mapping[str, str] | None = None,
+    carry: Sequence[str] = (),
 ) -> UserTable:
     """Read a user's CSV/parquet holding ``variables`` and ``target`` (aliases allowed).
+
+    ``carry`` names further columns to carry along unconverted (e.g. a group
+    label); each must exist under exactly that name.
 
     Tokens may be omitted when ``flops`` is given: then tokens = flops / (6 params),
     the usual C = 6ND convention, and a note says so.  ``domains`` (the law's)
@@ -191,6 +195,12 @@ def read_user_table(
         frame = frame.with_columns((pl.col("flops") / (6.0 * pl.col("params"))).alias("tokens"))
         notes.append("tokens derived as flops / (6 * params)")
     notes.extend(unit_warnings(frame, origin))
+    extra = [c for c in carry if c not in frame.columns]
+    absent = [c for c in extra if c not in raw.columns]
+    if absent:
+        have = ", ".join(repr(c) for c in raw.columns)
+        raise WorkbenchError(f"{origin}: missing column {absent[0]!r} (the file has {have})")
+    frame = frame.with_columns(raw.select(extra)) if extra else frame
     renamed = {src: dst for src, dst in keep.items() if src != dst}
     return UserTable(frame=frame, renamed=renamed, notes=tuple(notes))
 

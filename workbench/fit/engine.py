@@ -122,26 +122,33 @@ def _projected_starts(problem: Problem, grid: np.ndarray) -> tuple[np.ndarray, n
     gram_s = gram_full / scale[:, :, None] / scale[:, None, :]
     rhs_s = rhs_full / scale
     kf = len(problem.free_lin)
-    constrained = [i for i, n in enumerate(problem.free_lin) if problem.log_scaled(n)]
-    unconstrained = [i for i in range(kf) if i not in constrained]
-    best_sse = np.full(g, np.inf)
+    is_constrained = [problem.log_scaled(n) for n in problem.free_lin]
     best = np.zeros((g, kf))
-    for r in range(len(constrained) + 1):
-        for subset in itertools.combinations(constrained, r):
-            active = sorted(unconstrained + list(subset))
-            if not active:
-                continue
-            ix = np.ix_(range(g), active, active)
-            gram = gram_s[ix] + 1e-12 * np.eye(len(active))  # unit-norm columns; guards exact collinearity
-            rhs = rhs_s[:, active]
-            sol = np.linalg.solve(gram, rhs[..., None])[..., 0]
-            c = np.zeros((g, kf))
-            c[:, active] = sol / scale[:, active]
-            feasible = np.all(c[:, constrained] >= 0, axis=1) if constrained else np.ones(g, bool)
-            sse = tt - np.einsum("gi,gi->g", sol, rhs)  # residual of an exact least-squares solve
-            better = feasible & (sse < best_sse)
-            best_sse[better] = sse[better]
-            best[better] = c[better]
+    explained = np.zeros(g)  # sum over blocks of sol . rhs: tt - explained is the residual
+    feasible_all = np.ones(g, bool)
+    for block in _column_blocks(merged):
+        constrained = [i for i in block if is_constrained[i]]
+        unconstrained = [i for i in block if not is_constrained[i]]
+        block_best = np.full(g, -np.inf)  # best explained sum of squares within this block
+        for r in range(len(constrained) + 1):
+            for subset in itertools.combinations(constrained, r):
+                active = sorted(unconstrained + list(subset))
+                if not active:
+                    continue
+                ix = np.ix_(range(g), active, active)
+                gram = gram_s[ix] + 1e-12 * np.eye(len(active))  # unit-norm columns; guards exact collinearity
+                rhs = rhs_s[:, active]
+                sol = np.linalg.solve(gram, rhs[..., None])[..., 0]
+                c = np.zeros((g, len(block)))
+                c[:, [block.index(i) for i in active]] = sol / scale[:, active]
+                ok = np.all(c[:, [block.index(i) for i in constrained]] >= 0, axis=1) if constrained else np.ones(g, bool)
+                gain = np.einsum("gi,gi->g", sol, rhs)  # explained sum of squares of an exact solve
+                better = ok & (gain > block_best)
+                block_best[better] = gain[better]
+                best[np.ix_(better, block)] = c[better]
+        feasible_all &= np.isfinite(block_best)
+        explained += np.where(np.isfinite(block_best), block_best, 0.0)
+    best_sse = np.where(feasible_all, tt - explained, np.inf)
     pred = np.einsum("gnk,gk->gn", basis, best @ m_lin.T + off_lin)
     obj = _objective_batch(problem, pred)
     obj[~np.isfinite(best_sse)] = np.inf
@@ -154,6 +161,35 @@ def _projected_starts(problem: Problem, grid: np.ndarray) -> tuple[np.ndarray, n
         zero = best[:, i] <= 0
         best[zero, i] = floor[zero, i]
     return _free_u(problem, best, grid), obj
+
+
+def _column_blocks(columns: np.ndarray) -> list[list[int]]:
+    """Groups of basis columns that share rows (connected through any common nonzero row).
+
+    Columns of different blocks touch disjoint rows, so their normal equations
+    decouple and non-negative least squares can be solved block by block: 2^k
+    active sets per block instead of 2^(total).  A law whose columns all share
+    rows (every ordinary law) is one block; a law fitted per group has one
+    block per group.
+    """
+    kf = columns.shape[-1]
+    touches = np.any(columns != 0, axis=0)  # (n, kf): row i reaches column j at some grid point
+    overlap = (touches.T.astype(float) @ touches.astype(float)) > 0  # (kf, kf)
+    block_of = list(range(kf))
+
+    def root(i: int) -> int:
+        while block_of[i] != i:
+            i = block_of[i]
+        return i
+
+    for i in range(kf):
+        for j in range(i + 1, kf):
+            if overlap[i, j]:
+                block_of[root(j)] = root(i)
+    blocks: dict[int, list[int]] = {}
+    for i in range(kf):
+        blocks.setdefault(root(i), []).append(i)
+    return list(blocks.values())
 
 
 def _scored_starts(problem: Problem, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
