@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from test_laws_registry import assert_recovers
+from workbench.fit import fit
 from workbench.laws.bnsl import BNSL1, BNSL2, bnsl, segment_slopes
 
 ONE = {"a": 0.1, "b": 5.0, "c0": 0.1, "c1": 0.6, "d1": 1e4, "f1": 0.3}
@@ -50,3 +51,41 @@ def test_very_sharp_break_is_a_hard_break_without_overflow():
     y = BNSL1.predict({"samples": x}, v)
     hard = v["a"] + v["b"] * x ** -v["c0"] * np.where(x > v["d1"], (x / v["d1"]) ** -v["c1"], 1.0)
     np.testing.assert_allclose(y, hard, rtol=1e-9)
+
+
+def test_break_search_follows_the_data_whatever_its_units():
+    """The same curve in samples (1e2..1e7) and in FLOP-like units (x 1e15) fits the same: breaks are
+    searched over the data's own range, not a fixed absolute grid."""
+    x = np.geomspace(1e2, 1e7, 30)
+    y = BNSL1.predict({"samples": x}, ONE)
+    small = fit(BNSL1, {"samples": x, "loss": y})
+    big = fit(BNSL1, {"samples": x * 1e15, "loss": y})
+    assert small.params["d1"] == pytest.approx(ONE["d1"], rel=1e-6)
+    assert big.params["d1"] == pytest.approx(ONE["d1"] * 1e15, rel=1e-6)
+    for name in ("a", "c0", "c1", "f1"):
+        assert big.params[name] == pytest.approx(small.params[name], rel=1e-6)
+
+
+def test_two_breaks_are_reported_in_order_of_location():
+    """Swapping (c1, d1, f1) with (c2, d2, f2) gives the same curve; results always number breaks by location,
+    so segment_slopes reads them in the right order."""
+    x = np.geomspace(1e2, 1e9, 40)
+    swapped = {**TWO, "c1": TWO["c2"], "d1": TWO["d2"], "f1": TWO["f2"], "c2": TWO["c1"], "d2": TWO["d1"], "f2": TWO["f1"]}
+    np.testing.assert_allclose(BNSL2.predict({"samples": x}, swapped), BNSL2.predict({"samples": x}, TWO), rtol=1e-12)
+    assert BNSL2.canonicalize(swapped) == pytest.approx(TWO)
+    res = fit(BNSL2, {"samples": x, "loss": BNSL2.predict({"samples": x}, TWO)})
+    assert res.params["d1"] < res.params["d2"]
+    assert segment_slopes(res.params, 2) == pytest.approx(segment_slopes(TWO, 2), abs=1e-6)
+
+
+def test_relative_grids_need_a_grid_and_a_positive_variable():
+    from workbench.laws.base import Parameter
+
+    with pytest.raises(ValueError, match="grid_over needs a grid"):
+        Parameter("d", 1.0, 10.0, "d", grid_over="samples")
+    with pytest.raises(ValueError, match="positive variable"):
+        bnsl_law = bnsl(1)
+        import dataclasses
+
+        params = tuple(dataclasses.replace(p, grid_over="tokens") if p.name == "d1" else p for p in bnsl_law.parameters)
+        dataclasses.replace(bnsl_law, parameters=params)

@@ -49,7 +49,7 @@ def mid_theta(law):
     """A representative value of each non-linear parameter: the middle of its starting grid."""
     out = []
     for p in law.nonlinear:
-        grid = sorted(p.grid)
+        grid = sorted(p.starts(SAMPLES))
         out.append(float(grid[len(grid) // 2]) if grid else 0.5 * (p.lower + p.upper))
     return out
 
@@ -76,7 +76,7 @@ def test_declaration_is_complete(name):
     assert all(re.fullmatch(r"arXiv:\d{4}\.\d{4,5}", r) for r in law.references), law.references
     for p in law.parameters:
         assert p.latex and p.description, (name, p.name)
-        assert all(p.lower <= g <= p.upper for g in p.grid), (name, p.name)
+        assert all(p.lower <= g <= p.upper for g in p.starts(SAMPLES)), (name, p.name)
         if p.linear:
             assert law.basis is not None
         else:

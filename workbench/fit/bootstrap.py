@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from workbench.errors import WorkbenchError
-from workbench.fit.engine import polish
+from workbench.fit.engine import canonical_values, polish
 from workbench.fit.problem import Problem
 from workbench.fit.result import FitResult
 
@@ -138,7 +138,7 @@ def bootstrap(
         U[i], _, ok, _ = polish(problem.subset(idx), u0 if not problem.separable else U[i], thorough=False)
         converged[i] = ok
     names = problem.law.names
-    values = [problem.values(u) for u in U]
+    values = [canonical_values(problem, u) for u in U]
     out = np.array([[v[n] for n in names] for v in values])
     boot = Bootstrap(names=names, draws=out, level=level, converged=converged)
     details = {"bootstrap_draws": draws, "bootstrap_seed": seed, "bootstrap_unconverged": int((~converged).sum()),

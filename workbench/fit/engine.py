@@ -43,15 +43,16 @@ from workbench.laws.base import Law
 _LBFGS_OPTIONS = {"maxiter": 3000, "maxfun": 10000, "ftol": 1e-15, "gtol": 1e-13, "maxcor": 30}
 _MAX_RESTARTS = 4
 _MAX_GRID = 4096
+_SOBOL_POINTS = 1024
 
 
 def _grid_axes(problem: Problem) -> list[np.ndarray]:
-    """Starting values of each free non-linear parameter (declared, or 5 spread over its bounds)."""
+    """Starting values of each free non-linear parameter (declared, relative to the data, or 5 spread over its bounds)."""
     axes = []
     for name in problem.free_nl:
         p = problem.law.parameter(name)
         if p.grid:
-            axes.append(np.asarray(p.grid, dtype=float))
+            axes.append(p.starts(problem.cols))
         elif problem.log_scaled(name):
             lo = p.lower if p.lower > 0 else 1e-3
             hi = p.upper if np.isfinite(p.upper) else lo * 1e6
@@ -73,7 +74,7 @@ def _grid(problem: Problem) -> np.ndarray:
     size = int(np.prod([len(a) for a in axes]))
     if size <= _MAX_GRID:
         return np.array(list(itertools.product(*axes)))
-    sample = qmc.Sobol(d=len(axes), scramble=True, seed=0).random(1024)
+    sample = qmc.Sobol(d=len(axes), scramble=True, seed=0).random(_SOBOL_POINTS)
     out = np.empty_like(sample)
     for j, (axis, name) in enumerate(zip(axes, problem.free_nl)):
         lo, hi = axis.min(), axis.max()
@@ -200,7 +201,32 @@ def _scored_starts(problem: Problem, grid: np.ndarray) -> tuple[np.ndarray, np.n
     return u, obj
 
 
-def _basin_representatives(problem: Problem, obj: np.ndarray, grid_is_product: bool) -> list[int]:
+def _spread_out(problem: Problem, grid: np.ndarray, order: list[int], min_distance: float = 0.2) -> list[int]:
+    """``order`` (best first) thinned so that no kept point lies within ``min_distance`` of a better kept one.
+
+    Distances are measured in the grid's box scaled to [0, 1] per parameter
+    (log scale for scale-like parameters), so the starts polished first come
+    from different regions rather than crowding into the best one's basin.
+    The points left out follow, best first, so nothing is lost.
+    """
+    if not order:
+        return order
+    coords = np.array(grid, dtype=float)
+    for j, name in enumerate(problem.free_nl):
+        if problem.log_scaled(name):
+            coords[:, j] = np.log(np.maximum(coords[:, j], 1e-300))
+    span = coords.max(axis=0) - coords.min(axis=0)
+    coords = (coords - coords.min(axis=0)) / np.where(span > 0, span, 1.0)
+    kept: list[int] = []
+    for i in order:
+        if not kept or np.min(np.linalg.norm(coords[kept] - coords[i], axis=1)) >= min_distance:
+            kept.append(i)
+    chosen = set(kept)
+    return kept + [i for i in order if i not in chosen]
+
+
+def _basin_representatives(problem: Problem, obj: np.ndarray, grid_is_product: bool,
+                           grid: np.ndarray | None = None) -> list[int]:
     """Grid points that are local minima of the projected objective, best first.
 
     Each local minimum of the profile over the non-linear parameters marks a
@@ -208,8 +234,10 @@ def _basin_representatives(problem: Problem, obj: np.ndarray, grid_is_product: b
     points, which crowd into one basin) is what finds the global optimum.
     """
     order = [int(i) for i in np.argsort(obj) if np.isfinite(obj[i])]
-    if not grid_is_product or obj.size == 1:
+    if obj.size == 1:
         return order
+    if not grid_is_product:  # a Sobol sample has no neighbours: take the best points that lie far apart
+        return _spread_out(problem, grid, order)
     shape = tuple(len(axis) for axis in _grid_axes(problem))
     surface = obj.reshape(shape)
     padded = np.pad(surface, 1, constant_values=np.inf)
@@ -308,8 +336,14 @@ def domain_of(problem: Problem) -> dict[str, tuple[float, float]]:
     return {v: (float(a.min()), float(a.max())) for v, a in problem.cols.items()}
 
 
-def _result(problem: Problem, u: np.ndarray, f: float, ok: bool, msg: str, seconds: float, **details) -> FitResult:
+def canonical_values(problem: Problem, u: np.ndarray) -> dict[str, float]:
+    """The values of ``u``, in the law's canonical form unless the user pinned or tied a parameter."""
     values = problem.values(u)
+    return values if problem.fixed or problem.ties else problem.law.canonicalize(values)
+
+
+def _result(problem: Problem, u: np.ndarray, f: float, ok: bool, msg: str, seconds: float, **details) -> FitResult:
+    values = canonical_values(problem, u)
     warnings = bound_warnings(problem, values)
     if not ok:
         warnings.append(f"optimiser did not report convergence: {msg}")
@@ -326,12 +360,14 @@ def fit_problem(problem: Problem, *, starts: int = 3) -> FitResult:
     t0 = time.perf_counter()
     grid = _grid(problem)
     product = int(np.prod([len(a) for a in _grid_axes(problem)])) == len(grid)
+    if not product:  # a Sobol sample of a many-parameter box: more, spread-out starts
+        starts = max(starts, 2 * grid.shape[1])
     if problem.separable:
         u_starts, obj = _projected_starts(problem, grid)
-        order = _basin_representatives(problem, obj, product)[: max(1, starts)]
+        order = _basin_representatives(problem, obj, product, grid)[: max(1, starts)]
     else:
         u_starts, obj = _scored_starts(problem, grid)
-        order = _basin_representatives(problem, obj, product)[: max(2, 2 * starts)]
+        order = _basin_representatives(problem, obj, product, grid)[: max(2, 2 * starts)]
     if not order:
         raise WorkbenchError(f"law {problem.law.name!r}: no starting point gives a positive prediction for every row")
     best = None

@@ -141,14 +141,16 @@ class Problem:
         x = {v: a[None, :] for v, a in cols.items()}
         th = [theta[:, j][:, None] for j in range(theta.shape[1])]
         n = next(iter(cols.values())).size
-        basis = np.broadcast_to(self.law.basis(x, th), (len(U), n, coef.shape[1]))
-        pred = np.matmul(basis, coef[:, :, None])[:, :, 0]
-        jac_parts = [basis @ m_lin]
-        if self.free_nl:
-            dbasis = np.broadcast_to(self.law.basis_grad(x, th), basis.shape + (theta.shape[1],))  # (B, n, k, m)
-            dpred = np.matmul(coef[:, None, None, :], dbasis)[:, :, 0, :]  # (B, n, m)
-            jac_parts.append(dpred @ m_nl)
-        jac = np.concatenate(jac_parts, axis=2) * chain[:, None, :]
+        # Far-out trial points can overflow; callers treat non-finite predictions as infeasible.
+        with np.errstate(over="ignore", invalid="ignore"):
+            basis = np.broadcast_to(self.law.basis(x, th), (len(U), n, coef.shape[1]))
+            pred = np.matmul(basis, coef[:, :, None])[:, :, 0]
+            jac_parts = [basis @ m_lin]
+            if self.free_nl:
+                dbasis = np.broadcast_to(self.law.basis_grad(x, th), basis.shape + (theta.shape[1],))  # (B, n, k, m)
+                dpred = np.matmul(coef[:, None, None, :], dbasis)[:, :, 0, :]  # (B, n, m)
+                jac_parts.append(dpred @ m_nl)
+            jac = np.concatenate(jac_parts, axis=2) * chain[:, None, :]
         return pred, jac
 
     def _general_predict_jacobian(self, U: np.ndarray, cols):
@@ -174,7 +176,8 @@ class Problem:
             return np.full(pred.shape, np.nan), np.zeros(jac.shape)
         r = np.log(pred) - self.logy
         f, s = self.objective.scale(r)
-        return f, jac * (s / pred)[:, None]
+        with np.errstate(over="ignore", invalid="ignore"):
+            return f, jac * (s / pred)[:, None]
 
     def value_and_grad(self, u: np.ndarray) -> tuple[float, np.ndarray]:
         f, jac = self.residuals_jacobian(u)

@@ -31,7 +31,11 @@ class Parameter:
 
     ``linear`` parameters multiply a basis column and are solved exactly for
     fixed non-linear ones; ``grid`` gives the starting values the engine scans
-    for a non-linear parameter.
+    for a non-linear parameter.  With ``grid_over`` naming one of the law's
+    (positive) variables, the grid is *relative to the data*: a value q starts
+    the parameter at ``lo * (hi / lo) ** q`` for that variable's fitted range
+    [lo, hi] (q = 0 the smallest x, q = 1 the largest), which is how a break
+    location is searched wherever the data happen to lie.
     """
 
     name: str
@@ -42,10 +46,24 @@ class Parameter:
     linear: bool = False
     grid: tuple[float, ...] = ()
     log_scale: bool = False  # optimise as log(value): for positive scale-like parameters
+    grid_over: str = ""  # a variable: grid values are positions in its log-range (see above)
+
+    def starts(self, cols: Mapping[str, Array] | None = None) -> Array:
+        """The starting values the engine scans: ``grid``, or for ``grid_over`` the grid mapped onto the data."""
+        grid = np.asarray(self.grid, dtype=float)
+        if not self.grid_over:
+            return grid
+        if cols is None or self.grid_over not in cols:
+            raise WorkbenchError(f"parameter {self.name}: its starting grid needs the {self.grid_over!r} column")
+        x = np.asarray(cols[self.grid_over], dtype=float)
+        lo, hi = float(np.min(x)), float(np.max(x))
+        return np.clip(lo * (hi / lo) ** grid, self.lower, self.upper)
 
     def __post_init__(self) -> None:
         if not self.lower < self.upper:
             raise ValueError(f"parameter {self.name}: lower bound must be below upper bound")
+        if self.grid_over and not self.grid:
+            raise ValueError(f"parameter {self.name}: grid_over needs a grid of relative positions")
 
 
 @dataclass(frozen=True)
@@ -73,7 +91,10 @@ class Law:
     A law that is not separable declares ``formula(x, values)`` instead, with
     ``values`` a name -> value mapping; the engine then fits it by multi-start.
     ``domains`` says which variables may be zero (``"nonnegative"``) or any sign
-    (``"real"``); the default is ``"positive"``.
+    (``"real"``); the default is ``"positive"``.  ``canonical`` maps a parameter
+    vector to the canonical one of its exact equivalents (a BNSL's breaks are
+    interchangeable, so they are reported sorted by location); the engine
+    applies it to results when no parameter is fixed or tied.
     """
 
     name: str
@@ -89,6 +110,7 @@ class Law:
     presets: tuple[Preset, ...] = ()
     description: str = ""
     references: tuple[str, ...] = field(default_factory=tuple)
+    canonical: Callable[[Mapping[str, float]], dict[str, float]] | None = None
 
     def __post_init__(self) -> None:
         if (self.basis is None) == (self.formula is None):
@@ -97,6 +119,9 @@ class Law:
             raise ValueError(f"law {self.name}: a separable law needs basis_grad")
         if self.formula is not None and any(p.linear for p in self.parameters):
             raise ValueError(f"law {self.name}: linear parameters need a basis")
+        for p in self.parameters:
+            if p.grid_over and (p.grid_over not in self.variables or self.domains.get(p.grid_over, "positive") != "positive"):
+                raise ValueError(f"law {self.name}: parameter {p.name}'s grid_over must be a positive variable")
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -115,6 +140,10 @@ class Law:
             if p.name == name:
                 return p
         raise WorkbenchError(f"law {self.name!r} has no parameter {name!r}; it has {', '.join(self.names)}")
+
+    def canonicalize(self, values: Mapping[str, float]) -> dict[str, float]:
+        """``values`` in the law's canonical form (unchanged for laws without exact symmetries)."""
+        return dict(values) if self.canonical is None else dict(self.canonical(values))
 
     def preset(self, name: str) -> Preset:
         for p in self.presets:

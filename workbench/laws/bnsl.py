@@ -11,9 +11,11 @@ slopes, breaks and sharpnesses are searched.  ``g`` is evaluated in log space
 
 One factory declares the law for any number of breaks and any x column;
 ``bnsl1`` and ``bnsl2`` are registered on ``samples`` (training-set size, the
-x of the paper's 4-digit-addition example).  Break locations are searched on a
-geometric grid from 1 to 1e13 (three points per decade); pass ``break_grid`` to
-search elsewhere.  The paper publishes no fitted constants for its examples, so
+x of the paper's 4-digit-addition example).  Break locations are searched
+relative to the data: 22 points spread evenly in log space from a fifth of the
+data's log-range below its smallest x to a fifth above its largest, so a curve
+in samples (1e2..1e7) and one in FLOPs (1e18..1e24) are searched alike; pass
+``break_grid`` (absolute values) to search elsewhere.  The paper publishes no fitted constants for its examples, so
 there are no presets.
 """
 
@@ -24,7 +26,7 @@ from scipy.special import expit
 
 from workbench.laws.base import Columns, Law, Parameter
 
-DEFAULT_BREAK_GRID = tuple(float(v) for v in np.logspace(0, 13, 40))
+RELATIVE_BREAK_GRID = tuple(float(v) for v in np.round(np.linspace(-0.2, 1.2, 22), 6))  # positions in the data's log-range
 _C0_GRID = (0.0, 0.1, 0.3, 0.8)
 _C_GRID = (-0.5, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 _F_GRID = (0.05, 0.2, 1.0)
@@ -45,8 +47,12 @@ def _parts(x: np.ndarray, theta, n: int):
 
 
 def bnsl(n_breaks: int, variable: str = "samples", *, target: str = "loss",
-         break_grid: tuple[float, ...] = DEFAULT_BREAK_GRID, name: str | None = None) -> Law:
-    """A BNSL with ``n_breaks`` breaks in the column ``variable``."""
+         break_grid: tuple[float, ...] | None = None, name: str | None = None) -> Law:
+    """A BNSL with ``n_breaks`` breaks in the column ``variable``.
+
+    ``break_grid``: absolute starting locations of the breaks; by default they
+    are spread over the fitted data's range (:data:`RELATIVE_BREAK_GRID`).
+    """
     if n_breaks < 1:
         raise ValueError("a broken neural scaling law needs at least one break (n_breaks >= 1)")
     n = n_breaks
@@ -83,11 +89,20 @@ def bnsl(n_breaks: int, variable: str = "samples", *, target: str = "loss",
         params += [
             Parameter(f"c{i}", -10.0, 20.0, f"c_{i}", f"change of slope at break {i}", grid=_C_GRID),
             Parameter(f"d{i}", 1e-6, 1e30, f"d_{i}", f"location of break {i} (units of {variable})",
-                      grid=tuple(break_grid), log_scale=True),
+                      grid=tuple(break_grid) if break_grid is not None else RELATIVE_BREAK_GRID,
+                      grid_over="" if break_grid is not None else variable, log_scale=True),
             Parameter(f"f{i}", 1e-3, 50.0, f"f_{i}", f"sharpness of break {i} (smaller is sharper)",
                       grid=_F_GRID, log_scale=True),
         ]
         factors.append(fr"\left(1 + \left(\frac{{x}}{{d_{i}}}\right)^{{1/f_{i}}}\right)^{{-c_{i} f_{i}}}")
+    def canonical(values) -> dict[str, float]:
+        """Breaks are interchangeable (the product commutes): number them by location."""
+        out = dict(values)
+        triples = sorted((values[f"d{i}"], values[f"c{i}"], values[f"f{i}"]) for i in range(1, n + 1))
+        for i, (d, c, f) in enumerate(triples, start=1):
+            out[f"c{i}"], out[f"d{i}"], out[f"f{i}"] = c, d, f
+        return out
+
     return Law(
         name=name or f"bnsl{n}" + ("" if variable == "samples" else f"_{variable}"),
         title=f"Broken neural scaling law with {n} break{'s' if n > 1 else ''} in {variable}",
@@ -100,6 +115,7 @@ def bnsl(n_breaks: int, variable: str = "samples", *, target: str = "loss",
         description=(f"A smoothly broken power law in {variable} with {n} break(s) "
                      "(Caballero et al. 2022); fits curves that bend, e.g. sudden drops."),
         references=("arXiv:2210.14891",),
+        canonical=canonical,
     )
 
 
