@@ -159,3 +159,52 @@ def test_cli_refuses_per_group_for_a_law_without_coefficients(tmp_path, capsys):
     _frame().write_csv(path)
     assert main(["fit", "--law", "kaplan_nd", "--data", str(path), "--per-group", "dataset"]) == 2
     assert "not separable" in capsys.readouterr().err
+
+
+def _two(seed, alphas=(ALPHA, ALPHA), n=30):
+    rng = np.random.default_rng(seed)
+    frames = []
+    for g, (e, a, b), alpha in zip(("c4", "rp"), (TRUTH["c4"], TRUTH["rp"]), alphas):
+        n_ = 10 ** rng.uniform(7, 10, n)
+        d = 10 ** rng.uniform(9, 12, n)
+        loss = (e + a / n_**alpha + b / d**BETA) * np.exp(rng.normal(0.0, 0.003, n))
+        frames.append(pl.DataFrame({"params": n_, "tokens": d, "loss": loss, "dataset": g}))
+    return pl.concat(frames)
+
+
+def test_shared_exponents_are_preferred_when_true_and_rejected_when_not():
+    """AIC's rate of preferring the nested (shared) model when it is true is P(chi2_2 < 4) = 86 %."""
+    from workbench.analysis.groups import shared_vs_separate
+
+    same = [shared_vs_separate(CHINCHILLA, _two(seed), "dataset").delta_aic for seed in range(20)]
+    assert np.mean(np.array(same) > 0) >= 0.7, same
+    differ = [shared_vs_separate(CHINCHILLA, _two(seed, (0.30, 0.40)), "dataset") for seed in range(3)]
+    assert all(c.delta_aic < -10 for c in differ), [c.delta_aic for c in differ]
+    c = differ[0]
+    assert "strongly prefers separate exponents" in c.verdict
+    alpha = c.exponents.filter(pl.col("parameter") == "alpha").row(0, named=True)
+    assert alpha["c4"] == pytest.approx(0.30, rel=0.1) and alpha["rp"] == pytest.approx(0.40, rel=0.1)
+    assert c.table["free_parameters"].to_list() == [8, 10]
+
+
+def test_sharing_comparison_refuses_what_it_cannot_compare():
+    from workbench.analysis.groups import shared_vs_separate
+
+    with pytest.raises(WorkbenchError, match="one group"):
+        shared_vs_separate(CHINCHILLA, _two(0).filter(pl.col("dataset") == "c4"), "dataset")
+    tiny = pl.concat([_two(0).filter(pl.col("dataset") == "c4"), _two(0).filter(pl.col("dataset") == "rp").head(4)])
+    with pytest.raises(WorkbenchError, match="group 'rp' of column 'dataset' has 4 rows"):
+        shared_vs_separate(CHINCHILLA, tiny, "dataset")
+
+
+def test_cli_per_group_reports_whether_sharing_is_supported(tmp_path, capsys):
+    from workbench.cli import main
+
+    path = tmp_path / "runs.csv"
+    _two(0, (0.30, 0.40)).write_csv(path)
+    assert main(["fit", "--law", "chinchilla", "--data", str(path), "--per-group", "dataset", "--json"]) == 0
+    sharing = json.loads(capsys.readouterr().out)["sharing"]
+    assert sharing["delta_aic"] < -10 and sharing["loss"] == "squared"
+    assert main(["fit", "--law", "chinchilla", "--data", str(path), "--per-group", "dataset", "--fix", "E[c4]=1.8",
+                 "--json"]) == 0
+    assert "skipped" in json.loads(capsys.readouterr().out)["sharing"]

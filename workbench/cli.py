@@ -121,6 +121,14 @@ def cmd_fit(args) -> int:
     out["warnings"] = notes + out["warnings"]
     out["data"] = data_info
     out["predictions"] = [p.to_dict(law.target) for p in result.predictions(points)]
+    if groups:
+        if args.fix or args.tie:
+            out["sharing"] = {"skipped": "--fix/--tie name per-group parameters, which separate fits do not have"}
+        else:
+            from workbench.analysis.groups import shared_vs_separate
+
+            cmp = shared_vs_separate(get_law(args.law), frame, args.per_group, shared=result)  # squared loss: AIC
+            out["sharing"] = cmp.to_dict()
     if args.holdout:
         bt = backtest(law, frame, args.holdout, **options)
         out["backtest"] = {**bt.to_dict(), "params": dict(bt.fit.params), "warnings": list(bt.fit.warnings)}
@@ -149,6 +157,12 @@ def _format_fit(out: dict, law) -> str:
         lines.append(f"backtest [{b['holdout']}]: fitted on {b['n_train']}, scored on {b['n_test']}: "
                      f"mean |log error| {b['mae_log']:.4f} ({b['mean_abs_pct']:.2f} %), bias {b['bias_log']:+.4f}, "
                      f"up to {b['max_decades_beyond_data']:.2f} decades beyond the training data")
+    if "sharing" in out and "verdict" in out["sharing"]:
+        sh = out["sharing"]
+        lines.append(f"shared vs separate exponents across {sh['by']} ({sh['loss']} fits): {sh['verdict']}")
+        for row in sh["exponents"]:
+            each = ", ".join(f"{g} {row[g]:.4g}" for g in sh["groups"])
+            lines.append(f"  {row['parameter']}: shared {row['shared']:.4g}; separately {each}")
     lines.extend(f"warning: {w}" for w in out["warnings"])
     return "\n".join(lines)
 

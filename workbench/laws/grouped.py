@@ -95,6 +95,7 @@ def per_group(law: Law, groups: Sequence[str], *, column: str = "group") -> Law:
                     f"group, the other parameters shared. Group codes: "
                     + ", ".join(f"{i}={g}" for i, g in enumerate(groups)),
         references=law.references,
+        canonical=law.canonical,
     )
 
 
