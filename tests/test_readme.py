@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import shlex
 
+import pytest
+
 from conftest import ROOT
 from workbench.cli import main
 
@@ -23,11 +25,14 @@ def test_python_examples_run_and_print_what_they_say(capsys):
     assert out[1] == "True"
 
 
-def test_proxy_example_prints_what_it_says(capsys):
-    (code,) = [b for b in blocks("python") if "proxies" in b]
+@pytest.mark.parametrize("topic", ["proxies", "shared_vs_separate"])
+def test_other_examples_print_what_their_comments_say(capsys, topic):
+    """Each printed line is the start of the ``# ...`` comment line that follows its print."""
+    (code,) = [b for b in blocks("python") if topic in b and "CHINCHILLA" not in b]
     exec(compile(code, "README.md", "exec"), {})
-    expected = re.search(r"^# (\S+)", code, flags=re.M).group(1)
-    assert capsys.readouterr().out.split() == [expected]
+    expected = re.findall(r"^# (.+)$", code, flags=re.M)
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == len(expected) and all(e.startswith(o) for o, e in zip(out, expected)), (out, expected)
 
 
 def test_readme_lists_every_proxy_preset():
