@@ -360,7 +360,7 @@ def fit_problem(problem: Problem, *, starts: int = 3) -> FitResult:
     t0 = time.perf_counter()
     grid = _grid(problem)
     product = int(np.prod([len(a) for a in _grid_axes(problem)])) == len(grid)
-    if not product:  # a Sobol sample of a many-parameter box: more, spread-out starts
+    if not product and problem.separable:  # a Sobol sample of a many-exponent box: more, spread-out starts
         starts = max(starts, 2 * grid.shape[1])
     if problem.separable:
         u_starts, obj = _projected_starts(problem, grid)
