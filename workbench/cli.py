@@ -187,37 +187,18 @@ def cmd_sources(args) -> int:
     from workbench import corpus
     from workbench.corpus.schema import AXES
 
-    rows = []
-    for src in corpus.sources().values():
+    def row(src, kind: str, **extra) -> dict:
         df = corpus.load(src.id)
-        rows.append({
-            "id": src.id,
-            "kind": "published",
-            "rows": df.height,
-            "axes": [a for a in AXES if df[a].null_count() < df.height],
-            "metrics": sorted(df["metric"].unique().to_list()),
-            "licence": src.licence,
-            "citation": src.citation,
-            "arxiv": list(src.arxiv),
-            "how_obtained": src.how_obtained,
-        })
+        return {"id": src.id, "kind": kind, "rows": df.height,
+                "axes": [a for a in AXES if df[a].null_count() < df.height],
+                "metrics": sorted(df["metric"].unique().to_list()), "licence": src.licence,
+                "citation": src.citation, "how_obtained": src.how_obtained, **extra}
+
+    rows = [row(src, "published", arxiv=list(src.arxiv)) for src in corpus.sources().values()]
     if args.proxies:
         from workbench.proxies.results import proxy_sources
 
-        for src in proxy_sources().values():
-            df = corpus.load(src.id)
-            rows.append({
-                "id": src.id,
-                "kind": "proxy",
-                "rows": df.height,
-                "axes": [a for a in AXES if df[a].null_count() < df.height],
-                "metrics": sorted(df["metric"].unique().to_list()),
-                "licence": src.licence,
-                "citation": src.citation,
-                "arxiv": [],
-                "how_obtained": src.how_obtained,
-                "presets": list(src.presets),
-            })
+        rows += [row(src, "proxy", arxiv=[], presets=list(src.presets)) for src in proxy_sources().values()]
     if args.json:
         print(json.dumps(rows, indent=2))
     else:

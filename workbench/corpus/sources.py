@@ -61,6 +61,17 @@ def registry_path(root: Path | None = None) -> Path:
     return (root or datasets_dir()) / "sources.toml"
 
 
+def read_registry(path: Path) -> list[dict]:
+    """The ``[[source]]`` tables of a registry file, with a one-line error naming the file."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise WorkbenchError(f"cannot read the source registry {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise WorkbenchError(f"{path}: invalid TOML: {exc}") from None
+    return list(raw.get("source", []))
+
+
 def sources(root: Path | None = None) -> dict[str, Source]:
     """All registered sources by id, in registry order.
 
@@ -68,14 +79,8 @@ def sources(root: Path | None = None) -> dict[str, Source]:
     beside one ``<id>.csv`` per source), e.g. one pulled from the Hub.
     """
     path = registry_path(root)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise WorkbenchError(f"cannot read the source registry {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise WorkbenchError(f"{path}: invalid TOML: {exc}") from None
     out = {}
-    for entry in raw.get("source", []):
+    for entry in read_registry(path):
         try:
             out[entry["id"]] = Source(
                 id=entry["id"],

@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -204,15 +203,11 @@ def load(preset: str) -> pl.DataFrame:
 
 def proxy_sources() -> dict[str, ProxySource]:
     """The registered proxy sources by id (``datasets/proxies/sources.toml``)."""
+    from workbench.corpus.sources import read_registry
+
     path = datasets_dir() / "sources.toml"
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise WorkbenchError(f"cannot read the proxy source registry {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise WorkbenchError(f"{path}: invalid TOML: {exc}") from None
     out = {}
-    for entry in raw.get("source", []):
+    for entry in read_registry(path):
         try:
             out[entry["id"]] = ProxySource(
                 id=entry["id"], title=entry["title"], citation=entry["citation"], backing=entry["backing"],
