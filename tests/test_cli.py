@@ -193,3 +193,14 @@ def test_hub_pull_offline_is_fast_and_says_what_to_do(capsys, monkeypatch):
     code, out, err = run(capsys, "hub", "pull", "someone/runs", "--revision", "main")
     assert code == 2 and out == ""
     assert "HF_HUB_OFFLINE" in err and err.count("\n") == 1
+
+
+def test_output_piped_into_head_is_not_a_traceback():
+    """`python -m workbench sources | head -1`: the reader stops early; the CLI must exit quietly."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(f"{sys.executable} -m workbench fit --list-laws | head -1", shell=True,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.stdout.count("\n") == 1
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -167,6 +168,12 @@ def _format_fit(out: dict, law) -> str:
     return "\n".join(lines)
 
 
+def _emit(rows: list[dict], as_json: bool, line) -> int:
+    """Print a listing: the rows as JSON, or one ``line(row)`` each."""
+    print(json.dumps(rows, indent=2) if as_json else "\n".join(line(r) for r in rows))
+    return 0
+
+
 def cmd_list_laws(args) -> int:
     from workbench.laws import LAWS
 
@@ -175,12 +182,8 @@ def cmd_list_laws(args) -> int:
          "latex": law.latex, "presets": [p.name for p in law.presets]}
         for law in LAWS.values()
     ]
-    if args.json:
-        print(json.dumps(rows, indent=2))
-    else:
-        for r in rows:
-            print(f"{r['name']:<14} {r['title']}  ({', '.join(r['variables'])} -> {', '.join(r['parameters'])})")
-    return 0
+    return _emit(rows, args.json,
+                 lambda r: f"{r['name']:<14} {r['title']}  ({', '.join(r['variables'])} -> {', '.join(r['parameters'])})")
 
 
 def cmd_sources(args) -> int:
@@ -199,12 +202,8 @@ def cmd_sources(args) -> int:
         from workbench.proxies.results import proxy_sources
 
         rows += [row(src, "proxy", arxiv=[], presets=list(src.presets)) for src in proxy_sources().values()]
-    if args.json:
-        print(json.dumps(rows, indent=2))
-    else:
-        for r in rows:
-            print(f"{r['id']:<28} {r['rows']:>7} rows  axes: {', '.join(r['axes'])}  licence: {r['licence']}\n    {r['citation']}")
-    return 0
+    return _emit(rows, args.json, lambda r: f"{r['id']:<28} {r['rows']:>7} rows  axes: {', '.join(r['axes'])}  "
+                                            f"licence: {r['licence']}\n    {r['citation']}")
 
 
 def cmd_curate(args) -> int:
@@ -335,6 +334,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading: not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not fail too
+        return 0
 
 
 if __name__ == "__main__":
