@@ -90,3 +90,13 @@ def test_extrapolation_error_shrinks_as_more_runs_are_fitted():
     h = course.extrapolation_history("porian-rw-tuned")
     pure = np.abs(h["power law error (%)"].to_numpy())
     assert pure[0] > pure[-1] and np.all(h["power law error (%)"].to_numpy() < 0)
+
+
+def test_gadre_training_sets_share_the_over_training_exponent():
+    """Joint fit (constants per training set, eta shared) vs one fit per set: AIC prefers sharing, and the
+    per-set exponents agree to 1 %."""
+    sharing = course.exponent_sharing()
+    assert sharing.delta_aic > 0 and "prefers shared" in sharing.verdict
+    eta = sharing.exponents.row(0, named=True)
+    per_set = [eta[g] for g in ("c4", "redpajama", "refinedweb")]
+    assert max(per_set) / min(per_set) < 1.01

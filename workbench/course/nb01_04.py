@@ -799,6 +799,16 @@ def gadre_runs() -> pl.DataFrame:
         "run_id", "train_set", "size", "params", "tokens", "token_multiplier", "flops", "loss", "in_fit")
 
 
+def exponent_sharing(law_name: str = "gadre_overtraining"):
+    """Do C4, RedPajama and RefinedWeb share the law's exponents?  All 104 runs, jointly and per training set.
+
+    Returns :class:`workbench.analysis.groups.GroupComparison` (``verdict``, ``exponents``, ``table``).
+    """
+    from workbench.analysis.groups import shared_vs_separate
+
+    return shared_vs_separate(get_law(law_name), gadre_runs(), "train_set")
+
+
 @lru_cache(maxsize=8)
 def gadre_loss_fit(train_set: str) -> FitResult:
     """The over-training law refitted here on the paper's five runs (summed Huber on log residuals)."""
