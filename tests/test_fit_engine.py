@@ -122,3 +122,45 @@ def test_predictions_say_when_they_extrapolate(besiroglu_points):
     assert not inside.extrapolates
     assert outside.extrapolates
     assert outside.extrapolation["params"] == pytest.approx(np.log10(1e12 / besiroglu_points["params"].max()))
+
+
+def test_linear_residuals_recover_exactly_and_bootstrap():
+    """space="linear" fits prediction - observed (curve_fit's objective); noiseless data come back exactly."""
+    import numpy as np
+
+    from workbench.fit import fit, make_problem
+    from workbench.fit.bootstrap import bootstrap
+    from workbench.laws import CHINCHILLA
+
+    truth = {"E": 1.7, "A": 400.0, "B": 1800.0, "alpha": 0.33, "beta": 0.29}
+    rng = np.random.default_rng(0)
+    x = {"params": 10 ** rng.uniform(7, 10, 60), "tokens": 10 ** rng.uniform(9, 12, 60)}
+    y = CHINCHILLA.predict(x, truth)
+    res = fit(CHINCHILLA, {**x, "loss": y}, loss="squared", space="linear")
+    assert res.loss == "squared on linear residuals"
+    for k, v in truth.items():
+        assert res.params[k] == pytest.approx(v, rel=1e-6), k
+    noisy = {**x, "loss": y + rng.normal(0, 0.01, y.size)}
+    problem = make_problem(CHINCHILLA, noisy, loss="squared", space="linear")
+    res, boot = bootstrap(problem, fit(CHINCHILLA, noisy, loss="squared", space="linear"), draws=100, seed=0)
+    assert boot.converged.all() and res.ci["alpha"][0] < truth["alpha"] < res.ci["alpha"][1]
+
+
+def test_unknown_residual_space_is_a_clear_error():
+    from workbench.errors import WorkbenchError
+    from workbench.fit import make_problem
+    from workbench.laws import CHINCHILLA
+
+    with pytest.raises(WorkbenchError, match="unknown residual space 'raw'"):
+        make_problem(CHINCHILLA, {"params": [1e8] * 6, "tokens": [1e10] * 6, "loss": [3.0] * 6}, space="raw")
+
+
+def test_cli_residuals_linear(capsys):
+    import json
+
+    from workbench.cli import main
+
+    assert main(["fit", "--law", "chinchilla", "--data", "chinchilla_epoch", "--residuals", "linear", "--loss",
+                 "squared", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["loss"] == "squared on linear residuals" and 0.2 < out["params"]["alpha"] < 0.6

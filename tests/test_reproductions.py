@@ -152,6 +152,22 @@ def test_gadre_notebook_extrapolation_errors(gadre_runs):
 
 
 @pytest.mark.parametrize("train_set", sorted(DATASETS))
+def test_gadre_published_digits_by_the_engine_on_the_authors_objective(gadre_runs, train_set):
+    """The engine with the authors' objective (least squares on the values: ``space="linear"``,
+    ``loss="squared"``) and no starting guess gives back every printed digit of both laws, as
+    ``curve_fit`` started *at the published values* does in the test above."""
+    pub = GADRE_OVERTRAINING.preset(DATASETS[train_set]).values
+    got = fit(GADRE_OVERTRAINING, _loss_fit_runs(gadre_runs, train_set), loss="squared", space="linear").params
+    assert {k: round(got[k], 1 if k in "ab" else 4) for k in pub} == pytest.approx(pub, abs=1e-12)
+    rows = _error_fit_runs(gadre_runs, train_set).rename({"loss": "x"})
+    for col, suffix in (("err46", "_46tasks"), ("err17", "_17tasks")):
+        pub_err = GADRE_ERROR.preset(DATASETS[train_set] + suffix).values
+        data = {"loss": rows["x"].to_numpy(), "error": rows[col].to_numpy()}
+        got = fit(GADRE_ERROR, data, loss="squared", space="linear").params
+        assert {k: round(got[k], 4) for k in pub_err} == pytest.approx(pub_err, abs=1e-12), col
+
+
+@pytest.mark.parametrize("train_set", sorted(DATASETS))
 def test_gadre_overtraining_fit_by_the_workbench(gadre_runs, train_set):
     """The engine's default objective (Huber, delta 1e-3, on log residuals) on the same five runs.
 

@@ -113,7 +113,8 @@ def cmd_fit(args) -> int:
     else:
         frame, notes, data_info = _load_fit_data(args.data, law)
     points = [_parse_point(p, law, groups) for p in args.predict]
-    options = dict(loss=args.loss, delta=args.delta, fixed=_parse_fixed(args.fix, law), tie=args.tie, weight=args.weight)
+    options = dict(loss=args.loss, delta=args.delta, fixed=_parse_fixed(args.fix, law), tie=args.tie, weight=args.weight,
+                   space=args.residuals)
     problem = make_problem(law, frame, **options)
     result = fit_problem(problem)
     if args.bootstrap:
@@ -274,6 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weight", type=float, default=4.0, help="over-prediction weight of --loss asymmetric (default 4)")
     p.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE", help="pin a parameter, e.g. E=1.69; repeatable")
     p.add_argument("--tie", action="append", default=[], metavar="A=B", help="make parameter A equal B, e.g. beta=alpha; repeatable")
+    p.add_argument("--residuals", choices=["log", "linear"], default="log",
+                   help="fit residuals of log values (default) or of the values themselves, as curve_fit does")
     p.add_argument("--per-group", metavar="COLUMN",
                    help="fit the law's coefficients separately for each value of COLUMN, exponents shared "
                         "(parameters become E[group], ...; --predict then ends with a group name)")

@@ -84,7 +84,7 @@ def shared_vs_separate(law: Law, data, by: str, *, shared: FitResult | None = No
     if len(names) < 2:
         raise WorkbenchError(f"column {by!r} has one group ({names[0]}): nothing to compare")
     fit_options = {**fit_options, "loss": loss}
-    if shared is None or not shared.loss.startswith(loss):
+    if shared is None or shared.loss != loss:  # reuse only a least-squares fit of log residuals
         shared = fit(glaw, gdata, **fit_options)
     elif shared.law.names != glaw.names:
         raise WorkbenchError(f"the joint fit given is of {shared.law.name!r}, not of {glaw.name!r}")

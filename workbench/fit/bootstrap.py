@@ -55,11 +55,10 @@ def resample_counts(n: int, draws: int, rng: np.random.Generator, groups: np.nda
 
 def _weighted_state(problem: Problem, U: np.ndarray, counts: np.ndarray):
     pred, jac = problem.batch_predict_jacobian(U)
-    valid = np.all(pred > 0, axis=1)
+    r, valid = problem.residuals(pred)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # invalid draws are marked, not used
-        r = np.log(pred) - problem.logy[None, :]
         f, s = problem.objective.scale(r)
-        jac = jac * (s / pred)[:, :, None]
+        jac = jac * (s * problem.residual_slope(pred))[:, :, None]
         obj = np.where(valid, np.sum(counts * problem.objective.rho(np.where(valid[:, None], f, 0.0)), axis=1), np.inf)
     return obj, f, jac
 

@@ -94,10 +94,11 @@ def _free_u(problem: Problem, coef_free: np.ndarray, theta_free: np.ndarray) -> 
 
 
 def _objective_batch(problem: Problem, pred: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f, _ = problem.objective.scale(np.log(pred) - problem.logy[None, :])
+    r, valid = problem.residuals(pred)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        f, _ = problem.objective.scale(r)
         obj = np.sum(problem.objective.rho(f), axis=1)
-    obj[~np.all(pred > 0, axis=1)] = np.inf
+    obj[~valid] = np.inf
     return obj
 
 
@@ -112,8 +113,9 @@ def _projected_starts(problem: Problem, grid: np.ndarray) -> tuple[np.ndarray, n
     basis = np.broadcast_to(law.basis(x, [theta[:, j][:, None] for j in range(theta.shape[1])]), (g, len(y), len(off_lin)))
     target = y[None, :] - basis @ off_lin  # fixed coefficients' contribution removed
     merged = np.einsum("gnk,kf->gnf", basis, m_lin)  # tied coefficients share one column
-    weighted = merged / y[None, :, None]  # relative residuals ~ log residuals
-    t = target / y[None, :]
+    w = 1.0 / y if problem.space == "log" else np.ones_like(y)  # relative residuals ~ log residuals
+    weighted = merged * w[None, :, None]
+    t = target * w[None, :]
     # Normal equations once for all columns; each active set is a sub-block.
     gram_full = np.einsum("gni,gnj->gij", weighted, weighted)
     rhs_full = np.einsum("gni,gn->gi", weighted, t)
@@ -347,9 +349,10 @@ def _result(problem: Problem, u: np.ndarray, f: float, ok: bool, msg: str, secon
     warnings = bound_warnings(problem, values)
     if not ok:
         warnings.append(f"optimiser did not report convergence: {msg}")
+    loss = problem.objective.name if problem.space == "log" else f"{problem.objective.name} on linear residuals"
     return FitResult(
         law=problem.law, params=values, objective=f, n_points=len(problem.y), fit_seconds=seconds,
-        loss=problem.objective.name, domain=domain_of(problem), converged=ok, warnings=tuple(warnings),
+        loss=loss, domain=domain_of(problem), converged=ok, warnings=tuple(warnings),
         details={**details, "fixed": dict(problem.fixed), "ties": dict(problem.ties)},
         support=_log_support(problem),
     )
@@ -388,6 +391,7 @@ def fit(
     tie: Mapping[str, str] | Sequence[str] | None = None,
     weight: float = 4.0,
     starts: int = 3,
+    space: str = "log",
 ) -> FitResult:
     """Fit ``law`` to ``data`` (a polars DataFrame or a mapping of column -> array).
 
@@ -396,14 +400,18 @@ def fit(
     ``asymmetric`` (over-predictions weighted ``weight``).  ``fixed`` pins
     parameters (``{"E": 1.69}``); ``tie`` makes parameters equal
     (``["beta=alpha"]``).  ``starts`` is how many basins (local minima of the
-    projected objective on the grid) are polished, best first.
+    projected objective on the grid) are polished, best first.  ``space="linear"``
+    fits residuals of the values instead of their logs (to reproduce a paper
+    that used ``curve_fit``).
     """
-    return fit_problem(make_problem(law, data, loss=loss, delta=delta, fixed=fixed, tie=tie, weight=weight), starts=starts)
+    problem = make_problem(law, data, loss=loss, delta=delta, fixed=fixed, tie=tie, weight=weight, space=space)
+    return fit_problem(problem, starts=starts)
 
 
-def objective_at(law: Law, data, values: Mapping[str, float], *, loss: str = "huber", delta: float = 1e-3) -> float:
+def objective_at(law: Law, data, values: Mapping[str, float], *, loss: str = "huber", delta: float = 1e-3,
+                 space: str = "log") -> float:
     """The fitting objective of ``values`` on ``data`` (e.g. to score a published preset)."""
-    return make_problem(law, data, loss=loss, delta=delta).value(values)
+    return make_problem(law, data, loss=loss, delta=delta, space=space).value(values)
 
 
 def multistart(problem: Problem, starts: Iterable[Mapping[str, float]], *, options: Mapping | None = None) -> FitResult:

@@ -7,10 +7,13 @@ leader, which is what a mapping matrix from free to all parameters expresses:
 bounded below by 0, or parameters declared ``log_scale``) are optimised as
 their logarithm, which keeps them positive and evens out their magnitudes.
 
-Residuals are always ``log(prediction) - log(observed)``, optionally weighted
-asymmetrically, and everything (residuals and their Jacobian) is computed for
-a *batch* of parameter vectors at once, so the bootstrap can move a thousand
-fits in lock-step with numpy.
+Residuals are ``log(prediction) - log(observed)`` by default (every point
+weighs by its relative error, and predictions stay positive), or, with
+``space="linear"``, ``prediction - observed`` — the objective of papers that
+fit with ``scipy.optimize.curve_fit``, needed to reproduce their constants.
+They may be weighted asymmetrically, and everything (residuals and their
+Jacobian) is computed for a *batch* of parameter vectors at once, so the
+bootstrap can move a thousand fits in lock-step with numpy.
 """
 
 from __future__ import annotations
@@ -33,11 +36,28 @@ class Problem:
     objective: Objective
     fixed: Mapping[str, float] = field(default_factory=dict)
     ties: Mapping[str, str] = field(default_factory=dict)  # follower -> leader
+    space: str = "log"  # residuals: "log" (log pred - log y) or "linear" (pred - y)
 
     # -- which parameters are free ---------------------------------------------
     @property
     def logy(self) -> np.ndarray:
         return np.log(self.y)
+
+    def residuals(self, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Residuals of predictions ``pred`` (..., n) and which rows of the batch are valid.
+
+        In log space a prediction must be positive; invalid rows get NaN residuals.
+        """
+        if self.space == "linear":
+            valid = np.all(np.isfinite(pred), axis=-1)
+            return pred - self.y, valid
+        valid = np.all(pred > 0, axis=-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(pred) - self.logy, valid
+
+    def residual_slope(self, pred: np.ndarray) -> np.ndarray:
+        """d residual / d prediction."""
+        return np.ones_like(pred) if self.space == "linear" else 1.0 / pred
 
     @property
     def separable(self) -> bool:
@@ -169,15 +189,15 @@ class Problem:
         return np.array(preds), np.array(jacs)
 
     def residuals_jacobian(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Scaled log residuals ``f`` (n,) and ``df/du`` (n, p); NaN residuals if a prediction is not positive."""
+        """Scaled residuals ``f`` (n,) and ``df/du`` (n, p); NaN residuals if a prediction is invalid."""
         pred, jac = self.batch_predict_jacobian(u[None, :])
         pred, jac = pred[0], jac[0]
-        if not np.all(pred > 0):
+        r, valid = self.residuals(pred)
+        if not valid:
             return np.full(pred.shape, np.nan), np.zeros(jac.shape)
-        r = np.log(pred) - self.logy
         f, s = self.objective.scale(r)
         with np.errstate(over="ignore", invalid="ignore"):
-            return f, jac * (s / pred)[:, None]
+            return f, jac * (s * self.residual_slope(pred))[:, None]
 
     def value_and_grad(self, u: np.ndarray) -> tuple[float, np.ndarray]:
         f, jac = self.residuals_jacobian(u)
@@ -186,10 +206,10 @@ class Problem:
         return float(np.sum(self.objective.rho(f))), jac.T @ self.objective.drho(f)
 
     def value(self, values: Mapping[str, float]) -> float:
-        pred = self.law.predict(self.cols, values)
-        if not np.all(pred > 0):
+        r, valid = self.residuals(self.law.predict(self.cols, values))
+        if not valid:
             return np.inf
-        f, _ = self.objective.scale(np.log(pred) - self.logy)
+        f, _ = self.objective.scale(r)
         return float(np.sum(self.objective.rho(f)))
 
     def subset(self, idx: np.ndarray) -> "Problem":
@@ -233,8 +253,15 @@ def make_problem(
     fixed: Mapping[str, float] | None = None,
     tie: Mapping[str, str] | Sequence[str] | None = None,
     weight: float = 4.0,
+    space: str = "log",
 ) -> Problem:
-    """Check the data against the law and build the optimisation problem."""
+    """Check the data against the law and build the optimisation problem.
+
+    ``space`` is ``"log"`` (default: residuals of log values) or ``"linear"``
+    (residuals of the values themselves, as ``curve_fit`` minimises).
+    """
+    if space not in ("log", "linear"):
+        raise WorkbenchError(f"unknown residual space {space!r}; choose 'log' or 'linear'")
     fixed = {k: float(v) for k, v in (fixed or {}).items()}
     for name, value in fixed.items():
         p = law.parameter(name)
@@ -264,10 +291,11 @@ def make_problem(
             raise WorkbenchError(f"column {v!r} has a {'non-positive' if domain == 'positive' else 'negative'} or non-finite value at row {bad[0] + 1}: {arr[bad[0]]}")
         cols[v] = arr
     y = cols.pop(law.target)
-    if np.any(y <= 0):
+    if space == "log" and np.any(y <= 0):
         row = int(np.flatnonzero(y <= 0)[0])
         raise WorkbenchError(f"column {law.target!r} must be positive (log residuals): row {row + 1} is {y[row]}")
-    problem = Problem(law=law, cols=cols, y=y, objective=make_objective(loss, delta, weight), fixed=fixed, ties=ties)
+    problem = Problem(law=law, cols=cols, y=y, objective=make_objective(loss, delta, weight), fixed=fixed, ties=ties,
+                      space=space)
     if len(y) < problem.n_free:
         raise WorkbenchError(
             f"{len(y)} data points cannot determine the {problem.n_free} free parameters of law {law.name!r}"
