@@ -204,3 +204,13 @@ def test_output_piped_into_head_is_not_a_traceback():
                           capture_output=True, text=True, timeout=120)
     assert proc.stdout.count("\n") == 1
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+def test_bootstrapped_predictions_carry_their_interval(capsys):
+    code, out, _ = run(capsys, "fit", "--law", "chinchilla", "--data", "chinchilla_epoch", "--predict", "7e10:1.4e12",
+                       "--bootstrap", "100", "--json")
+    (pred,) = json.loads(out)["predictions"]
+    assert code == 0 and pred["ci"][0] < pred["loss"] < pred["ci"][1]
+    code, out, _ = run(capsys, "fit", "--law", "chinchilla", "--data", "chinchilla_epoch", "--predict", "7e10:1.4e12",
+                       "--json")
+    assert "ci" not in json.loads(out)["predictions"][0]

@@ -153,7 +153,8 @@ def _format_fit(out: dict, law) -> str:
         groups = out["data"].get("per_group", {}).get("groups", [])
         inputs = ", ".join(f"{v}={groups[int(p[v])]}" if groups and v == law.variables[-1] else f"{v}={p[v]:.4g}"
                            for v in law.variables)
-        lines.append(f"  predict {inputs}: {law.target} = {p[law.target]:.6g} ({where})")
+        ci = f" [95% CI {p['ci'][0]:.6g}, {p['ci'][1]:.6g}]" if "ci" in p else ""
+        lines.append(f"  predict {inputs}: {law.target} = {p[law.target]:.6g}{ci} ({where})")
     if "backtest" in out:
         b = out["backtest"]
         lines.append(f"backtest [{b['holdout']}]: fitted on {b['n_train']}, scored on {b['n_test']}: "

@@ -142,4 +142,4 @@ def bootstrap(
     boot = Bootstrap(names=names, draws=out, level=level, converged=converged)
     details = {"bootstrap_draws": draws, "bootstrap_seed": seed, "bootstrap_unconverged": int((~converged).sum()),
                "bootstrap_groups": groups is not None}
-    return result.with_ci(boot.intervals(), level=level, **details), boot
+    return result.with_ci(boot.intervals(), level=level, draws=out[converged], **details), boot

@@ -25,19 +25,23 @@ class Prediction:
     value: float
     extrapolation: Mapping[str, float]  # decades beyond the fitted range, per variable (0 inside)
     outside_hull: bool = False  # outside the convex hull of the fitted points (log space)
+    interval: tuple[float, float] | None = None  # bootstrap percentile interval of the value, when bootstrapped
 
     @property
     def extrapolates(self) -> bool:
         return self.outside_hull or any(v > 0 for v in self.extrapolation.values())
 
     def to_dict(self, target: str) -> dict:
-        return {
+        out = {
             **{k: float(v) for k, v in self.inputs.items()},
             target: float(self.value),
             "extrapolates": self.extrapolates,
             "decades_beyond_data": {k: round(float(v), 6) for k, v in self.extrapolation.items()},
             "outside_hull": self.outside_hull,
         }
+        if self.interval is not None:
+            out["ci"] = [float(self.interval[0]), float(self.interval[1])]
+        return out
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ class FitResult:
     ci_level: float = 0.95
     details: Mapping[str, object] = field(default_factory=dict)
     support: np.ndarray | None = None  # log10 of the fitted points (n, variables), for the hull test
+    draws: np.ndarray | None = field(default=None, compare=False, repr=False)  # bootstrap draws (B, parameters)
 
     def predict(self, x: Mapping[str, np.ndarray]) -> np.ndarray:
         return self.law.predict(x, self.params)
@@ -92,23 +97,41 @@ class FitResult:
         except (QhullError, ValueError):  # degenerate support (e.g. all points on a line)
             return np.zeros(len(pts), bool)
 
+    def prediction_interval(self, x: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray] | None:
+        """Percentile interval (at ``ci_level``) of the law's value at ``x`` over the bootstrap draws.
+
+        It is the uncertainty of the fitted curve (from refitting resampled
+        data), not of a single new measurement.  ``None`` without a bootstrap.
+        """
+        if self.draws is None or len(self.draws) == 0:
+            return None
+        names = self.law.names
+        curves = np.array([self.law.predict(x, dict(zip(names, row))) for row in self.draws])
+        tail = (1 - self.ci_level) / 2 * 100
+        lo, hi = np.nanpercentile(curves, [tail, 100 - tail], axis=0)
+        return lo, hi
+
     def predictions(self, points: list[Mapping[str, float]]) -> list[Prediction]:
         cols = {v: np.array([p[v] for p in points], dtype=float) for v in self.law.variables}
         values = self.predict(cols)
         beyond = self.extrapolation(cols)
         hull = self.outside_hull(cols)
+        band = self.prediction_interval(cols) if points else None
         return [
             Prediction(
                 inputs={v: float(cols[v][i]) for v in self.law.variables},
                 value=float(values[i]),
                 extrapolation={v: float(beyond[v][i]) for v in self.law.variables},
                 outside_hull=bool(hull[i]),
+                interval=None if band is None else (float(band[0][i]), float(band[1][i])),
             )
             for i in range(len(points))
         ]
 
-    def with_ci(self, ci: Mapping[str, tuple[float, float]], level: float = 0.95, **details) -> "FitResult":
-        return dataclasses.replace(self, ci=dict(ci), ci_level=level, details={**self.details, **details})
+    def with_ci(self, ci: Mapping[str, tuple[float, float]], level: float = 0.95, draws: np.ndarray | None = None,
+                **details) -> "FitResult":
+        return dataclasses.replace(self, ci=dict(ci), ci_level=level, details={**self.details, **details},
+                                   draws=draws if draws is not None else self.draws)
 
     def to_dict(self) -> dict:
         out = {
