@@ -208,3 +208,9 @@ def test_cli_per_group_reports_whether_sharing_is_supported(tmp_path, capsys):
     assert main(["fit", "--law", "chinchilla", "--data", str(path), "--per-group", "dataset", "--fix", "E[c4]=1.8",
                  "--json"]) == 0
     assert "skipped" in json.loads(capsys.readouterr().out)["sharing"]
+
+
+def test_group_names_become_valid_latex_subscripts():
+    law = per_group(CHINCHILLA, ["paloma_c4", "rp"])
+    assert law.parameter("E[paloma_c4]").latex == r"E_{\mathrm{paloma\_c4}}"
+    assert all(p.latex.count("{") == p.latex.count("}") for p in law.parameters)

@@ -76,7 +76,10 @@ def per_group(law: Law, groups: Sequence[str], *, column: str = "group") -> Law:
         out = mask[..., :, None, None] * d[..., None, :, :]  # (..., n, G, k, m)
         return out.reshape(shape + (n_groups * k, d.shape[-1]))
 
-    linear = [replace(p, name=f"{p.name}[{g}]", latex=f"{p.latex}_{{\\mathrm{{{g}}}}}",
+    def tex(g: str) -> str:  # a group name as LaTeX text (underscores and the like escaped)
+        return "".join(f"\\{c}" if c in "_&%$#{}" else c for c in g)
+
+    linear = [replace(p, name=f"{p.name}[{g}]", latex=f"{p.latex}_{{\\mathrm{{{tex(g)}}}}}",
                       description=f"{p.description} (group {g})")
               for g in groups for p in law.linear]
     group_param_names = {p.name for p in law.linear}
