@@ -4,6 +4,7 @@ the numbers the notebooks state."""
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 import pytest
 
 from workbench.analysis.compute_optimal import chinchilla_optimal
@@ -100,3 +101,13 @@ def test_gadre_training_sets_share_the_over_training_exponent():
     eta = sharing.exponents.row(0, named=True)
     per_set = [eta[g] for g in ("c4", "redpajama", "refinedweb")]
     assert max(per_set) / min(per_set) < 1.01
+
+
+def test_objective_table_shows_the_authors_objective_gives_the_published_constants():
+    t = course.objective_table()
+    for data in t["data"].unique().to_list():
+        rows = {r["fit"]: r for r in t.filter(pl.col("data") == data).iter_rows(named=True)}
+        authors = rows["least squares on losses (the authors' objective)"]
+        published = rows["published"]
+        assert authors["E"] == published["E"] and authors["eta"] == published["eta"]
+        assert abs(authors["a"] - published["a"]) < 0.05 and abs(authors["b"] - published["b"]) < 0.05
