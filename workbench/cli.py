@@ -201,7 +201,7 @@ def cmd_sources(args) -> int:
 
     rows = [row(src, "published", arxiv=list(src.arxiv)) for src in corpus.sources().values()]
     if args.proxies:
-        from workbench.proxies.results import proxy_sources
+        from workbench.corpus.proxy_sources import proxy_sources
 
         rows += [row(src, "proxy", arxiv=[], presets=list(src.presets)) for src in proxy_sources().values()]
     return _emit(rows, args.json, lambda r: f"{r['id']:<28} {r['rows']:>7} rows  axes: {', '.join(r['axes'])}  "

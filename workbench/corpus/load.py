@@ -106,9 +106,9 @@ def load(
 
 
 def _load_proxy(source_id: str) -> pl.DataFrame:
-    from workbench.proxies.results import load_source as load_proxy_source
+    from workbench.corpus.proxy_sources import load_proxy_source
 
-    return schema.conform(load_proxy_source(source_id))
+    return load_proxy_source(source_id)
 
 
 def loss_points(source: str, *, metric: str = "loss") -> pl.DataFrame:

@@ -16,3 +16,8 @@ def datasets_dir() -> Path:
     if override:
         return Path(override)
     return Path(__file__).resolve().parents[2] / "datasets"
+
+
+def proxies_dir() -> Path:
+    """``datasets/proxies`` of the checkout: the workbench's own shipped proxy results and their registry."""
+    return Path(__file__).resolve().parents[2] / "datasets" / "proxies"

@@ -24,35 +24,23 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 import polars as pl
 
 from workbench.corpus import schema
+from workbench.corpus.paths import proxies_dir
+from workbench.corpus.proxy_sources import (  # noqa: F401  (re-exported: proxies' rows are corpus sources)
+    ProxySource, load_preset, proxy_sources, read_results_csv,
+    load_proxy_source as load_source,
+)
 from workbench.errors import WorkbenchError
 from workbench.proxies.config import RunConfig
 
 PAPER = "workbench proxy"
 REPOSITORY = "local"
 LICENCE = "CC0-1.0"  # the numbers are generated here; the pystdlib text itself is PSF-licensed (see sources.toml)
-
-
-@dataclass(frozen=True)
-class ProxySource:
-    """One ``proxy:<corpus>`` source of ``datasets/proxies/sources.toml``: what it is and which files hold it."""
-
-    id: str
-    title: str
-    citation: str
-    backing: str
-    presets: tuple[str, ...]
-    licence: str
-    how_obtained: str
-    params_convention: str
-    caveats: tuple[str, ...]
-    bibtex: str
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -75,7 +63,7 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def datasets_dir() -> Path:
     """``datasets/proxies`` beside the package (the repository checkout)."""
-    return Path(__file__).resolve().parents[2] / "datasets" / "proxies"
+    return proxies_dir()
 
 
 def _precision(cfg: dict, phase: str | None, fmt_spec: str | None, act_spec: str | None, block) -> dict:
@@ -181,56 +169,12 @@ def write_csv(df: pl.DataFrame, path: Path) -> Path:
 
 def read_csv(path: Path) -> pl.DataFrame:
     """Read a proxy results CSV back, typed to the schema."""
-    path = Path(path)
-    if not path.exists():
-        raise WorkbenchError(f"{path}: no such results file")
-    head = pl.read_csv(path, n_rows=0)
-    unknown = [c for c in head.columns if c not in schema.BY_NAME]
-    if unknown:
-        raise WorkbenchError(f"{path}: unknown column(s) {', '.join(unknown)}")
-    df = pl.read_csv(path, schema_overrides={c: schema.SCHEMA[c] for c in head.columns if schema.SCHEMA[c] != pl.Date})
-    return schema.conform(df)
+    return read_results_csv(path)
 
 
 def load(preset: str) -> pl.DataFrame:
     """The shipped results of a preset (``datasets/proxies/<preset>.csv``) as schema rows."""
-    path = datasets_dir() / f"{preset}.csv"
-    if not path.exists():
-        have = sorted(p.stem for p in datasets_dir().glob("*.csv"))
-        raise WorkbenchError(f"no shipped results for preset {preset!r}; shipped: {', '.join(have) or 'none'}")
-    return read_csv(path)
-
-
-def proxy_sources() -> dict[str, ProxySource]:
-    """The registered proxy sources by id (``datasets/proxies/sources.toml``)."""
-    from workbench.corpus.sources import read_registry
-
-    path = datasets_dir() / "sources.toml"
-    out = {}
-    for entry in read_registry(path):
-        try:
-            out[entry["id"]] = ProxySource(
-                id=entry["id"], title=entry["title"], citation=entry["citation"], backing=entry["backing"],
-                presets=tuple(entry["presets"]), licence=entry["licence"], how_obtained=entry["how_obtained"],
-                params_convention=entry["params_convention"], caveats=tuple(entry.get("caveats", ())),
-                bibtex=entry.get("bibtex", "").strip())
-        except KeyError as exc:
-            raise WorkbenchError(f"{path}: source {entry.get('id', '?')!r} is missing field {exc}") from None
-    return out
-
-
-def load_source(source_id: str) -> pl.DataFrame:
-    """Every shipped row of one proxy source (e.g. ``proxy:zipf``), from all the presets that hold it."""
-    known = proxy_sources()
-    if source_id not in known:
-        raise WorkbenchError(f"unknown proxy source {source_id!r}; known: {', '.join(known)}")
-    frames = [load(p) for p in known[source_id].presets]
-    df = pl.concat(frames, how="vertical")
-    wrong = df.filter(pl.col("source_id") != source_id)
-    if wrong.height:
-        raise WorkbenchError(f"run {wrong['run_id'][0]!r} in the presets of {source_id} has source_id "
-                             f"{wrong['source_id'][0]!r}: datasets/proxies/sources.toml lists the wrong presets")
-    return df
+    return load_preset(preset)
 
 
 def final_losses(df: pl.DataFrame, eval_set: str | None = None) -> pl.DataFrame:

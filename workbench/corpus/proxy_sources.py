@@ -1,0 +1,87 @@
+"""The workbench's own proxy runs as corpus sources: ``proxy:zipf``, ``proxy:pystdlib``, ``proxy:trap``.
+
+Why here, in the corpus layer.  The proxies (``workbench.proxies``) *emit*
+rows in the corpus schema; reading shipped rows back needs only the schema.
+Keeping the reader and the registry (``datasets/proxies/sources.toml``) here
+lets ``corpus.load("proxy:zipf")`` work without the corpus importing the
+training code above it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from workbench.corpus import schema
+from workbench.corpus.paths import proxies_dir
+from workbench.corpus.sources import read_registry
+from workbench.errors import WorkbenchError
+
+
+@dataclass(frozen=True)
+class ProxySource:
+    """One ``proxy:<corpus>`` source of ``datasets/proxies/sources.toml``: what it is and which files hold it."""
+
+    id: str
+    title: str
+    citation: str
+    backing: str
+    presets: tuple[str, ...]
+    licence: str
+    how_obtained: str
+    params_convention: str
+    caveats: tuple[str, ...]
+    bibtex: str
+
+
+def read_results_csv(path: Path) -> pl.DataFrame:
+    """Read a proxy results CSV (a sweep's ``results.csv`` or a shipped preset), typed to the schema."""
+    path = Path(path)
+    if not path.exists():
+        raise WorkbenchError(f"{path}: no such results file")
+    head = pl.read_csv(path, n_rows=0)
+    unknown = [c for c in head.columns if c not in schema.BY_NAME]
+    if unknown:
+        raise WorkbenchError(f"{path}: unknown column(s) {', '.join(unknown)}")
+    df = pl.read_csv(path, schema_overrides={c: schema.SCHEMA[c] for c in head.columns if schema.SCHEMA[c] != pl.Date})
+    return schema.conform(df)
+
+
+def load_preset(preset: str) -> pl.DataFrame:
+    """The shipped results of a preset (``datasets/proxies/<preset>.csv``) as schema rows."""
+    path = proxies_dir() / f"{preset}.csv"
+    if not path.exists():
+        have = sorted(p.stem for p in proxies_dir().glob("*.csv"))
+        raise WorkbenchError(f"no shipped results for preset {preset!r}; shipped: {', '.join(have) or 'none'}")
+    return read_results_csv(path)
+
+
+def proxy_sources() -> dict[str, ProxySource]:
+    """The registered proxy sources by id (``datasets/proxies/sources.toml``)."""
+    path = proxies_dir() / "sources.toml"
+    out = {}
+    for entry in read_registry(path):
+        try:
+            out[entry["id"]] = ProxySource(
+                id=entry["id"], title=entry["title"], citation=entry["citation"], backing=entry["backing"],
+                presets=tuple(entry["presets"]), licence=entry["licence"], how_obtained=entry["how_obtained"],
+                params_convention=entry["params_convention"], caveats=tuple(entry.get("caveats", ())),
+                bibtex=entry.get("bibtex", "").strip())
+        except KeyError as exc:
+            raise WorkbenchError(f"{path}: source {entry.get('id', '?')!r} is missing field {exc}") from None
+    return out
+
+
+def load_proxy_source(source_id: str) -> pl.DataFrame:
+    """Every shipped row of one proxy source (e.g. ``proxy:zipf``), from all the presets that hold it."""
+    known = proxy_sources()
+    if source_id not in known:
+        raise WorkbenchError(f"unknown proxy source {source_id!r}; known: {', '.join(known)}")
+    df = pl.concat([load_preset(p) for p in known[source_id].presets], how="vertical")
+    wrong = df.filter(pl.col("source_id") != source_id)
+    if wrong.height:
+        raise WorkbenchError(f"run {wrong['run_id'][0]!r} in the presets of {source_id} has source_id "
+                             f"{wrong['source_id'][0]!r}: datasets/proxies/sources.toml lists the wrong presets")
+    return df
