@@ -176,10 +176,12 @@ def test_shared_exponents_are_preferred_when_true_and_rejected_when_not():
     """AIC's rate of preferring the nested (shared) model when it is true is P(chi2_2 < 4) = 86 %."""
     from workbench.analysis.groups import shared_vs_separate
 
-    same = [shared_vs_separate(CHINCHILLA, _two(seed), "dataset").delta_aic for seed in range(20)]
-    assert np.mean(np.array(same) > 0) >= 0.7, same
+    same = [shared_vs_separate(CHINCHILLA, _two(seed), "dataset") for seed in range(20)]
+    assert np.mean([c.delta_aic > 0 for c in same]) >= 0.7, [c.delta_aic for c in same]
+    p_null = np.array([c.f_test[1] for c in same])  # calibrated: about uniform when sharing is true
+    assert 0.25 < p_null.mean() < 0.75 and np.mean(p_null < 0.05) <= 0.2, p_null
     differ = [shared_vs_separate(CHINCHILLA, _two(seed, (0.30, 0.40)), "dataset") for seed in range(3)]
-    assert all(c.delta_aic < -10 for c in differ), [c.delta_aic for c in differ]
+    assert all(c.delta_aic < -10 and c.f_test[1] < 1e-6 for c in differ), [c.to_dict() for c in differ]
     c = differ[0]
     assert "strongly prefers separate exponents" in c.verdict
     alpha = c.exponents.filter(pl.col("parameter") == "alpha").row(0, named=True)
@@ -204,7 +206,7 @@ def test_cli_per_group_reports_whether_sharing_is_supported(tmp_path, capsys):
     _two(0, (0.30, 0.40)).write_csv(path)
     assert main(["fit", "--law", "chinchilla", "--data", str(path), "--per-group", "dataset", "--json"]) == 0
     sharing = json.loads(capsys.readouterr().out)["sharing"]
-    assert sharing["delta_aic"] < -10 and sharing["loss"] == "squared"
+    assert sharing["delta_aic"] < -10 and sharing["loss"] == "squared" and sharing["p_value"] < 1e-6
     assert main(["fit", "--law", "chinchilla", "--data", str(path), "--per-group", "dataset", "--fix", "E[c4]=1.8",
                  "--json"]) == 0
     assert "skipped" in json.loads(capsys.readouterr().out)["sharing"]

@@ -8,7 +8,8 @@ per-group coefficients and shared exponents
 separately (every parameter free per group).  Both are scored on the same rows
 by AIC and BIC from the Gaussian likelihood of the log residuals, as
 :func:`workbench.analysis.backtest.information_criteria` does for laws; the
-separate model pays for its extra exponents.  Because AIC needs the fits to
+separate model pays for its extra exponents; an F-test of the nested models
+gives the p-value of the extra exponents.  Because AIC needs the fits to
 maximise that likelihood, the comparison fits minimise squared log residuals
 by default: Huber fits (the workbench's default elsewhere) do not minimise the
 residual sum of squares, and comparing their RSS favoured the separate model on
@@ -22,6 +23,7 @@ from typing import Mapping
 
 import numpy as np
 import polars as pl
+from scipy import stats
 
 from workbench.errors import WorkbenchError
 from workbench.fit import FitResult, fit, make_problem
@@ -45,15 +47,36 @@ class GroupComparison:
         return float(aic["separate"] - aic["shared exponents"])
 
     @property
+    def f_test(self) -> tuple[float, float]:
+        """``(F, p)`` of the nested comparison: do the extra exponents reduce the RSS more than noise would?
+
+        F = ((RSS_shared - RSS_separate) / extra) / (RSS_separate / (n - k_separate)), referred to
+        F(extra, n - k_separate); exact for linear models, the usual approximation for non-linear ones.
+        """
+        rows = {r["model"]: r for r in self.table.iter_rows(named=True)}
+        sh, sep = rows["shared exponents"], rows["separate"]
+        extra = sep["free_parameters"] - sh["free_parameters"]
+        dof = self.n_points - sep["free_parameters"]
+        if extra <= 0 or dof <= 0 or sep["rss_log"] <= 0:
+            return float("nan"), float("nan")
+        f = max(sh["rss_log"] - sep["rss_log"], 0.0) / extra / (sep["rss_log"] / dof)
+        return float(f), float(stats.f.sf(f, extra, dof))
+
+    @property
+    def n_points(self) -> int:
+        return int(self.shared.n_points)
+
+    @property
     def verdict(self) -> str:
         d = self.delta_aic
         better = "shared exponents" if d > 0 else "separate exponents"
         strength = "strongly " if abs(d) > 10 else "" if abs(d) > 2 else "barely "
-        return f"{strength}prefers {better} (AIC difference {abs(d):.1f})"
+        return f"{strength}prefers {better} (AIC difference {abs(d):.1f}; F-test p = {self.f_test[1]:.2g})"
 
     def to_dict(self) -> dict:
+        f, p_value = self.f_test
         return {"by": self.by, "groups": list(self.groups), "loss": self.shared.loss,
-                "delta_aic": self.delta_aic, "verdict": self.verdict,
+                "delta_aic": self.delta_aic, "f_statistic": f, "p_value": p_value, "verdict": self.verdict,
                 "models": self.table.to_dicts(), "exponents": self.exponents.to_dicts()}
 
 
