@@ -47,11 +47,14 @@ def _parts(x: np.ndarray, theta, n: int):
 
 
 def bnsl(n_breaks: int, variable: str = "samples", *, target: str = "loss",
-         break_grid: tuple[float, ...] | None = None, name: str | None = None) -> Law:
+         break_grid: tuple[float, ...] | None = None, name: str | None = None,
+         c0_grid: tuple[float, ...] = _C0_GRID) -> Law:
     """A BNSL with ``n_breaks`` breaks in the column ``variable``.
 
     ``break_grid``: absolute starting locations of the breaks; by default they
     are spread over the fitted data's range (:data:`RELATIVE_BREAK_GRID`).
+    ``c0_grid``: starting values of the first slope; include negative values
+    for curves that may *rise* from the start (a trend of unknown direction).
     """
     if n_breaks < 1:
         raise ValueError("a broken neural scaling law needs at least one break (n_breaks >= 1)")
@@ -82,7 +85,7 @@ def bnsl(n_breaks: int, variable: str = "samples", *, target: str = "loss",
     params = [
         Parameter("a", 0.0, 1e6, "a", "limit as x grows (unimprovable value)", linear=True),
         Parameter("b", 0.0, 1e30, "b", "offset (scale of the power-law part)", linear=True),
-        Parameter("c0", -5.0, 10.0, "c_0", "log-log slope before the first break (negated)", grid=_C0_GRID),
+        Parameter("c0", -5.0, 10.0, "c_0", "log-log slope before the first break (negated)", grid=tuple(c0_grid)),
     ]
     factors = []
     for i in range(1, n + 1):

@@ -426,7 +426,7 @@ def _inverse_verify(df: pl.DataFrame) -> dict:
     if peak < 2:
         shape = "normal (no sustained rise)"
     elif fall > INVERSE_MEANINGFUL_FALL:
-        shape = f"inverted U: rises, then falls back by {fall:.3f} nats"
+        shape = f"U-shaped (worse, then better): the loss rises, then falls back by {fall:.3f} nats"
     else:
         shape = f"inverse: rises, then levels off (last step changes it by {-fall:+.3f} nats)"
     return _verdict({"law": None, "params": {}}, checks, shape=shape,
