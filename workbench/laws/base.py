@@ -66,14 +66,46 @@ class Parameter:
             raise ValueError(f"parameter {self.name}: grid_over needs a grid of relative positions")
 
 
+#: Where a preset's digits come from, most to least direct.
+ORIGINS = {
+    "printed": "printed in the paper's text, a table or an equation",
+    "authors-code": "obtained by running, or read from, the authors' released code or data",
+    "digitised": "read off a figure",
+    "secondhand": "transcribed by someone else and not yet checked against the paper",
+}
+
+
 @dataclass(frozen=True)
 class Preset:
-    """Published constants for a law, with where they come from."""
+    """Constants for a law, with exactly where their digits come from.
+
+    ``origin`` is one of :data:`ORIGINS`; only ``"printed"`` constants are
+    called *published* anywhere in the workbench (:attr:`label`).  ``locator``
+    says where to find them: ``arXiv:2411.04330v2 App. K Table 2`` for a
+    paper, ``owner/repo@commit:path`` for code or data.
+    """
 
     name: str
     values: Mapping[str, float]
     citation: str
+    origin: str
+    locator: str
     note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.origin not in ORIGINS:
+            raise ValueError(f"preset {self.name}: origin must be one of {', '.join(ORIGINS)}, not {self.origin!r}")
+        if not self.locator.strip():
+            raise ValueError(f"preset {self.name}: a locator (where exactly the constants are) is required")
+
+    @property
+    def label(self) -> str:
+        """How the constants are named to users: "published" only for printed ones."""
+        return {"printed": "published", "authors-code": "authors' code"}.get(self.origin, self.origin)
+
+    def describe(self) -> str:
+        """One line: name, label and locator."""
+        return f"{self.name} ({self.label}: {self.locator})"
 
 
 @dataclass(frozen=True)

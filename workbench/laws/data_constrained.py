@@ -12,8 +12,8 @@ with G = (alpha A / (beta B))^(1/(alpha+beta)) depends on A and B, so A and B
 do not enter linearly and the law declares a ``formula``.  Unique tokens above
 the tokens seen are capped (U_D <- min(U_D, D)), as the authors' allocation code does.
 
-Preset: the repository README's parametric fit (a, b, e are log A, log B, log E;
-alpha = beta) [V-code], whose two example losses are this module's test fixtures.
+Preset: the authors' repository README's parametric fit (a, b, e are log A, log
+B, log E; alpha = beta), whose two example losses are this module's test fixtures.
 """
 
 from __future__ import annotations
@@ -67,9 +67,13 @@ MUENNIGHOFF_DATA_CONSTRAINED = Law(
            r"N' = U_N + U_N R_N^*\left(1 - e^{-R_N/R_N^*}\right)"),
     formula=_loss,
     presets=(Preset("muennighoff2023_readme", README_FIT,
-                    "Muennighoff et al. 2023, Scaling Data-Constrained Language Models, arXiv:2305.16264; "
-                    "github.com/huggingface/datablations README, 'Parametric Fit'",
-                    "C4, GPT-2 tokenizer, up to 9B parameters and 900B tokens; alpha = beta [V-code]."),),
+                    "Muennighoff et al. 2023, Scaling Data-Constrained Language Models, arXiv:2305.16264",
+                    origin="authors-code",
+                    locator="huggingface/datablations@0c76502267929830725f1de47a1b7b02bec78af4:README.md "
+                            "('Parametric Fit': a, b, e, alpha, beta, rd_star, rn_star)",
+                    note="C4, GPT-2 tokenizer, up to 9B parameters and 900B tokens; alpha = beta. The paper's "
+                         "appendices print the same digits (C4 scaling coefficients; R_N* = 5.309743, "
+                         "R_D* = 15.387756), seen here only in a transcription of its LaTeX."),),
     description="Loss when D training tokens repeat U_D unique ones (Muennighoff et al. 2023).",
     references=("arXiv:2305.16264",),
 )

@@ -59,8 +59,9 @@ KAPLAN_N = Law(
     latex=r"L(N) = \left(\frac{N_c}{N}\right)^{\alpha_N}",
     formula=_loss_of_n,
     presets=(
-        Preset("kaplan2020_table5", {"N_c": 8.8e13, "alpha_N": 0.076}, f"{_CITE}, Eq. 1.1 and Table 5",
-               "Non-embedding N; WebText2, GPT-2 BPE, context 1024 [V-text]."),
+        Preset("kaplan2020_table5", {"N_c": 8.8e13, "alpha_N": 0.076}, _CITE, origin="printed",
+               locator="arXiv:2001.08361v1 §1.2 Eq. (1.1); App. A Table 5",
+               note="Non-embedding N; WebText2, GPT-2 BPE, context 1024."),
     ),
     description="Loss of models trained to convergence on enough data, vs non-embedding parameters (Kaplan Eq. 1.1).",
     references=KAPLAN_REFERENCES,
@@ -77,8 +78,9 @@ KAPLAN_D = Law(
     latex=r"L(D) = \left(\frac{D_c}{D}\right)^{\alpha_D}",
     formula=_loss_of_d,
     presets=(
-        Preset("kaplan2020_table5", {"D_c": 5.4e13, "alpha_D": 0.095}, f"{_CITE}, Eq. 1.2 and Table 5",
-               "Single-variable fit; the joint L(N, D) fit (Table 2) has alpha_D = 0.103, D_c = 1.8e13 [V-text]."),
+        Preset("kaplan2020_table5", {"D_c": 5.4e13, "alpha_D": 0.095}, _CITE, origin="printed",
+               locator="arXiv:2001.08361v1 §1.2 Eq. (1.2); App. A Table 5",
+               note="Single-variable fit; the joint L(N, D) fit (Table 2) has alpha_D = 0.103, D_c = 1.8e13."),
     ),
     description="Loss of large models early-stopped on D tokens (Kaplan Eq. 1.2).",
     references=KAPLAN_REFERENCES,
@@ -98,11 +100,12 @@ KAPLAN_ND = Law(
     formula=_loss_of_nd,
     presets=(
         Preset("kaplan2020_table2", {"N_c": 6.4e13, "D_c": 1.8e13, "alpha_N": 0.076, "alpha_D": 0.103},
-               f"{_CITE}, Eq. 1.5 and Table 2",
-               "Joint fit; its alpha_D and D_c differ from the single-variable Table 5 pair [V-text]."),
+               _CITE, origin="printed", locator="arXiv:2001.08361v1 §4.2 Table 2 (fit of Eq. (1.5))",
+               note="Joint fit; its alpha_D and D_c differ from the single-variable Table 5 pair."),
         Preset("ouyang2024_pythia", {"N_c": 4.74e19, "D_c": 7.63e10, "alpha_N": 0.045, "alpha_D": 0.399},
-               "Ouyang et al. 2024, Low-Bit Quantization Favors Undertrained LLMs, arXiv:2411.17691, Eq. 3 / Fig. 7",
-               "Kaplan form fitted to 16-bit Pythia checkpoints (non-embedding N) [V-text]."),
+               "Ouyang et al. 2024, Low-Bit Quantization Favors Undertrained LLMs, arXiv:2411.17691",
+               origin="printed", locator="arXiv:2411.17691v1 Eq. (3), printed in the Fig. 7 caption",
+               note="Kaplan form fitted to 16-bit Pythia checkpoints (non-embedding N)."),
     ),
     description="Loss of a model with N non-embedding parameters early-stopped after D tokens (Kaplan Eq. 1.5).",
     references=(*KAPLAN_REFERENCES, "arXiv:2411.17691"),
@@ -114,7 +117,7 @@ KAPLAN_LAWS = (KAPLAN_N, KAPLAN_D, KAPLAN_ND)
 def critical_batch_size(loss, b_star: float = 2e8, alpha_b: float = 0.21):
     """Kaplan's critical batch size in tokens, ``B_crit(L) = B_* / L^(1/alpha_B)`` (Eq. 1.4).
 
-    Defaults are the paper's B_* = 2e8 tokens (main text; Table 5 prints 2.1e8)
-    and alpha_B = 0.21 [V-text].
+    Defaults are printed in arXiv:2001.08361v1 Eq. (1.4): B_* ~ 2e8 tokens and
+    alpha_B ~ 0.21 (App. A Table 5 prints the more precise B_* = 2.1e8).
     """
     return b_star / np.asarray(loss, dtype=float) ** (1.0 / alpha_b)
