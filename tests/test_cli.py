@@ -14,7 +14,10 @@ import pytest
 
 from conftest import ROOT, synthetic_grid
 from workbench.cli import main
-from workbench.laws.chinchilla import HOFFMANN_2022
+
+# Hoffmann et al.'s unrounded Approach 3 constants, spelled out so the synthetic
+# data do not depend on which preset carries them.
+HOFFMANN = {"E": 1.6934, "A": 406.40, "B": 410.72, "alpha": 0.33917084, "beta": 0.2849083}
 
 
 def run(capsys, *argv):
@@ -25,7 +28,7 @@ def run(capsys, *argv):
 
 @pytest.fixture
 def good_csv(tmp_path):
-    data = synthetic_grid(HOFFMANN_2022.values)
+    data = synthetic_grid(HOFFMANN)
     path = tmp_path / "runs.csv"
     lines = ["params,tokens,loss"] + [f"{float(n)!r},{float(d)!r},{float(l)!r}" for n, d, l in zip(data["params"], data["tokens"], data["loss"])]
     path.write_text("\n".join(lines) + "\n")
@@ -43,7 +46,7 @@ def test_json_contract_on_a_file(capsys, good_csv):
     assert res["n_points"] == 42
     assert 0 < res["fit_seconds"] < 60
     assert "ci" not in res
-    for got, want in zip(res["params"].values(), HOFFMANN_2022.values.values()):
+    for got, want in zip(res["params"].values(), HOFFMANN.values()):
         assert got == pytest.approx(want, rel=1e-6)
     p0, p1 = res["predictions"]
     assert (p0["params"], p0["tokens"]) == (1e9, 2e10)
@@ -57,13 +60,16 @@ def test_corpus_source_and_bootstrap(capsys):
     assert code == 0, err
     res = json.loads(out)
     assert res["n_points"] == 245
-    assert res["data"] == {"source": "chinchilla_epoch"}
+    data = res["data"]
+    assert (data["source"], data["subset"], data["rows_fitted"], data["rows_in_source"]) == ("chinchilla_epoch", None, 245, 245)
+    assert data["subsets"]["besiroglu2024"]["rows"] == 240
     for name, (lo, hi) in res["ci"].items():
         assert lo <= res["params"][name] <= hi
+    assert set(res["warnings"]) >= {f["message"] for f in res["flags"]}  # bootstrap flags reach the warnings
 
 
 def test_aliases_and_tokens_from_flops(capsys, tmp_path):
-    data = synthetic_grid(HOFFMANN_2022.values)
+    data = synthetic_grid(HOFFMANN)
     path = tmp_path / "aliases.csv"
     rows = [f"{float(n)!r},{float(6 * n * d)!r},{float(l)!r}" for n, d, l in zip(data["params"], data["tokens"], data["loss"])]
     path.write_text("N,C,L\n" + "\n".join(rows) + "\n")
@@ -214,3 +220,109 @@ def test_bootstrapped_predictions_carry_their_interval(capsys):
     code, out, _ = run(capsys, "fit", "--law", "chinchilla", "--data", "chinchilla_epoch", "--predict", "7e10:1.4e12",
                        "--json")
     assert "ci" not in json.loads(out)["predictions"][0]
+
+
+# -- which points, and how far to trust the fit ------------------------------------------------
+
+def _csv(path, rows: dict) -> str:
+    names = list(rows)
+    lines = [",".join(names)] + [",".join(repr(float(v)) for v in vals) for vals in zip(*rows.values())]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_a_constant_at_its_bound_is_marked_and_every_prediction_says_so(capsys, tmp_path):
+    """No irreducible loss in the data: E ends at 0, the listing marks it, the prediction carries it."""
+    n, d = np.meshgrid(np.geomspace(1e7, 1e11, 6), np.geomspace(1e8, 1e12, 7))
+    rows = {"params": n.ravel(), "tokens": d.ravel()}
+    rows["loss"] = 400.0 * rows["params"] ** -0.34 + 400.0 * rows["tokens"] ** -0.28
+    path = _csv(tmp_path / "no_offset.csv", rows)
+    code, out, err = run(capsys, "fit", "--law", "chinchilla", "--data", path, "--predict", "7e10:1.4e12")
+    assert code == 0, err
+    (e_line,) = [line for line in out.splitlines() if line.strip().startswith("E =")]
+    assert e_line.endswith("<- at its lower bound 0")
+    (pred,) = [line for line in out.splitlines() if "predict" in line]
+    assert pred.endswith("(caution: fit has warnings: E at its lower bound 0)")
+    assert "warning: E ended at its lower bound 0" in out
+    code, out, err = run(capsys, "fit", "--law", "chinchilla", "--data", path, "--predict", "7e10:1.4e12", "--json")
+    res = json.loads(out)
+    assert [(f["kind"], f["parameter"]) for f in res["flags"]] == [("at_bound", "E")]
+    assert res["flags"][0]["message"] in res["warnings"]
+    assert res["predictions"][0]["warnings"] == ["E at its lower bound 0"]
+    assert res["data"]["file"] == path and res["data"]["rows_fitted"] == 42
+
+
+def test_bootstrap_warnings_reach_the_text_and_the_json(capsys, tmp_path):
+    """Six noisy points over two decades cannot pin down A: the bootstrap says so, in both outputs."""
+    rng = np.random.default_rng(1)
+    x = np.geomspace(1e7, 1e9, 6)
+    path = _csv(tmp_path / "few.csv", {"params": x, "loss": (2.0 + 400.0 * x**-0.3) * np.exp(rng.normal(0, 0.01, 6))})
+    args = ["fit", "--law", "power_offset_params", "--data", path, "--predict", "1e11", "--bootstrap", "200"]
+    code, out, err = run(capsys, *args, "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    (flag,) = [f for f in res["flags"] if f["parameter"] == "A"]
+    assert flag["kind"] == "poorly_identified" and flag["stage"] == "bootstrap"
+    assert flag["message"].startswith("A is poorly identified: its 95% bootstrap interval ")
+    assert flag["message"] in res["warnings"]
+    assert "A poorly identified" in res["predictions"][0]["warnings"]
+    lo, hi = res["ci"]["A"]
+    assert hi / lo > 10
+    code, out, _ = run(capsys, *args)
+    (a_line,) = [line for line in out.splitlines() if line.strip().startswith("A =")]
+    assert "95% CI" in a_line and a_line.endswith("<- poorly identified")
+    assert "A poorly identified" in [line for line in out.splitlines() if "predict" in line][0]
+
+
+def test_fixed_parameters_are_never_marked(capsys, tmp_path):
+    rng = np.random.default_rng(1)
+    x = np.geomspace(1e7, 1e9, 6)
+    path = _csv(tmp_path / "few.csv", {"params": x, "loss": 400.0 * x**-0.3 * np.exp(rng.normal(0, 0.01, 6))})
+    code, out, err = run(capsys, "fit", "--law", "power_offset_params", "--data", path, "--fix", "E=0",
+                         "--bootstrap", "50", "--json")
+    assert code == 0, err
+    assert all(f["parameter"] != "E" for f in json.loads(out)["flags"])
+
+
+def test_a_named_subset_is_fitted_and_reported(capsys):
+    code, out, err = run(capsys, "fit", "--law", "chinchilla", "--data", "chinchilla_epoch:besiroglu2024")
+    assert code == 0, err
+    assert ("data: chinchilla_epoch, subset besiroglu2024: 240 of 245 points "
+            "(the 5 highest-loss points dropped, as Besiroglu et al. 2024)") in out.splitlines()
+    code, out, err = run(capsys, "fit", "--law", "chinchilla", "--data", "chinchilla_epoch:besiroglu2024", "--json")
+    res = json.loads(out)
+    assert res["n_points"] == 240
+    assert {k: res["data"][k] for k in ("source", "subset", "rows_fitted", "rows_in_source", "subset_rule")} == {
+        "source": "chinchilla_epoch", "subset": "besiroglu2024", "rows_fitted": 240, "rows_in_source": 245,
+        "subset_rule": "the 5 highest-loss points dropped"}
+    assert res["params"]["beta"] == pytest.approx(0.3672, abs=1e-3)  # Besiroglu et al.'s fit, not the 245-point one
+
+
+def test_all_points_of_a_source_with_subsets_says_what_the_paper_fitted(capsys):
+    code, out, err = run(capsys, "fit", "--law", "chinchilla", "--data", "chinchilla_epoch")
+    assert code == 0, err
+    assert ("data: chinchilla_epoch: all 245 points; Besiroglu et al. 2024 fitted 240 "
+            "(use chinchilla_epoch:besiroglu2024)") in out.splitlines()
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("chinchilla_epoch:besiroglu", "corpus source 'chinchilla_epoch' has no subset 'besiroglu' (known: besiroglu2024)"),
+    ("gadre_overtraining:besiroglu2024", "corpus source 'gadre_overtraining' has no subsets"),
+    ("nope:besiroglu2024", "not a corpus source id"),
+])
+def test_a_bad_subset_is_one_line_and_exit_2(capsys, spec, message):
+    code, out, err = run(capsys, "fit", "--law", "chinchilla", "--data", spec)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("error: ") and message in err
+
+
+def test_sources_lists_subsets(capsys):
+    code, out, _ = run(capsys, "sources")
+    assert code == 0
+    assert ("    subset chinchilla_epoch:besiroglu2024: 240 of 245 points, the 5 highest-loss points dropped, "
+            "as Besiroglu et al. 2024 (arXiv:2404.10102") in out
+    code, out, _ = run(capsys, "sources", "--json")
+    rows = {r["id"]: r for r in json.loads(out)}
+    (sub,) = rows["chinchilla_epoch"]["subsets"]
+    assert (sub["data"], sub["rows"], sub["of"]) == ("chinchilla_epoch:besiroglu2024", 240, 245)
+    assert rows["gadre_overtraining"]["subsets"] == []

@@ -2,8 +2,11 @@
 
 The JSON output of ``fit`` is a stable contract (keys ``law``, ``params``,
 ``objective``, ``fit_seconds``, ``n_points``, ``predictions``, ``ci`` with
-``--bootstrap``; plus ``warnings``, ``loss``, ``converged``, ``domain``,
-``data``).  Every user error is one line on stderr and exit code 2; a
+``--bootstrap``; plus ``warnings``, ``flags``, ``loss``, ``converged``,
+``domain``, ``data``, ``backtest`` with ``--holdout``).  The text output
+says which rows were fitted (a corpus source, or one of its named subsets,
+``chinchilla_epoch:besiroglu2024``) and marks every constant the fit cannot
+vouch for.  Every user error is one line on stderr and exit code 2; a
 traceback means a bug in the workbench.
 """
 
@@ -50,33 +53,72 @@ def _parse_point(text: str, law, groups: tuple[str, ...] = (), group_column: str
 
 
 def _load_fit_data(spec: str, law, carry: Sequence[str] = ()):
-    """``spec`` is a file path, or a corpus source id when no such file exists."""
+    """``spec`` is a file path, or a corpus source id (``source`` or ``source:subset``) when no such file exists.
+
+    Returns the rows to fit, notes for the output, and the ``data`` object of
+    the JSON output (with a one-line ``summary`` of which rows were fitted).
+    """
     from workbench import corpus
 
     path = Path(spec)
     if path.exists() or any(sep in spec for sep in ("/", "\\")) or path.suffix:
         table = corpus.read_user_table(path, law.variables, law.target, law.domains, carry=carry)
-        return table.frame, list(table.notes), {"file": str(path)}
-    known = corpus.sources()
-    if spec not in known:
-        raise WorkbenchError(f"--data {spec!r}: no such file, and not a corpus source id (known: {', '.join(known)})")
+        info = {"file": str(path), "rows_fitted": table.frame.height,
+                "summary": f"{path}: {table.frame.height} points"}
+        return table.frame, list(table.notes), info
+    source_id, subset = _source_and_subset(spec, corpus.sources())
+    src = corpus.get_source(source_id)
+    sub = src.subset(subset) if subset else None
     if law.target == "loss":
-        frame = corpus.loss_points(spec)
+        frame = corpus.loss_points(source_id)
     else:
-        frame = corpus.load(spec, metric=law.target, final_only=True).with_columns(pl.col("value").alias(law.target))
+        frame = corpus.load(source_id, metric=law.target, final_only=True).with_columns(pl.col("value").alias(law.target))
         if frame.height == 0:
-            raise WorkbenchError(f"corpus source {spec!r} has no final-checkpoint {law.target!r} rows for law {law.name!r}")
+            raise WorkbenchError(f"corpus source {source_id!r} has no final-checkpoint {law.target!r} rows for law {law.name!r}")
+    total = frame.height
+    if sub is not None:
+        frame = corpus.select_subset(frame, sub, spec)
     unknown = [v for v in (*law.variables, *carry) if v not in frame.columns]
     if unknown:
-        raise WorkbenchError(f"corpus source {spec!r} has no column {', '.join(map(repr, unknown))} needed by law {law.name!r}")
+        raise WorkbenchError(f"corpus source {source_id!r} has no column {', '.join(map(repr, unknown))} needed by law {law.name!r}")
     missing = [v for v in law.variables if frame[v].null_count() == frame.height]
     if missing:
-        raise WorkbenchError(f"corpus source {spec!r} has no {', '.join(missing)} values needed by law {law.name!r}")
+        raise WorkbenchError(f"corpus source {source_id!r} has no {', '.join(missing)} values needed by law {law.name!r}")
     notes = []
     complete = frame.drop_nulls(list(law.variables))
     if complete.height < frame.height:
         notes.append(f"{frame.height - complete.height} of {frame.height} rows of {spec!r} lack {', '.join(law.variables)} and were not fitted")
-    return complete, notes, {"source": spec}
+    return complete, notes, _source_info(src, sub, complete.height, total, frame if sub is None else None)
+
+
+def _source_and_subset(spec: str, known) -> tuple[str, str | None]:
+    """``"chinchilla_epoch"`` -> (id, None); ``"chinchilla_epoch:besiroglu2024"`` -> (id, subset name)."""
+    if spec in known:
+        return spec, None
+    source_id, sep, subset = spec.rpartition(":")
+    if sep and source_id in known and subset:
+        return source_id, subset
+    raise WorkbenchError(f"--data {spec!r}: no such file, and not a corpus source id (known: {', '.join(known)}; "
+                         "a subset is written source:subset)")
+
+
+def _source_info(src, sub, fitted: int, total: int, all_rows) -> dict:
+    """The ``data`` object for a corpus source: which rows were fitted, and which subsets papers fitted instead."""
+    from workbench.corpus import select_subset
+
+    info = {"source": src.id, "subset": sub.name if sub else None, "rows_fitted": fitted, "rows_in_source": total}
+    if sub is not None:
+        info["subset_rule"] = sub.rule
+        info["summary"] = (f"{src.id}, subset {sub.name}: {fitted} of {total} points "
+                           f"({sub.rule}, as {sub.used_by})")
+        return info
+    counted = [(s, select_subset(all_rows, s, src.id).height) for s in src.subsets if s.column in all_rows.columns]
+    info["subsets"] = {s.name: {"rows": n, "rule": s.rule, "used_by": s.used_by, "reference": s.reference}
+                       for s, n in counted}
+    head = f"{src.id}: all {total} points" if fitted == total else f"{src.id}: {fitted} of {total} points"
+    others = "; ".join(f"{s.used_by} fitted {n} (use {src.id}:{s.name})" for s, n in counted)
+    info["summary"] = f"{head}; {others}" if others else head
+    return info
 
 
 def _parse_fixed(items: Sequence[str], law) -> dict[str, float]:
@@ -142,19 +184,28 @@ def cmd_fit(args) -> int:
 
 
 def _format_fit(out: dict, law) -> str:
-    lines = [f"law: {law.name}  ({law.title})", f"data: {out['data']}  points: {out['n_points']}"]
+    lines = [f"law: {law.name}  ({law.title})", f"data: {out['data']['summary']}"]
+    if "per_group" in out["data"]:
+        pg = out["data"]["per_group"]
+        lines.append(f"per group of {pg['column']}: {', '.join(pg['groups'])}")
     lines.append(f"objective: {out['objective']:.10g}  [{out['loss']}]  fit time: {out['fit_seconds'] * 1000:.1f} ms")
+    marks: dict[str, list[str]] = {}
+    for flag in out["flags"]:
+        if flag["parameter"]:
+            marks.setdefault(flag["parameter"], []).append(flag["label"])
     for name, value in out["params"].items():
         ci = out.get("ci", {}).get(name)
         extra = f"   95% CI [{ci[0]:.6g}, {ci[1]:.6g}]" if ci else ""
-        lines.append(f"  {name:>8} = {value:.6g}{extra}")
+        mark = f"   <- {'; '.join(marks[name])}" if name in marks else ""
+        lines.append(f"  {name:>8} = {value:.6g}{extra}{mark}")
     for p in out["predictions"]:
         where = "extrapolates" if p["extrapolates"] else "interpolates"
         groups = out["data"].get("per_group", {}).get("groups", [])
         inputs = ", ".join(f"{v}={groups[int(p[v])]}" if groups and v == law.variables[-1] else f"{v}={p[v]:.4g}"
                            for v in law.variables)
         ci = f" [95% CI {p['ci'][0]:.6g}, {p['ci'][1]:.6g}]" if "ci" in p else ""
-        lines.append(f"  predict {inputs}: {law.target} = {p[law.target]:.6g}{ci} ({where})")
+        caution = f" (caution: fit has warnings: {'; '.join(p['warnings'])})" if p["warnings"] else ""
+        lines.append(f"  predict {inputs}: {law.target} = {p[law.target]:.6g}{ci} ({where}){caution}")
     if "backtest" in out:
         b = out["backtest"]
         lines.append(f"backtest [{b['holdout']}]: fitted on {b['n_train']}, scored on {b['n_test']}: "
@@ -181,11 +232,18 @@ def cmd_list_laws(args) -> int:
 
     rows = [
         {"name": law.name, "title": law.title, "variables": list(law.variables), "parameters": list(law.names),
-         "latex": law.latex, "presets": [p.name for p in law.presets]}
+         "latex": law.latex,
+         "presets": [{"name": p.name, "origin": p.origin, "label": p.label, "locator": p.locator, "values": dict(p.values)}
+                     for p in law.presets]}
         for law in LAWS.values()
     ]
-    return _emit(rows, args.json,
-                 lambda r: f"{r['name']:<14} {r['title']}  ({', '.join(r['variables'])} -> {', '.join(r['parameters'])})")
+
+    def line(r: dict) -> str:
+        head = f"{r['name']:<14} {r['title']}  ({', '.join(r['variables'])} -> {', '.join(r['parameters'])})"
+        # "published" only for constants printed in the paper; other origins are named as they are
+        return "\n".join([head, *(f"    preset {p['name']} ({p['label']}: {p['locator']})" for p in r["presets"])])
+
+    return _emit(rows, args.json, line)
 
 
 def cmd_sources(args) -> int:
@@ -199,13 +257,33 @@ def cmd_sources(args) -> int:
                 "metrics": sorted(df["metric"].unique().to_list()), "licence": src.licence,
                 "citation": src.citation, "how_obtained": src.how_obtained, **extra}
 
-    rows = [row(src, "published", arxiv=list(src.arxiv)) for src in corpus.sources().values()]
+    rows = [row(src, "published", arxiv=list(src.arxiv), subsets=_subset_rows(src)) for src in corpus.sources().values()]
     if args.proxies:
         from workbench.corpus.proxy_sources import proxy_sources
 
         rows += [row(src, "proxy", arxiv=[], presets=list(src.presets)) for src in proxy_sources().values()]
-    return _emit(rows, args.json, lambda r: f"{r['id']:<28} {r['rows']:>7} rows  axes: {', '.join(r['axes'])}  "
-                                            f"licence: {r['licence']}\n    {r['citation']}")
+    return _emit(rows, args.json, _source_line)
+
+
+def _subset_rows(src) -> list[dict]:
+    """Each named subset of a source with the rows it keeps of the source's final losses."""
+    from workbench import corpus
+
+    if not src.subsets:
+        return []
+    points = corpus.loss_points(src.id)
+    return [{"name": s.name, "data": f"{src.id}:{s.name}", "rows": corpus.select_subset(points, s, src.id).height,
+             "of": points.height, "rule": s.rule, "used_by": s.used_by, "reference": s.reference,
+             "description": s.description} for s in src.subsets]
+
+
+def _source_line(r: dict) -> str:
+    text = (f"{r['id']:<28} {r['rows']:>7} rows  axes: {', '.join(r['axes'])}  licence: {r['licence']}\n"
+            f"    {r['citation']}")
+    for s in r.get("subsets", []):
+        text += (f"\n    subset {s['data']}: {s['rows']} of {s['of']} points, {s['rule']}, as {s['used_by']} "
+                 f"({s['reference']})")
+    return text
 
 
 def cmd_curate(args) -> int:

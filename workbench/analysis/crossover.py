@@ -5,7 +5,9 @@ law in the same variable; the smaller method wins at small scale and the other
 at large scale, and the question is where.  The crossing is found on a log
 grid and refined with Brent's method; the interval comes from pairing the two
 fits' bootstrap draws, and the share of draws that cross at all is reported,
-because "it crosses somewhere" can itself be uncertain.
+because "it crosses somewhere" can itself be uncertain.  When either fit has
+trust problems (a constant at its bound, one the bootstrap cannot pin down)
+the summary says so, so that "100 % of draws cross" is never read alone.
 """
 
 from __future__ import annotations
@@ -32,17 +34,19 @@ class Crossover:
     share_crossing: float | None  # share of bootstrap draw pairs that cross in range
     lower_before: str | None  # which curve is lower below the crossing
     names: tuple[str, str]
+    caveats: tuple[str, ...] = ()  # the two fits' trust problems, e.g. "CLIP fit: E at its lower bound 0"
 
     @property
     def summary(self) -> str:
         a, b = self.names
+        caution = f" (caution: {'; '.join(self.caveats)})" if self.caveats else ""
         if self.at is None:
-            return f"no crossover in range: {self.variable} from {self.lo:.3g} to {self.hi:.3g}"
+            return f"no crossover in range: {self.variable} from {self.lo:.3g} to {self.hi:.3g}{caution}"
         other = b if self.lower_before == a else a
         text = f"{self.lower_before} is lower below {self.variable} = {self.at:.3g}, {other} above it"
         if self.ci is not None:
             text += f" (95% CI {self.ci[0]:.3g} to {self.ci[1]:.3g}; {self.share_crossing:.0%} of bootstrap draws cross in range)"
-        return text
+        return text + caution
 
 
 def _crossings(law_a: Law, va, law_b: Law, vb, variable: str, grid: np.ndarray, others: Mapping[str, float]) -> list[float]:
@@ -106,4 +110,5 @@ def crossover(
             tail = (1 - level) / 2 * 100
             lo_ci, hi_ci = np.percentile(points, [tail, 100 - tail])
             ci = (float(lo_ci), float(hi_ci))
-    return Crossover(variable, lo, hi, at, ci if at is not None else None, share, lower_before, names)
+    caveats = tuple(f"{name} fit: {c}" for name, fit in zip(names, (a, b)) for c in fit.caveats())
+    return Crossover(variable, lo, hi, at, ci if at is not None else None, share, lower_before, names, caveats)

@@ -1,11 +1,11 @@
 """The curated corpus: published measurements in one tidy schema (polars)."""
 
-from workbench.corpus.load import load, loss_points, read_table, validate
+from workbench.corpus.load import load, loss_points, read_table, select_subset, validate
 from workbench.corpus.schema import COLUMNS, NAMES, SCHEMA
-from workbench.corpus.sources import Source, get_source, sources
+from workbench.corpus.sources import Source, Subset, get_source, sources
 from workbench.corpus.tables import UserTable, read_user_table
 
 __all__ = [
-    "COLUMNS", "NAMES", "SCHEMA", "Source", "UserTable", "get_source", "load", "loss_points",
-    "read_table", "read_user_table", "sources", "validate",
+    "COLUMNS", "NAMES", "SCHEMA", "Source", "Subset", "UserTable", "get_source", "load", "loss_points",
+    "read_table", "read_user_table", "select_subset", "sources", "validate",
 ]

@@ -14,7 +14,7 @@ from typing import Iterable
 import polars as pl
 
 from workbench.corpus import schema
-from workbench.corpus.sources import Source, get_source, sources
+from workbench.corpus.sources import Source, Subset, get_source, sources
 from workbench.corpus.tables import cast_strict, read_text_table
 from workbench.errors import WorkbenchError
 
@@ -111,11 +111,13 @@ def _load_proxy(source_id: str) -> pl.DataFrame:
     return load_proxy_source(source_id)
 
 
-def loss_points(source: str, *, metric: str = "loss") -> pl.DataFrame:
+def loss_points(source: str, *, metric: str = "loss", subset: str | None = None) -> pl.DataFrame:
     """Final-checkpoint losses of one source with a ``loss`` column, ready for a fit.
 
     ``metric`` picks another loss-like metric (e.g. ``"loss_as_plotted"`` for a
-    digitised figure whose units are uncertain).
+    digitised figure whose units are uncertain).  ``subset`` names rows a paper
+    fitted, declared in ``datasets/sources.toml`` (e.g. ``"besiroglu2024"`` of
+    ``chinchilla_epoch``: the 240 points of Besiroglu et al. 2024).
     """
     df = load(source, metric=metric, final_only=True)
     if df.height == 0:
@@ -123,4 +125,24 @@ def loss_points(source: str, *, metric: str = "loss") -> pl.DataFrame:
         raise WorkbenchError(
             f"corpus source {source!r} has no final-checkpoint {metric!r} rows (its metrics: {', '.join(have)})"
         )
-    return df.with_columns(pl.col("value").alias("loss"))
+    df = df.with_columns(pl.col("value").alias("loss"))
+    return df if subset is None else select_subset(df, get_source(source).subset(subset), source)
+
+
+def select_subset(frame: pl.DataFrame, subset: Subset, origin: str) -> pl.DataFrame:
+    """The rows of ``frame`` that ``subset`` keeps, in their original order (the one implementation of every rule).
+
+    ``drop_highest`` keeps the rows whose column is below its n-th highest
+    value, as Epoch AI's analysis does; ties at that value are dropped too.
+    """
+    column, n = subset.column, subset.drop_highest
+    if column not in frame.columns:
+        raise WorkbenchError(f"{origin}: subset {subset.name!r} selects by column {column!r}, which these rows lack")
+    values = frame[column]
+    if values.null_count():
+        raise WorkbenchError(f"{origin}: subset {subset.name!r}: column {column!r} row "
+                             f"{int(values.is_null().arg_max()) + 1} is empty")
+    if frame.height <= n:
+        raise WorkbenchError(f"{origin}: subset {subset.name!r} drops the {n} highest of only {frame.height} rows")
+    threshold = values.sort(descending=True)[n - 1]
+    return frame.filter(pl.col(column) < threshold)

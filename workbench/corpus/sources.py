@@ -34,6 +34,32 @@ class RawFile:
     derived: str = ""
 
 
+SUBSET_RULES = ("drop_highest",)
+
+
+@dataclass(frozen=True)
+class Subset:
+    """A named selection of a source's rows that a paper fitted.
+
+    The rule, ``drop_highest = { column = "loss", n = 5 }``, drops the rows
+    whose ``column`` is at or above its ``n``-th highest value: exactly what
+    Epoch AI's analysis does (``loss < sorted(loss)[-5]``), so ties at the
+    boundary go too and the subset never depends on a sort order.
+    """
+
+    name: str
+    used_by: str  # who fitted these rows, e.g. "Besiroglu et al. 2024"
+    reference: str  # where they say so, e.g. "arXiv:2404.10102"
+    description: str  # why this selection, in a sentence
+    column: str  # the rule: drop the rows holding the n highest values of column
+    drop_highest: int
+
+    @property
+    def rule(self) -> str:
+        """The rule in words, e.g. "the 5 highest-loss points dropped"."""
+        return f"the {self.drop_highest} highest-{self.column} points dropped"
+
+
 @dataclass(frozen=True)
 class Source:
     id: str
@@ -51,10 +77,45 @@ class Source:
     bibtex: str
     dropped: tuple[tuple[str, int], ...] = ()  # raw values left out, by reason (declared, then checked on rebuild)
     root: Path | None = None  # the corpus folder holding the registry (default: datasets_dir())
+    subsets: tuple[Subset, ...] = ()  # named selections that papers fitted
 
     @property
     def table(self) -> Path:
         return (self.root or datasets_dir()) / f"{self.id}.csv"
+
+    def subset(self, name: str) -> Subset:
+        """The subset called ``name``, or a one-line error listing the known ones."""
+        for sub in self.subsets:
+            if sub.name == name:
+                return sub
+        if not self.subsets:
+            raise WorkbenchError(f"corpus source {self.id!r} has no subsets, so none called {name!r}")
+        known = ", ".join(s.name for s in self.subsets)
+        raise WorkbenchError(f"corpus source {self.id!r} has no subset {name!r} (known: {known})")
+
+
+def _subsets(path: Path, source_id: str, table: dict) -> tuple[Subset, ...]:
+    """The ``[source.subsets.<name>]`` tables of one source, checked so a typo fails on load."""
+    if not isinstance(table, dict) or not all(isinstance(e, dict) for e in table.values()):
+        raise WorkbenchError(f"{path}: source {source_id!r}: write each subset as a [source.subsets.<name>] table")
+    out = []
+    for name, entry in table.items():
+        where = f"{path}: source {source_id!r} subset {name!r}"
+        rules = [k for k in entry if k in SUBSET_RULES]
+        unknown = [k for k in entry if k not in (*SUBSET_RULES, "used_by", "reference", "description")]
+        if unknown or len(rules) != 1:
+            raise WorkbenchError(f"{where}: needs exactly one rule ({', '.join(SUBSET_RULES)}) and only the fields "
+                                 f"used_by, reference, description" + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+        rule = entry["drop_highest"]
+        n = rule.get("n") if isinstance(rule, dict) else None
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1 or not isinstance(rule.get("column"), str):
+            raise WorkbenchError(f"{where}: drop_highest must look like {{ column = \"loss\", n = 5 }} with n >= 1")
+        try:
+            out.append(Subset(name=name, used_by=entry["used_by"], reference=entry["reference"],
+                              description=entry["description"], column=rule["column"], drop_highest=n))
+        except KeyError as exc:
+            raise WorkbenchError(f"{where}: missing field {exc}") from None
+    return tuple(out)
 
 
 def registry_path(root: Path | None = None) -> Path:
@@ -98,6 +159,7 @@ def sources(root: Path | None = None) -> dict[str, Source]:
                 bibtex=entry.get("bibtex", "").strip(),
                 dropped=tuple((str(k), int(v)) for k, v in entry.get("dropped", {}).items()),
                 root=Path(root) if root is not None else None,
+                subsets=_subsets(path, entry["id"], entry.get("subsets", {})),
             )
         except (KeyError, TypeError) as exc:
             raise WorkbenchError(f"{path}: source {entry.get('id', '?')!r} is missing field {exc}") from None

@@ -11,6 +11,12 @@ weighted Huber objective (iteratively reweighted least squares, Levenberg-
 Marquardt safeguarded, one step per draw per iteration) is a few batched numpy
 operations over a (draws x points x parameters) array.  Laws without a basis
 fall back to one trust-region polish per draw.
+
+The draws also say which constants the data cannot pin down, and the result
+carries that as flags (see :func:`identification_flags`): an interval that
+spans more than a factor of 10, or reaches across 0, means the printed value
+is one of many that fit about as well; a parameter that sits on a bound in
+most draws is one the data do not support.
 """
 
 from __future__ import annotations
@@ -20,9 +26,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from workbench.errors import WorkbenchError
-from workbench.fit.engine import canonical_values, polish
+from workbench.fit.engine import bound_sides, canonical_values, polish
 from workbench.fit.problem import Problem
-from workbench.fit.result import FitResult
+from workbench.fit.result import FitResult, Flag
+
+POORLY_IDENTIFIED_FACTOR = 10.0  # an interval wider than this factor leaves the constant's size open
 
 
 @dataclass(frozen=True)
@@ -142,4 +150,68 @@ def bootstrap(
     boot = Bootstrap(names=names, draws=out, level=level, converged=converged)
     details = {"bootstrap_draws": draws, "bootstrap_seed": seed, "bootstrap_unconverged": int((~converged).sum()),
                "bootstrap_groups": groups is not None}
-    return result.with_ci(boot.intervals(), level=level, draws=out[converged], **details), boot
+    flags = identification_flags(problem, result, boot, bound_sides(problem, U))
+    return result.with_ci(boot.intervals(), level=level, draws=out[converged], flags=flags, **details), boot
+
+
+def identification_flags(problem: Problem, result: FitResult, boot: Bootstrap, sides: np.ndarray) -> list[Flag]:
+    """What the draws say about each free parameter: at a bound in most draws, or poorly identified.
+
+    ``sides`` is :func:`workbench.fit.engine.bound_sides` of the draws (B, free
+    parameters).  Fixed and tied parameters are not judged (a tied one
+    follows its leader, which is).  A parameter at its bound in most draws
+    gets that flag (unless the fit itself already ended there); otherwise its
+    interval is judged by :func:`spread`.  Refits that did not converge are
+    flagged too: their values are in the intervals.
+    """
+    at_bound_in_fit = {f.parameter for f in result.flags if f.kind == "at_bound"}
+    pct = round(100 * boot.level)
+    out = []
+    for j, name in enumerate(problem.free_names):
+        share_low, share_high = float(np.mean(sides[:, j] < 0)), float(np.mean(sides[:, j] > 0))
+        if max(share_low, share_high) > 0.5:
+            if name not in at_bound_in_fit:
+                p = problem.law.parameter(name)
+                which, bound, share = ("lower", p.lower, share_low) if share_low > share_high else ("upper", p.upper, share_high)
+                label = f"at its {which} bound {bound:g} in {share:.0%} of bootstrap draws"
+                out.append(Flag("at_bound", name, label, f"{name} is {label}: the data hardly support "
+                                f"{'this term' if which == 'lower' and bound == 0 else 'a value inside its range'}",
+                                stage="bootstrap"))
+            continue
+        lo, hi = boot.interval(name)
+        why = spread(lo, hi, boot.draws[:, boot.names.index(name)])
+        if why:
+            out.append(Flag("poorly_identified", name, "poorly identified",
+                            f"{name} is poorly identified: its {pct}% bootstrap interval {_num(lo)} to {_num(hi)} {why}",
+                            stage="bootstrap"))
+    failed = int((~boot.converged).sum())
+    if failed:
+        out.append(Flag("not_converged", None, f"{failed} of {len(boot.converged)} bootstrap refits did not converge",
+                        f"{failed} of {len(boot.converged)} bootstrap refits did not converge; their values are in "
+                        "the intervals", stage="bootstrap"))
+    return out
+
+
+def spread(lo: float, hi: float, column: np.ndarray) -> str:
+    """Why an interval leaves a constant undetermined ("" when it does not).
+
+    Positive intervals are judged by hi / lo and negative ones by lo / hi (the
+    ratio of magnitudes): more than a factor of 10 leaves even the order of
+    magnitude open.  An interval reaching 0 (or across it) leaves the size
+    (or the sign) open, unless the parameter is exactly 0 in every draw.
+    """
+    if hi <= lo or np.all(column == 0):
+        return ""
+    if lo > 0 or hi < 0:
+        factor = hi / lo if lo > 0 else lo / hi
+        return f"spans a factor of {_num(factor)}" if factor > POORLY_IDENTIFIED_FACTOR else ""
+    if lo < 0 < hi:
+        return "includes 0, so neither its size nor its sign is determined"
+    return "reaches 0, so its size is not determined"
+
+
+def _num(x: float) -> str:
+    """A number as a reader takes it in: 12.3, 0.0421, 2.8e6."""
+    text = f"{x:.3g}"
+    mantissa, e, exponent = text.partition("e")
+    return f"{mantissa}e{int(exponent)}" if e else text

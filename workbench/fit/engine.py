@@ -37,7 +37,7 @@ from scipy.stats import qmc
 
 from workbench.errors import WorkbenchError
 from workbench.fit.problem import Problem, make_problem
-from workbench.fit.result import FitResult
+from workbench.fit.result import FitResult, Flag
 from workbench.laws.base import Law
 
 _LBFGS_OPTIONS = {"maxiter": 3000, "maxfun": 10000, "ftol": 1e-15, "gtol": 1e-13, "maxcor": 30}
@@ -299,31 +299,79 @@ def polish(problem: Problem, u: np.ndarray, *, thorough: bool = True) -> tuple[n
     return u, best_f, success, message
 
 
-def bound_warnings(problem: Problem, values: Mapping[str, float]) -> list[str]:
-    """Parameters that ended on a bound, judged in the optimiser's coordinates.
+_NEGLIGIBLE = 1e-4  # a term that moves no fitted value by more than this (relative) is not supported by the data
 
+
+def term_shares(problem: Problem, U: np.ndarray) -> np.ndarray:
+    """How much each free parameter's term contributes to the fit, relative to the target: (B, p).
+
+    For a coefficient optimised as ``u = log c`` the derivative of the
+    prediction in ``u`` is ``c * d pred / d c``, which for a linear coefficient
+    is exactly its term's contribution (summed over tied copies).  The largest
+    contribution over the data, relative to each observed value (log
+    residuals) or to the largest one (linear residuals), is what a term adds
+    to the fit.  Comparing coefficients cannot tell: they carry the units of
+    their variables, so ``E = 1e-4`` beside ``A = 1e5`` may be most of a small
+    loss or nothing of a large one, and ``E = 1.7`` beside ``A = 1e11`` (a law
+    in FLOPs) is most of every loss.  Columns of parameters that are not
+    coefficients are returned too and mean nothing here.
+    """
+    _, jac = problem.batch_predict_jacobian(np.atleast_2d(U))
+    scale = np.abs(problem.y) if problem.space == "log" else np.full(problem.y.shape, np.max(np.abs(problem.y)))
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.max(np.abs(jac) / scale[None, :, None], axis=1)
+
+
+def bound_sides(problem: Problem, U: np.ndarray) -> np.ndarray:
+    """Which bound each free parameter sits on, for a batch ``U`` (B, p) in the optimiser's coordinates.
+
+    Returns (B, p) integers: -1 at the lower bound, +1 at the upper, 0 inside.
     Scale-like parameters are judged in log space and others linearly, each
     against a tolerance of 1e-6 of its (finite, capped) range, so a small value
-    of a parameter with a huge range is not mistaken for one at its bound.
-    A coefficient bounded below by 0 "ends at 0" when its term is negligible.
+    of a parameter with a huge range is not mistaken for one at its bound.  A
+    coefficient bounded below by 0 is at 0 when its term changes no fitted
+    value by more than 1e-4 (:func:`term_shares`): the optimiser only ever
+    approaches 0 in log space, so "at 0" has to be judged by effect.
     """
-    out = []
-    u = problem.pack(values)
+    U = np.atleast_2d(np.asarray(U, dtype=float))
     lo, hi = problem.bounds()
-    for j, name in enumerate(problem.free_names):
+    span = np.where(np.isfinite(hi - lo), hi - lo, 10.0)
+    tol = 1e-6 * np.minimum(np.maximum(span, 1e-12), 10.0)
+    side = np.where(np.isfinite(lo) & (U - lo <= tol), -1, np.where(np.isfinite(hi) & (hi - U <= tol), 1, 0))
+    coef = [j for j, n in enumerate(problem.free_names) if _bounded_coefficient(problem, n)]
+    if coef:
+        negligible = term_shares(problem, U)[:, coef] <= _NEGLIGIBLE
+        side[:, coef] = np.where(negligible, -1, side[:, coef])
+    return side
+
+
+def _bounded_coefficient(problem: Problem, name: str) -> bool:
+    p = problem.law.parameter(name)
+    return p.linear and p.lower == 0.0
+
+
+def bound_flags(problem: Problem, values: Mapping[str, float]) -> list[Flag]:
+    """A flag for every free parameter that ended on a bound (see :func:`bound_sides`)."""
+    sides = bound_sides(problem, problem.pack(values))[0]
+    out = []
+    for name, side in zip(problem.free_names, sides):
+        if side == 0:
+            continue
         p = problem.law.parameter(name)
-        if p.linear and p.lower == 0.0:
-            scale = max(abs(values[q.name]) for q in problem.law.linear) or 1.0
-            if values[name] <= 1e-9 * scale:
-                out.append(f"{name} ended at its lower bound 0: the data do not support this term")
-                continue
-        span = hi[j] - lo[j] if np.isfinite(hi[j] - lo[j]) else 10.0
-        tol = 1e-6 * min(max(span, 1e-12), 10.0)
-        if np.isfinite(lo[j]) and u[j] - lo[j] <= tol:
-            out.append(f"{name} ended at its lower bound {p.lower:g}")
-        elif np.isfinite(hi[j]) and hi[j] - u[j] <= tol:
-            out.append(f"{name} ended at its upper bound {p.upper:g}")
+        which, bound = ("lower", p.lower) if side < 0 else ("upper", p.upper)
+        label = f"at its {which} bound {bound:g}"
+        if side < 0 and _bounded_coefficient(problem, name):
+            message = (f"{name} ended at its lower bound 0: its term changes no fitted value by more than "
+                       f"{_NEGLIGIBLE:.2%}, so the data do not support it")
+        else:
+            message = f"{name} ended at its {which} bound {bound:g}"
+        out.append(Flag("at_bound", name, label, message))
     return out
+
+
+def bound_warnings(problem: Problem, values: Mapping[str, float]) -> list[str]:
+    """The messages of :func:`bound_flags`."""
+    return [f.message for f in bound_flags(problem, values)]
 
 
 def _log_support(problem: Problem) -> np.ndarray | None:
@@ -346,13 +394,14 @@ def canonical_values(problem: Problem, u: np.ndarray) -> dict[str, float]:
 
 def _result(problem: Problem, u: np.ndarray, f: float, ok: bool, msg: str, seconds: float, **details) -> FitResult:
     values = canonical_values(problem, u)
-    warnings = bound_warnings(problem, values)
+    flags = bound_flags(problem, values)
     if not ok:
-        warnings.append(f"optimiser did not report convergence: {msg}")
+        flags.append(Flag("not_converged", None, "optimiser did not converge",
+                          f"optimiser did not report convergence: {msg}"))
     loss = problem.objective.name if problem.space == "log" else f"{problem.objective.name} on linear residuals"
     return FitResult(
         law=problem.law, params=values, objective=f, n_points=len(problem.y), fit_seconds=seconds,
-        loss=loss, domain=domain_of(problem), converged=ok, warnings=tuple(warnings),
+        loss=loss, domain=domain_of(problem), converged=ok, warnings=tuple(f.message for f in flags), flags=tuple(flags),
         details={**details, "fixed": dict(problem.fixed), "ties": dict(problem.ties)},
         support=_log_support(problem),
     )

@@ -1,9 +1,14 @@
 """What a fit returns: values, objective, warnings and the data's domain.
 
 A :class:`FitResult` is frozen and carries its warnings instead of printing
-them, so notebooks, the CLI and tests decide how to show them.  It remembers
-the range of each variable it was fitted on, so every prediction can say
-whether it interpolates or extrapolates, and by how many decades.
+them, so notebooks, the CLI and tests decide how to show them.  Each trust
+problem is also a structured :class:`Flag` (a parameter at a bound, one the
+bootstrap cannot pin down, an optimiser that did not converge), so a widget
+or a caption can say *which* constant to distrust; :meth:`FitResult.caution`
+sums them up in one sentence, and every :class:`Prediction` made from the fit
+carries them along.  A fit remembers the range of each variable it was fitted
+on, so every prediction can say whether it interpolates or extrapolates, and
+by how many decades.
 """
 
 from __future__ import annotations
@@ -16,6 +21,36 @@ import numpy as np
 
 from workbench.laws.base import Law
 
+FLAG_KINDS = ("at_bound", "poorly_identified", "not_converged")
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One reason to trust a fit less than its printed digits suggest.
+
+    ``kind`` is ``"at_bound"``, ``"poorly_identified"`` or ``"not_converged"``;
+    ``parameter`` names the constant concerned (``None`` for the whole fit);
+    ``label`` is the few words a table or a prediction shows ("at its lower
+    bound 0", "poorly identified") and ``message`` the sentence a student
+    reads.  ``stage`` says which step found it (``"fit"`` or ``"bootstrap"``),
+    so a new bootstrap replaces the flags of an earlier one.
+    """
+
+    kind: str
+    parameter: str | None
+    label: str
+    message: str
+    stage: str = "fit"
+
+    @property
+    def caveat(self) -> str:
+        """The label with the parameter's name, e.g. ``"E at its lower bound 0"``."""
+        return f"{self.parameter} {self.label}" if self.parameter else self.label
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "parameter": self.parameter, "label": self.label, "message": self.message,
+                "stage": self.stage}
+
 
 @dataclass(frozen=True)
 class Prediction:
@@ -26,6 +61,7 @@ class Prediction:
     extrapolation: Mapping[str, float]  # decades beyond the fitted range, per variable (0 inside)
     outside_hull: bool = False  # outside the convex hull of the fitted points (log space)
     interval: tuple[float, float] | None = None  # bootstrap percentile interval of the value, when bootstrapped
+    caveats: tuple[str, ...] = ()  # the fit's trust problems ("E at its lower bound 0", "A poorly identified")
 
     @property
     def extrapolates(self) -> bool:
@@ -41,6 +77,7 @@ class Prediction:
         }
         if self.interval is not None:
             out["ci"] = [float(self.interval[0]), float(self.interval[1])]
+        out["warnings"] = list(self.caveats)
         return out
 
 
@@ -54,12 +91,32 @@ class FitResult:
     loss: str
     domain: Mapping[str, tuple[float, float]]
     converged: bool = True
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # every flag's message (and any other note), for people and old callers
     ci: Mapping[str, tuple[float, float]] | None = None
     ci_level: float = 0.95
     details: Mapping[str, object] = field(default_factory=dict)
     support: np.ndarray | None = None  # log10 of the fitted points (n, variables), for the hull test
     draws: np.ndarray | None = field(default=None, compare=False, repr=False)  # bootstrap draws (B, parameters)
+    flags: tuple[Flag, ...] = ()  # the warnings that concern trust, structured
+
+    def caveats(self) -> tuple[str, ...]:
+        """Each trust problem in a few words, once each: ``("E at its lower bound 0", "A poorly identified")``."""
+        return tuple(dict.fromkeys(f.caveat for f in self.flags))
+
+    def caution(self) -> str:
+        """One short sentence for a caption or a widget: what not to trust in this fit ("" when nothing).
+
+        e.g. ``"Caution: E at its lower bound 0; A poorly identified."``
+        """
+        caveats = self.caveats()
+        return f"Caution: {'; '.join(caveats)}." if caveats else ""
+
+    def with_flags(self, flags: tuple[Flag, ...] | list[Flag], stage: str) -> "FitResult":
+        """This result with ``stage``'s flags replaced by ``flags`` (their messages join ``warnings``)."""
+        old = {f.message for f in self.flags if f.stage == stage}
+        kept = tuple(f for f in self.flags if f.stage != stage)
+        warnings = tuple(w for w in self.warnings if w not in old) + tuple(f.message for f in flags)
+        return dataclasses.replace(self, flags=kept + tuple(flags), warnings=warnings)
 
     def predict(self, x: Mapping[str, np.ndarray]) -> np.ndarray:
         return self.law.predict(x, self.params)
@@ -117,6 +174,7 @@ class FitResult:
         beyond = self.extrapolation(cols)
         hull = self.outside_hull(cols)
         band = self.prediction_interval(cols) if points else None
+        caveats = self.caveats()
         return [
             Prediction(
                 inputs={v: float(cols[v][i]) for v in self.law.variables},
@@ -124,14 +182,17 @@ class FitResult:
                 extrapolation={v: float(beyond[v][i]) for v in self.law.variables},
                 outside_hull=bool(hull[i]),
                 interval=None if band is None else (float(band[0][i]), float(band[1][i])),
+                caveats=caveats,
             )
             for i in range(len(points))
         ]
 
     def with_ci(self, ci: Mapping[str, tuple[float, float]], level: float = 0.95, draws: np.ndarray | None = None,
-                **details) -> "FitResult":
-        return dataclasses.replace(self, ci=dict(ci), ci_level=level, details={**self.details, **details},
-                                   draws=draws if draws is not None else self.draws)
+                flags: tuple[Flag, ...] | list[Flag] | None = None, **details) -> "FitResult":
+        """This result with bootstrap intervals; ``flags`` (when given) replace an earlier bootstrap's flags."""
+        out = dataclasses.replace(self, ci=dict(ci), ci_level=level, details={**self.details, **details},
+                                  draws=draws if draws is not None else self.draws)
+        return out if flags is None else out.with_flags(flags, "bootstrap")
 
     def to_dict(self) -> dict:
         out = {
@@ -143,6 +204,7 @@ class FitResult:
             "n_points": int(self.n_points),
             "converged": bool(self.converged),
             "warnings": list(self.warnings),
+            "flags": [f.to_dict() for f in self.flags],
             "domain": {k: [float(a), float(b)] for k, (a, b) in self.domain.items()},
         }
         if self.ci is not None:
