@@ -329,9 +329,10 @@ def cmd_figures(args) -> int:
     for name in names:
         t0 = time.perf_counter()
         fig = registry[name]()
-        paths = export_figure(fig.chart, out_dir, name, tables=fig.tables, bibtex=fig.bibtex, formats=args.format)
+        paths = export_figure(fig.chart, out_dir, name, tables=fig.tables, bibtex=fig.bibtex, formats=args.format,
+                              caption=fig.full_caption)
         links = " ".join(f"[{p.suffix[1:]}]({p.name})" for p in paths)
-        index.append(f"| {name} | {fig.notebook} | {links} | {fig.caption} |")
+        index.append(f"| {name} | {fig.notebook} | {links} | {fig.full_caption} |")
         print(f"{name}: {len(paths)} files in {time.perf_counter() - t0:.1f} s")
     (out_dir / "index.md").write_text("\n".join(index) + "\n", encoding="utf-8")
     print(f"index: {out_dir / 'index.md'}")

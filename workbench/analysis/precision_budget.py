@@ -114,7 +114,8 @@ def fit_efficiencies(
     runs gives 95 % intervals.  Returns one row per group: ``label``, ``runs``,
     ``eff_N``, ``eff_N_lo``, ``eff_N_hi``, ``eff_D``, ``eff_D_lo``,
     ``eff_D_hi`` (intervals null without a bootstrap) and ``corr`` (the
-    bootstrap correlation of eff_N and eff_D when both are free).
+    bootstrap correlation of eff_N and eff_D when both are free) and ``caution``
+    (the fit's :meth:`~workbench.fit.FitResult.caution`, "" when nothing).
     """
     frozen = {k: float(base[k]) for k in BASE_PARAMETERS}
     rows = []
@@ -138,8 +139,10 @@ def fit_efficiencies(
             lo, hi = ci.get(k, (None, None)) if k in free else (None, None)
             row[f"{k}_lo"], row[f"{k}_hi"] = lo, hi
         row["corr"] = corr
+        row["caution"] = result.caution()  # what not to trust in this group's fit ("" when nothing)
         rows.append(row)
     schema = {"label": pl.String, "runs": pl.Int64, "free": pl.String, "objective": pl.Float64,
               "eff_N": pl.Float64, "eff_N_lo": pl.Float64, "eff_N_hi": pl.Float64,
-              "eff_D": pl.Float64, "eff_D_lo": pl.Float64, "eff_D_hi": pl.Float64, "corr": pl.Float64}
+              "eff_D": pl.Float64, "eff_D_lo": pl.Float64, "eff_D_hi": pl.Float64, "corr": pl.Float64,
+              "caution": pl.String}
     return pl.DataFrame(rows, schema=schema)

@@ -18,7 +18,12 @@ import polars as pl
 
 @dataclass(frozen=True)
 class Figure:
-    """A chart with the tables behind it, its citations and a caption."""
+    """A chart with the tables behind it, its citations and a caption.
+
+    ``caution`` says what not to trust in the fits the figure shows
+    (:func:`workbench.fit.caution_of`); :attr:`full_caption` appends it, and
+    batch mode and exports use that, so the warning travels with the picture.
+    """
 
     name: str
     notebook: str
@@ -26,6 +31,11 @@ class Figure:
     chart: alt.TopLevelMixin
     tables: Mapping[str, pl.DataFrame] = field(default_factory=dict)
     bibtex: str = ""
+    caution: str = ""
+
+    @property
+    def full_caption(self) -> str:
+        return " ".join(part for part in (self.caption, self.caution) if part)
 
 
 REGISTRY: dict[str, Callable[[], Figure]] = {}

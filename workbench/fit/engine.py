@@ -103,7 +103,17 @@ def _objective_batch(problem: Problem, pred: np.ndarray) -> np.ndarray:
 
 
 def _projected_starts(problem: Problem, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact NNLS coefficients at every grid point: ``(U (G, p), objective (G,))``."""
+    """Exact NNLS coefficients at every grid point: ``(U (G, p), objective (G,))``.
+
+    Grid points where the law is undefined (a NaN basis, e.g. a precision factor
+    below zero) carry NaN through the algebra and score an infinite objective;
+    numpy is told not to warn about them.
+    """
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        return _projected_starts_unchecked(problem, grid)
+
+
+def _projected_starts_unchecked(problem: Problem, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     law, y = problem.law, problem.y
     g = len(grid)
     m_lin, off_lin = problem.mapping(problem.lin_names, problem.free_lin)

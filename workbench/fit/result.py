@@ -211,3 +211,23 @@ class FitResult:
             out["ci"] = {k: [float(a), float(b)] for k, (a, b) in self.ci.items()}
             out["ci_level"] = self.ci_level
         return out
+
+
+def caution_of(fits) -> str:
+    """One sentence of what not to trust across several fits ("" when nothing).
+
+    ``fits`` is a mapping of label -> :class:`FitResult` (the label names the fit
+    in the sentence, e.g. ``{"CLIP": fa, "MaMMUT": fb}``) or an iterable of
+    results; ``None`` entries are skipped.  Widgets append it to their sentence
+    and figures to their caption, so a constant at a bound or a poorly
+    identified one is never shown without saying so.
+    """
+    items = fits.items() if hasattr(fits, "items") else ((None, f) for f in fits)
+    parts = []
+    for label, fit in items:
+        if fit is None:
+            continue
+        for caveat in fit.caveats():
+            parts.append(f"{label} fit: {caveat}" if label else caveat)
+    parts = list(dict.fromkeys(parts))
+    return f"Caution: {'; '.join(parts)}." if parts else ""

@@ -2,7 +2,9 @@
 
 Exporting is an explicit call, never a side effect of fitting or plotting.
 File names are ``<stem>.<format>`` plus ``<stem>-<table>.csv`` for each table,
-and ``<stem>.bib`` when citations are given.
+``<stem>.bib`` when citations are given, and ``<stem>-caption.txt`` when a
+caption is given (with the fits' cautions, so a figure never travels without
+what not to trust in it).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ def export_figure(
     formats: Iterable[str] = FORMATS,
     bibtex: str = "",
     scale: float = 2.0,
+    caption: str = "",
 ) -> list[Path]:
     """Write the chart (an altair chart or a Vega-Lite spec) in each format and its tables as CSV."""
     out = Path(out_dir)
@@ -63,5 +66,9 @@ def export_figure(
     if bibtex:
         path = out / f"{stem}.bib"
         path.write_text(bibtex.strip() + "\n", encoding="utf-8")
+        written.append(path)
+    if caption.strip():
+        path = out / f"{stem}-caption.txt"
+        path.write_text(caption.strip() + "\n", encoding="utf-8")
         written.append(path)
     return written

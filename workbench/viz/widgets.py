@@ -10,6 +10,8 @@ built once; an update only swaps data), which render offline once
 
 from __future__ import annotations
 
+import html
+
 import time
 from pathlib import Path
 from typing import Mapping
@@ -21,6 +23,7 @@ import polars as pl
 from workbench.fit import FitResult, fit
 from workbench.laws import CHINCHILLA
 from workbench.viz.charts import chinchilla_chart, chinchilla_tables, describe_optimum
+from workbench.viz.explorer import caution_html, plain_text
 from workbench.viz.export import export_figure
 from workbench.viz.live import LiveChart
 
@@ -28,7 +31,7 @@ from workbench.viz.live import LiveChart
 class ChinchillaExplorer:
     """Fit the Chinchilla law to ``points`` and explore it with sliders.
 
-    Controls: which constants (this fit or a published preset), the law's five
+    Controls: which constants (this fit or a preset, labelled by its origin), the law's five
     constants, a compute budget, whether to drop the highest-loss points as
     Besiroglu et al. did, and an export button (PNG, SVG, PDF + CSV + BibTeX).
     """
@@ -51,7 +54,7 @@ class ChinchillaExplorer:
 
         self.drop = w.Checkbox(value=drop_highest, description="drop the 5 highest-loss points (as Besiroglu et al.)", indent=False)
         self.constants = w.Dropdown(
-            options=[("this fit", "fit")] + [(f"{p.name} (published)", p.name) for p in CHINCHILLA.presets],
+            options=[("this fit", "fit")] + [(f"{p.name} ({p.label})", p.name) for p in CHINCHILLA.presets],
             value="fit", description="constants",
         )
         style = {"description_width": "70px"}
@@ -124,7 +127,14 @@ class ChinchillaExplorer:
         return chinchilla_tables(self.points, self.values, float(self.budget.value))
 
     def _update_readout(self) -> None:
-        self.readout.value = "<b>" + describe_optimum(self.tables, self.fit_result.domain) + "</b>"
+        self.readout.value = "<b>" + describe_optimum(self.tables, self.fit_result.domain) + "</b>" + self._provenance()
+
+    def _provenance(self) -> str:
+        """Under the sentence: the fit's caution, or where the selected preset's digits come from."""
+        if self.constants.value == "fit":
+            return caution_html(self.fit_result.caution())
+        p = CHINCHILLA.preset(self.constants.value)
+        return f"<br>constants {html.escape(p.name)}: {html.escape(p.label)} ({html.escape(p.locator)})"
 
     # -- callbacks --------------------------------------------------------------
     def update(self) -> None:
@@ -151,7 +161,8 @@ class ChinchillaExplorer:
 
     def export(self, out_dir: str | Path | None = None, stem: str = "chinchilla") -> list[Path]:
         """Write the current figure as PNG, SVG and PDF, its tables as CSV, and the BibTeX."""
-        paths = export_figure(self.live.spec(), out_dir or self.export_dir, stem, tables=self.tables, bibtex=self.bibtex)
+        paths = export_figure(self.live.spec(), out_dir or self.export_dir, stem, tables=self.tables, bibtex=self.bibtex,
+                              caption=plain_text(self.readout.value))
         self.export_log.value = "Wrote " + ", ".join(f"<code>{p}</code>" for p in paths)
         return paths
 
