@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=200)
     parser.add_argument("--draws", type=int, default=1000)
     args = parser.parse_args()
-    points = corpus.loss_points("chinchilla_epoch").sort("loss").head(240)
+    points = corpus.loss_points("chinchilla_epoch", subset="besiroglu2024")
     real = fit(CHINCHILLA, points)
     resid = np.log(real.predict(points)) - np.log(points["loss"].to_numpy())
     sigma = float(1.4826 * np.median(np.abs(resid - np.median(resid))))

@@ -68,18 +68,19 @@ points.select("run_id", "params", "tokens", "flops", "loss").describe()
 # A bootstrap over the points gives 95 % intervals.
 
 # %%
-besiroglu_points = points.sort("loss").head(240)  # Besiroglu et al. drop the 5 highest losses
+besiroglu_points = corpus.loss_points("chinchilla_epoch", subset="besiroglu2024")  # the 5 highest losses dropped
 problem = make_problem(CHINCHILLA, besiroglu_points)
 result = fit(CHINCHILLA, besiroglu_points)
 result, boot = bootstrap(problem, result, draws=200, seed=0)
+print(result.caution() or "The bootstrap flags no constant: none at a bound, none poorly identified.")
 pl.DataFrame(
     {
         "parameter": list(result.params),
         "this fit": list(result.params.values()),
         "95% low": [result.ci[k][0] for k in result.params],
         "95% high": [result.ci[k][1] for k in result.params],
-        "Besiroglu 2024": [CHINCHILLA.preset("besiroglu2024").values[k] for k in result.params],
-        "Hoffmann 2022": [CHINCHILLA.preset("hoffmann2022").values[k] for k in result.params],
+        "Besiroglu 2024 (secondhand)": [CHINCHILLA.preset("besiroglu2024").values[k] for k in result.params],
+        "Hoffmann 2022 (published, rounded)": [CHINCHILLA.preset("hoffmann2022").values[k] for k in result.params],
     }
 )
 
@@ -101,8 +102,9 @@ pl.DataFrame(rows)
 # * **C (FLOPs)** moves the compute budget: the red curve is the law along that iso-FLOP
 #   line, the diamond its minimum $N_\text{opt}(C)$, and the sentence above the chart says
 #   whether that point is inside the data or an extrapolation (and by how many decades).
-# * **constants** switches between this fit and the published constants; the five sliders
-#   let you change any of them by hand.
+# * **constants** switches between this fit and the presets, each labelled by where its digits
+#   come from (*published*: printed in the paper; *secondhand*: transcribed elsewhere and not yet
+#   checked against it); the five sliders let you change any of them by hand.
 # * The checkbox refits with or without the five highest-loss points (ticked: the 240
 #   points Besiroglu et al. fit).
 # * **Export figure** writes the current figure as PNG, SVG and PDF, plus its data as CSV

@@ -50,7 +50,7 @@ _ = pl.Config.set_tbl_cols(16)
 # Kaplan et al. (2020, arXiv:2001.08361, Eqs. 1.1–1.2, Table 5) fitted
 # $L(N) = (N_c/N)^{\alpha_N}$ for models trained to convergence and
 # $L(D) = (D_c/D)^{\alpha_D}$ for large models stopped early. The constants are the paper's
-# (marked [V-text] in the workbench's reference sheet); $N$ counts *non-embedding* parameters
+# (published: printed in its Eqs. 1.1–1.2 and Table 5); $N$ counts *non-embedding* parameters
 # and the numbers only mean something for their data (WebText2) and tokenizer (GPT-2 BPE).
 
 # %%

@@ -61,7 +61,7 @@ _ = pl.Config.set_fmt_str_lengths(70)
 # The last three rows rerun Hoffmann's procedure: L-BFGS-B with scipy's default tolerances from
 # the 4 best of Hoffmann's 4,500 starting points (ranked by their objective; only 4 to keep this
 # notebook fast, Exercise 3 uses more), once on the summed objective and once on the *averaged*
-# one, and once from Hoffmann's own published values.
+# one, and once from Hoffmann's own unrounded values (the digits of the paper's TeX source).
 
 # %%
 print(course.cite("chinchilla_epoch"))
@@ -78,7 +78,7 @@ table
 #   by 240. L-BFGS-B's default stopping rules are absolute, so on the averaged objective it stops
 #   early, wherever it happens to be: from the same starts it ends eight times worse than the
 #   summed run, which reaches the refit (Epoch's diagnosis of the published fit).
-# * **Early stopping.** Even on the summed objective, L-BFGS-B started at Hoffmann's published
+# * **Early stopping.** Even on the summed objective, L-BFGS-B started at Hoffmann's unrounded
 #   values barely moves: the valley is flat along the ridge where $E$, $A$ and $B$ trade off, so
 #   "the optimiser converged" is no proof of an optimum. The workbench's engine solves $E$, $A$,
 #   $B$ exactly for every $(\alpha, \beta)$ and polishes to tight tolerances, so it lands on the
@@ -91,7 +91,8 @@ for name, r in rows.items():
     print(f"{name:60s} objective × {r['objective (240 pts)'] / fit_row['objective (240 pts)']:.2f} of the optimum")
 
 # %% [markdown]
-# The figure puts the four sets of published and refitted constants side by side: their
+# The figure puts the four sets of constants side by side (Hoffmann's printed and unrounded
+# values, Besiroglu et al.'s refit, the workbench's refit): their
 # compute-optimal frontiers (left; the square is Chinchilla itself, 70B parameters on 1.4T
 # tokens) and their errors on the 240 runs (right). The rounded constants over-predict almost
 # every run.

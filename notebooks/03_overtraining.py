@@ -59,19 +59,20 @@ runs.group_by("train_set").agg(pl.len().alias("runs"), pl.col("in_fit").sum().al
                                pl.col("flops").max().alias("largest C")).sort("train_set")
 
 # %% [markdown]
-# The law refitted here (summed Huber on log residuals) next to the published constants (the
-# reference sheet's [V-repro] values: the authors' `curve_fit` on linear residuals, same five
-# runs), with what each implies:
+# The law refitted here (summed Huber on log residuals) next to the constants of the authors'
+# code (`fit_ds` in their repository: `curve_fit` on linear residuals, same five runs; the
+# paper's Table 6 prints the same fit rounded, in the code's parameterisation), with what each
+# implies:
 
 # %%
 table = course.overtraining_table()
 table
 
 # %% [markdown]
-# Why do the refit and the published constants differ? Not because of the optimiser: fit the same
+# Why do the refit and the authors' constants differ? Not because of the optimiser: fit the same
 # five runs with the authors' objective — least squares on the losses themselves, which is what
 # `curve_fit` minimises (`fit(..., loss="squared", space="linear")`) — and the engine gives back
-# every published digit, with no starting guess. The difference is the objective: five points,
+# every digit of the authors' code, with no starting guess. The difference is the objective: five points,
 # four constants, and a valley along which the two objectives settle in different places.
 
 # %%
@@ -104,7 +105,7 @@ sharing.exponents
 # * The right panel is the law's error on every run; the sentence gives the error at $M$ and the
 #   compute penalty of training at $M$ rather than 20.
 # * **training data** and **constants** switch the data set and between the refit and the
-#   published constants.
+#   authors' code's constants.
 
 # %%
 overtraining = course.OvertrainingExplorer(export_dir="exports")
@@ -163,12 +164,12 @@ lifetime.widget
 #    parameters trained on about 93 tokens per parameter. At $10^{13}$ tokens it is 2.1× smaller
 #    (109 tokens per parameter) and 29 % cheaper over its lifetime than the compute-optimal model.
 # 2. Written in $(N, D)$, Gadre's law is a Chinchilla law with $\alpha = \beta = 2\eta$, so its
-#    compute-optimal ratio is the constant $(b/a)^{1/(2\eta)} \approx 3.4$ for C4 (published
-#    constants). The law was fitted on $M = 20$ and one run at $M = 320$, its $N$ counts every
+#    compute-optimal ratio is the constant $(b/a)^{1/(2\eta)} \approx 3.4$ for C4 (the authors'
+#    code's constants). The law was fitted on $M = 20$ and one run at $M = 320$, its $N$ counts every
 #    parameter of small models, and its error at $M = 5$ is about 7 %: it describes over-training,
 #    not the location of the compute optimum.
 # 3. `course.overtraining_penalty(course.gadre_constants("c4", "refit"), 1875)` gives 7.3× (7.6×
-#    with the published constants). The largest multiplier in the data is 640, so this
+#    with the authors' code's constants, `gadre_constants("c4", "authors")`). The largest multiplier in the data is 640, so this
 #    extrapolates the $M$-dependence by a factor of about 3 in $M$, beyond anything the law was
 #    checked on.
 # </details>

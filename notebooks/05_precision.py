@@ -20,9 +20,10 @@
 # exact. Scaling laws for precision turn that trade into numbers. Two views meet here:
 #
 # * **Precision as lost parameters.** Kumar et al. (2024, arXiv:2411.04330) fit training at
-#   $P$ bits as a Chinchilla law with *effective* parameters,
+#   $P$ bits as a Chinchilla law with *effective* parameters (their Eqs. 3–4, with the offsets
+#   $n_x$ of App. K),
 #   $$L = A\,N_\text{eff}^{-\alpha} + B\,D^{-\beta} + E,\qquad
-#     N_\text{eff} = N\,(1 - e^{-P_w/\gamma_w})(1 - e^{-P_a/\gamma_a})(1 - e^{-P_{kv}/\gamma_{kv}}).$$
+#     N_\text{eff} = N\prod_{x\in\{w,a,kv\}}\big(1 - e^{-P_x/\gamma_x + n_x}\big).$$
 #   QuEST and Quartet (Panferov et al. 2025, arXiv:2502.05003; Castro et al. 2025,
 #   arXiv:2505.14669) measure the same idea directly, one number per training scheme:
 #   $$L(N, D) = \Big(\frac{A}{(N\,\mathrm{eff}_N)^{\alpha}} + \frac{B}{(D\,\mathrm{eff}_D)^{\beta}}\Big)^{\gamma} + E,$$
@@ -36,8 +37,12 @@
 # the loss of a BF16 run with budget $m(P)\cdot C$**, where
 # $$m(P) = \mathrm{eff}_N\,\mathrm{eff}_D\,\frac{16}{P}.$$
 # The precision with the largest $m$ wins at *every* budget (Kumar et al. find the optimal
-# precision does not depend on compute), and its optimal model has $1/\mathrm{eff}_N$ times the
-# parameters of the BF16 optimum at $m C$: **lower precision wants bigger models**.
+# precision does not depend on compute; Sun et al. 2025 disagree, see below), and its optimal
+# model has $1/\mathrm{eff}_N$ times the parameters of the BF16 optimum at $m C$: **lower
+# precision wants bigger models**.
+#
+# Constants are labelled by where their digits come from: *published* (printed in the paper),
+# *authors' code* (the authors' released code or notebook), or *secondhand*.
 #
 # In this notebook you will fit $\mathrm{eff}_N$ to the QuEST runs, move a precision slider and
 # watch the frontier move, then look at three other laws: how to split bits between exponent
@@ -82,21 +87,24 @@ runs.group_by("scheme", maintain_order=True).agg(
 # An efficiency is only defined relative to a base law ($A\,\mathrm{eff}_N^{-\alpha}$ is one
 # number), so both papers fit the base on BF16 runs and then *freeze* it. The QuEST BF16 runs all
 # lie on one line $D \approx 100N$, which cannot separate the $N$ and $D$ terms, so we freeze the
-# base at Castro et al.'s BF16 fit (Quartet, the same group's models on C4; their notebook,
-# [V-code]), whose compute-optimal split is plausible (the cell below prints it), and fit only
+# base at Castro et al.'s BF16 fit (Quartet, the same group's models on C4; authors' code: the
+# unrounded output of their notebook, which the paper prints rounded, and about 15 % different
+# in $A$ and $B$, in its App. A.3 Table 6), whose compute-optimal split is plausible (the cell
+# below prints it), and fit only
 # $\mathrm{eff}_N$ per precision (forward *and* backward passes are quantised in QuEST,
 # but its law puts all of the loss into $\mathrm{eff}_N$). Intervals: 100 bootstrap resamples of
 # the runs. Two checks: the base fitted to QuEST's own BF16 runs should give
-# $\mathrm{eff}_N \approx 1$, and our values should be near the QuEST authors' (`eff_N_published`,
-# relative to their own joint base).
+# $\mathrm{eff}_N \approx 1$, and our values should be near the QuEST authors' (`eff_N_authors`:
+# the authors' code, their notebook's joint fit, relative to its own base; the paper's Table 2
+# prints the same efficiencies to two decimals).
 
 # %%
-print("base law (Castro et al. 2025, author notebook):", QUARTET_BASE)
+print("base law (Castro et al. 2025, authors' code: their notebook):", QUARTET_BASE)
 print(f"check: eff_N of QuEST's BF16 runs under this base = {course.quest_bf16_check():.3f}")
 opt = bf16_optimal(QUARTET_BASE, [1e18, 1e21, 1e24])
 print("its BF16 optimum, tokens per parameter at 1e18, 1e21, 1e24 FLOPs:", (opt.tokens / opt.params).round(1))
 eff = course.quest_efficiencies()
-eff.select("label", "runs", "eff_N", "eff_N_lo", "eff_N_hi", "eff_N_published", "m")
+eff.select("label", "runs", "eff_N", "eff_N_lo", "eff_N_hi", "eff_N_authors", "m")
 
 # %% [markdown]
 # The efficiencies rise steeply from 2 to 4 bits and saturate by 8. The multiplier $m$ divides
@@ -133,55 +141,95 @@ explorer.widget
 [p.name for p in explorer.export()]
 
 # %% [markdown]
-# ## Kumar et al.'s form, and why its curve is grey
-# Kumar et al. publish $\gamma_w = 2.6745$, $\gamma_a = 2.2102$, $\gamma_{kv} = 0.9578$ (Table 2,
-# [V-text]), but they fitted the exponentials with per-component offsets whose placement the
-# paper does not spell out. The workbench's preset therefore uses the printed equations *without*
-# the offsets: it shows the trend, not the authors' fitted surface. With weights and activations at
-# $P$ bits, where does its multiplier peak?
+# ## Kumar et al.'s law as the paper states it: about 7 bits
+# Kumar et al. print their fitted constants in App. K, Table 2 (published): $\gamma_w = 2.6745$,
+# $\gamma_a = 2.2102$, $\gamma_{kv} = 0.9578$ and three offsets $n_w = 0.3037$, $n_a = 1.4072$,
+# $n_{kv} = 2.4185$ (the table calls the activation constants $\gamma_i, n_i$). The main text
+# writes each factor as $1 - e^{-P/\gamma}$; App. K explains that every such exponential "is really
+# computed with offset", as $e^{x/\gamma_x + n}$. The workbench's `kumar_precision` law puts the
+# offset exactly there. Two checks say this is right:
+#
+# * each factor now vanishes at $P = n_x\gamma_x$: 0.81 bits for weights, **3.1 bits for
+#   activations** and 2.3 bits for the KV cache — and App. L reports that runs with activations
+#   or KV cache at 3 bits or fewer diverge, while 3-bit weights train fine;
+# * under the cost $C \propto NDP$ (their Eq. 5) the best loss at fixed compute depends on $P$
+#   only through $N_\text{eff}/(NP)$, so the compute-optimal precision maximises
+#   $\prod_x(1 - e^{-P/\gamma_x + n_x})/P$ — at any budget. The paper reports "around 7–8 bits"
+#   (§4.3.2, Finding 3). With the offsets:
 
 # %%
+from workbench.laws.precision import TABLE2, compute_optimal_precision
+
+p_star = compute_optimal_precision()
+no_offsets = {k: (0.0 if k.startswith("n_") else v) for k, v in TABLE2.items()}
+print(f"Kumar et al. (Table 2, offsets included): compute-optimal training precision P* = {p_star:.2f} bits")
+print(f"the same constants without the offsets (the main text's form): {compute_optimal_precision(no_offsets):.2f} bits")
 kumar = course.kumar_multiplier(np.linspace(1, 16, 1501))
-peak = kumar.sort("m", descending=True).row(0, named=True)
-print(f"Kumar form without offsets: m peaks at P = {peak['bits']:.2f} bits (m = {peak['m']:.2f}); "
-      f"eff_N at 4 bits = {kumar.filter(pl.col('bits').round(2) == 4.0)['eff_N'][0]:.3f}")
+print(f"grey curve of the explorer: eff_N at 4 bits = {kumar.filter(pl.col('bits').round(2) == 4.0)['eff_N'][0]:.3f}, "
+      f"at 8 bits = {kumar.filter(pl.col('bits').round(2) == 8.0)['eff_N'][0]:.3f}")
 
 # %% [markdown]
-# The paper itself reports an optimal precision of about 7–8 bits when $N$, $D$ and $P$ are
-# chosen jointly. Without the offsets the printed form puts the optimum near 3 bits, so do
-# **not** quote the grey curve as Kumar et al.'s result; quote the shape (saturating in $P$, a
-# cost linear in $P$, hence an interior optimum that does not move with compute). Our QuEST fits
-# measure the efficiencies directly and need no offsets; their 4-bit optimum is a property of the
-# QuEST training recipe.
+# The printed constants reproduce the paper's headline number (7.0 bits); without the offsets
+# they would say 3.5 bits. Our QuEST fits measure the efficiencies of a different recipe
+# directly and put the best multiplier at 4 bits: the optimum is a property of the training
+# recipe (QuEST's Hadamard rotation and trust estimator make 4 bits cheap), not a law of nature.
 #
 # ## Floating point: how to split the bits (Sun et al. 2025)
 # For a floating-point format the question is not only how many bits but how many for the
 # exponent ($E$) and the mantissa ($M$), and how many values share one scale (block size $B$).
-# Sun et al. (arXiv:2501.02423) fit 366 runs (41M–679M parameters) with
+# Sun et al. (arXiv:2501.02423v3) fit 358 of their 366 runs (41M–679M parameters) with their
+# Eq. (26),
 # $$L = \frac{n}{N^{\alpha}} + \frac{d}{D^{\beta}} + \epsilon
-#   + \frac{D^{\beta}}{N^{\alpha}}\,\frac{\log_2 B}{\gamma\,(E+\tfrac12)^{\delta}(M+\tfrac12)^{\nu}}.$$
-# The last term grows with the "knowledge intensity" $D^\beta/N^\alpha$: past a **critical data
-# size** more tokens make a low-precision model *worse*. The constants are Table 2 [V-text]; the
-# form is from secondary transcriptions, with the placement of $\gamma$ checked by magnitude
-# [V-2nd]. Because $\delta \approx 3.19 > \nu \approx 2.95$, exponent bits are worth slightly
-# more than mantissa bits, and the best split of $P - 1$ bits is $E + \tfrac12 = \delta P/(\delta+\nu)$:
+#   + \frac{D^{\beta}}{N^{\alpha}}\,\frac{\log_2 B}{\gamma\,(E+\tfrac12)^{\delta}(M+\tfrac12)^{\nu}},$$
+# with the constants of their App. B.1 Table 2 (published). The last term grows with the
+# "knowledge intensity" $D^\beta/N^\alpha$. Three results follow, each one of the paper's equations:
+#
+# * **The best split** of $P = E + M + 1$ bits (Eq. 19): $M_\text{opt} = \nu P/(\delta+\nu) - \tfrac12$.
+#   Because $\delta \approx 3.19 > \nu \approx 2.95$, exponent bits are worth slightly more:
 
 # %%
 course.sun_splits()
 
 # %% [markdown]
 # The integer optima are the formats hardware ships: E2M1 for FP4, E4M3 for FP8 and the BF16
-# layout (E8M7) for 16 bits. The critical data sizes at $N = 10^9$ and $B = 128$:
+# layout (E8M7) for 16 bits, as the paper states.
+#
+# * **A critical data size** (Eq. 21): past
+#   $D_\text{crit} = \big[d\gamma N^\alpha(E+\tfrac12)^\delta(M+\tfrac12)^\nu/\log_2 B\big]^{1/(2\beta)}$
+#   more tokens make a low-precision model *worse*. The paper quotes three values for a 1B model
+#   (§4.3); the law gives them back with $B = 128$:
 
 # %%
+display(course.sun_critical_sizes())
 sun = course.sun_figure()
 print(sun.caption)
-display(sun.tables["critical"])
 course.show(sun)
 
 # %% [markdown]
 # FP4 (E2M1) stops improving at about $4 \times 10^{11}$ tokens for a $10^9$-parameter model —
-# fewer than many real training runs use — while the FP8 formats last 50–70 times longer. These are extrapolations: $N = 10^9$ is beyond the largest model fitted.
+# fewer than many real training runs use — while FP8-E4M3 lasts 70 times longer. These are
+# extrapolations: $N = 10^9$ is beyond the largest model fitted.
+#
+# * **The optimal precision rises with compute.** Under their cost model $C = kPND$ with
+#   $k = 6/16$ (16 bits cost the usual $6ND$) and $B = 128$, minimising the law with the best
+#   split (their Eq. 20) over $N$, $D$ and $P$ at fixed $C$ (their Eq. 25) gives:
+
+# %%
+course.optimal_precision_table()
+
+# %% [markdown]
+# **Where the two papers disagree.** Kumar et al. find the compute-optimal training precision
+# independent of compute (7.0 bits with their constants, above); Sun et al. find it rising with
+# compute, from 4.2 bits at $10^{21}$ FLOPs to 7.6 at $10^{31}$ — their "between 4 and 8 bits"
+# (§4.4, Fig. 7). Neither is a slip: the laws differ. In Kumar's law precision only rescales the
+# parameter count, $N \to N_\text{eff}$, so at the optimum only $N_\text{eff}/(NP)$ matters and the
+# budget drops out. In Sun's law the precision penalty grows with $D^\beta/N^\alpha$, so a bigger
+# budget, spent partly on more data, makes low precision costlier and pays for more bits. The
+# papers also measure different things (integer quantisation of a forward pass with three
+# tensor types vs floating-point formats with a block size). Both optima are extrapolations:
+# Sun's law puts its optimum at 10 tokens per parameter at $10^{21}$ and far fewer beyond — a
+# region none of their 41M–679M runs touches. Kumar et al. (§4.3.3) add that when $N$ is held
+# fixed their optimal precision *does* grow with compute, as $\log C$.
 #
 # ## Post-training quantisation hurts well-trained models more
 # Quantising a finished model (PTQ) adds a loss increase $\delta$. Kumar et al. (Eq. 2) and
@@ -191,9 +239,10 @@ course.show(sun)
 #   \Delta_q L = k\,\frac{D^{\beta}}{N^{\alpha}P^{\gamma}}.$$
 # A heavily over-trained model packs more information into each weight, so rounding the weights
 # destroys more. Quantisation-*aware* training (QAT) lets the model adapt: Chen et al. (2025,
-# arXiv:2505.14302) fit W4A4 QAT error with a data exponent near 0.07. Their constants were seen
-# only in a secondary transcription [V-2nd]; the workbench keeps no preset for them and the curve
-# below is labelled so.
+# arXiv:2505.14302) fit W4A4 QAT error with a data exponent of 0.0745 (their Eq. 5, Table 1,
+# published). Every curve below uses its paper's printed constants; Kumar et al.'s includes the
+# offset $b$ of their Table 2 ($C_T e^{-P/\gamma_\text{post} + b}$, placed as App. K places every
+# offset).
 
 # %%
 deg = course.degradation_figure()
@@ -202,7 +251,7 @@ course.show(deg)
 
 # %% [markdown]
 # Ouyang et al. turn their law around: how many tokens until a 4-bit model loses 0.2 nats? Their
-# Table 1 says 4.51 trillion tokens for a 7B model [V-text]. The law with the nominal $N = 7\times10^9$
+# Table 1 says 4.51 trillion tokens for a 7B model (published). The law with the nominal $N = 7\times10^9$
 # gives:
 
 # %%

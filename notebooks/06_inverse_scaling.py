@@ -14,28 +14,42 @@
 # ---
 
 # %% [markdown]
-# # 06 · Breaks, inverse scaling and U-shapes
+# # 06 · Breaks, inverse scaling, U-shapes and inverted-Us
 #
 # A power law is a straight line on log-log axes, and a straight line cannot turn. Real curves
 # do: a task is flat until the model suddenly "gets it", or a benchmark gets *worse* as models
-# grow (inverse scaling, McKenzie et al. 2023, arXiv:2306.09479) and sometimes better again
-# (U-shaped, Wei et al. 2022, arXiv:2211.02011). Caballero et al. (2022, arXiv:2210.14891)
-# proposed one family for all of these, the **broken neural scaling law** (BNSL):
+# grow, and sometimes better again. The literature has exact words for these shapes, always
+# about **performance** (better or worse), whatever the metric's direction:
+#
+# | verdict | shape | named by |
+# |---|---|---|
+# | normal scaling | better at the largest scale | |
+# | inverse scaling | worse at the largest scale | McKenzie et al. 2023 (arXiv:2306.09479) |
+# | **U-shaped** | **worse, then better** | Wei et al. 2022 (arXiv:2211.02011): performance "decreases up to a certain model size, and then increases again" |
+# | **inverted-U** | **better, then worse** | McKenzie et al. 2023: "U-shaped and inverted-U scaling trends, where an initial trend reverses" |
+#
+# So a *loss* that rises and then falls is U-shaped (worse, then better), and an *accuracy* that
+# rises and then falls is inverted-U. Read the verdict, not the picture: the picture of a loss is
+# upside down.
+#
+# Caballero et al. (2022, arXiv:2210.14891) proposed one family for all of these shapes, the
+# **broken neural scaling law** (BNSL):
 #
 # $$y = a + b\,x^{-c_0}\prod_{i=1}^{n}\Big(1 + \big(x/d_i\big)^{1/f_i}\Big)^{-c_i f_i}.$$
 #
 # Between breaks it is a power law; at break $i$ (location $d_i$, sharpness $f_i$, smaller is
-# sharper) the log-log slope of $y - a$ changes by $-c_i$. A negative $c_i$ bends the curve
-# *up*: with $c_0 > 0$ and $c_0 + c_1 < 0$ it falls and then rises — a U.
+# sharper) the log-log slope of $y - a$ changes by $-c_i$. With $c_0$ and $c_0 + c_1$ of opposite
+# signs a one-break BNSL turns once, either way.
 #
 # Two questions for this notebook:
 #
 # 1. **How much of a curve must you see before you can extrapolate a break?** The BNSL paper's
 #    4-digit-addition example, fitted on more or fewer points with a slider.
-# 2. **When is "it gets worse with scale" a finding?** The workbench's
-#    `analysis.inverse.scaling_trend` fits a BNSL, bootstraps it, and calls the trend inverse,
-#    U-shaped, normal or not significant *with an interval*; we apply it to TruthfulQA, the
-#    best-known inverse-scaling benchmark, and to the workbench's own proxies.
+# 2. **When is "it gets worse with scale" a finding, and which shape is it?** The workbench's
+#    `analysis.inverse.scaling_trend` fits a one-break BNSL and names the trend with one of five
+#    verdicts, each change *with an interval*. We apply it to TruthfulQA, the best-known
+#    inverse-scaling benchmark, to published per-checkpoint numbers where both turning shapes
+#    appear, and to the workbench's own proxies.
 
 # %%
 import altair as alt
@@ -111,9 +125,14 @@ pl.DataFrame(rows)
 # ## Is it really getting worse? TruthfulQA across model families
 # TruthfulQA (Lin et al. 2022, arXiv:2109.07958) asks questions that people often answer wrongly
 # from misconceptions; larger models imitate the misconceptions better. Ruan et al.'s observational
-# table (corpus source `obs_scaling`) has it for many families. `scaling_trend` fits a one-break
-# BNSL to accuracy against parameters, resamples the models 100 times, and compares accuracy at
-# the smallest size, at the best size and at the largest:
+# table (corpus source `obs_scaling`) has it for many families. `scaling_trend` first asks whether
+# there is any trend at all (an F-test of a quadratic in log size against a constant), then fits a
+# one-break BNSL to accuracy against parameters and tests its changes: from the smallest to the
+# largest size, and, for a turning shape, each leg on either side of the turn. Each change's 95 %
+# interval is the wider of two: 100 bootstrap refits of the resampled models, and the classical
+# (delta-method) interval with the fit's $n - k$ degrees of freedom. The second matters here:
+# a 6-parameter curve through 8 models refits every resample almost exactly, so a bootstrap alone
+# would call nearly anything significant.
 
 # %%
 trends = {fam: course.truthfulqa_trend(fam) for fam in course.TRUTHFULQA_FAMILIES}
@@ -123,12 +142,11 @@ course.show(course.truthfulqa_figure())
 
 # %% [markdown]
 # Both families get *less* truthful as they grow, and the verdicts say so with intervals that
-# exclude zero. Read the intervals with care, though: they come from resampling 8 models with a
-# 6-parameter law, so they describe how stable the fit is, not how noisy each score is. A
-# TruthfulQA score is an average over 817 questions; if it were a plain accuracy near 35 %, its
-# own standard error would be about 0.017. OPT's last two models (30B and 66B) score 0.01 above
-# its 13B model — smaller than that noise, so the data do not show a U here, and the verdict
-# does not claim one. Wei et al. found U-shapes only by adding much larger models (PaLM 540B).
+# exclude zero. Check the size of the effect against the noise of one score: TruthfulQA has 817
+# questions, so a plain accuracy near 35 % has a standard error of about 0.017. OPT's last two
+# models (30B and 66B) score 0.01 above its 13B model — smaller than that noise, so the data do
+# not show a turn back up, and the verdict does not claim one. Wei et al. found their U-shapes
+# only by adding much larger models (PaLM 540B).
 
 # %%
 opt = trends["OPT"][1].select("params", "accuracy")
@@ -136,6 +154,32 @@ print(opt)
 print(f"binomial standard error at p = 0.35, 817 questions: {(0.35 * 0.65 / 817) ** 0.5:.4f}")
 
 # %% [markdown]
+# ## Both turning shapes, in published numbers
+# No model family in the corpus has enough sizes to show a significant turn along model size
+# (8 sizes at most). Scale also means training, though, and the Pythia suite (corpus source
+# `pythia_evals`) publishes every benchmark at up to 26 checkpoints of each model. The same
+# verdicts along training steps (each step is 2,097,152 tokens):
+
+# %%
+for verdict, (run, eval_set) in course.TRAINING_TRENDS.items():
+    trend, df = course.pythia_training_trend(run, eval_set)
+    print(f"{run} on {eval_set} ({df.height} checkpoints, median s.e. of one score {df['stderr'].median():.3f}):")
+    print("   ", trend.sentence)
+course.show(course.training_trends_figure())
+
+# %% [markdown]
+# * **U-shaped (worse, then better): Pythia-2.8B on ARC-Challenge.** Early in training the
+#   accuracy falls about 0.06 *below* where it started — more than four standard errors of one
+#   score — and only then climbs. ARC's Challenge set is, by construction, the questions that a
+#   retrieval baseline and a word co-occurrence baseline both get wrong (Clark et al. 2018,
+#   arXiv:1803.05457). A model that so far knows only which words go together is pulled towards
+#   exactly those wrong answers: Wei et al.'s explanation of U-shapes, an easy *distractor task*
+#   learned before the true one. (That is our reading of the curve, not a result of either paper.)
+# * **Inverted-U (better, then worse): Pythia-70M on ARC-Easy.** The smallest model improves
+#   for about 20,000 steps and then loses a few points by the end of training. Godey et al.
+#   (2024, arXiv:2404.07647) report this "saturation" of small Pythia models late in training and
+#   trace it to the softmax bottleneck of a small hidden size.
+#
 # ## Your own proxies: a pattern that misleads
 # The proxy preset `inverse` trains tiny GPTs on a synthetic corpus with a frequent, misleading
 # pattern (the `trap` corpus) and scores each model on the pattern's *exceptions* as well as on
@@ -154,7 +198,7 @@ else:
             print(f"{split:10s} {g.height} sizes: {trend.verdict} | {trend.sentence}")
         exc = verdicts.get("exceptions")
         if exc is not None:
-            shows = exc[0].verdict in ("inverse scaling", "U-shaped")
+            shows = exc[0].verdict in ("inverse scaling", "inverted-U", "U-shaped")  # worse over some range of sizes
             print(f"\nDo the proxies show the effect on the exceptions? {'YES' if shows else 'NO'} "
                   f"(verdict: {exc[0].verdict}; {exc[1].height} sizes for a 6-parameter law, so read the interval as optimistic)")
         display(course.show(course.proxy_inverse_figure()))
@@ -186,6 +230,9 @@ print(f"loss of the true language on the exceptions: {trap.best_exception_loss:.
 #    What does a second break buy you with 14 points?
 # 3. Run `course.truthfulqa_trend("Qwen1.5")`. What is the verdict, and what in the data explains
 #    it?
+# 4. A loss that falls with model size and then rises again: which of the five verdicts is it?
+#    Check your answer with `course.pythia_training_trend("pythia-70m", "arc_easy")`, whose
+#    accuracy has the mirror-image shape.
 #
 # <details><summary>Solutions (click to open)</summary>
 #
@@ -196,10 +243,16 @@ print(f"loss of the true language on the exceptions: {trap.best_exception_loss:.
 #    (−4.7 %), the one-break law 0.564 (+1.3 %). Three extra parameters fit the 14 points about as
 #    well and spend the freedom on a shape the held-out points do not follow. A second break is
 #    only worth it when the data show a second bend.
-# 3. "normal scaling": TruthfulQA accuracy in Qwen1.5 rises from 0.38 (0.5B) to 0.60 (72B), before
-#    the 110B model scores 0.50. Same benchmark, opposite trend: a different family with its own
-#    data and training recipe. That is the caveat of any observational comparison across families —
-#    the table cannot say *why*; the trend belongs to a family's recipe, not to scale alone.
+# 3. "no significant trend". TruthfulQA accuracy in Qwen1.5 rises from 0.38 (0.5B) to 0.60 (72B),
+#    and then the 110B model scores 0.50. A one-break BNSL has 6 parameters; through 8 models it
+#    keeps 2 degrees of freedom, so neither the rise nor the final drop is pinned down (the
+#    change's interval crosses zero). A bootstrap alone would have called it inverted-U with a
+#    zero-width interval: every resample refits the same few points exactly. Same benchmark as
+#    OPT and Pythia, different trend: a family's data and recipe matter, and an observational
+#    table cannot say *why*.
+# 4. Inverted-U: the loss gets better (falls), then worse (rises). The words are about
+#    performance, so a loss curve shaped like a U is an *inverted*-U verdict, exactly like
+#    Pythia-70M's accuracy on ARC-Easy, which rises and then falls.
 # </details>
 #
 # ## References
@@ -207,4 +260,6 @@ print(f"loss of the true language on the exceptions: {trap.best_exception_loss:.
 # source `bnsl_addition`); McKenzie et al. 2023, Inverse Scaling (arXiv:2306.09479); Wei, Kim,
 # Tay, Le 2022, Inverse scaling can become U-shaped (arXiv:2211.02011); Lin, Hilton, Evans 2022,
 # TruthfulQA (arXiv:2109.07958); Ruan, Maddison, Hashimoto 2024, Observational Scaling Laws
-# (arXiv:2405.10938; corpus source `obs_scaling`). BibTeX is written next to each exported figure.
+# (arXiv:2405.10938; corpus source `obs_scaling`); Biderman et al. 2023, Pythia (arXiv:2304.01373;
+# corpus source `pythia_evals`); Clark et al. 2018, ARC (arXiv:1803.05457); Godey, de la Clergerie,
+# Sagot 2024 (arXiv:2404.07647). BibTeX is written next to each exported figure.

@@ -30,10 +30,15 @@
 #
 # Coverage assumes a **perfect verifier**: someone who recognises the correct answer among
 # the $k$. Real verifiers (tests, reward models, judges) make mistakes, and then more samples
-# stop helping. This notebook
+# stop helping. Stroebl, Kapoor and Narayanan (2024, *Inference Scaling fLaws: The Limits of
+# LLM Resampling with Imperfect Verifiers*, arXiv:2411.17501) model exactly this: a verifier
+# that accepts a wrong answer with some false-positive rate puts a ceiling on resampling that
+# no compute budget can pass. This notebook
 #
 # 1. fits the law to Pythia models on MATH and checks how far it extrapolates in $k$,
-# 2. computes what a verifier with a given recall and false-positive rate actually picks.
+# 2. computes what a verifier with a given recall and false-positive rate actually picks,
+# 3. teaches Stroebl et al.'s two findings: weaker models make *more* false positives, and when
+#    a false positive costs something the best number of samples is small.
 
 # %%
 import altair as alt
@@ -137,6 +142,56 @@ pl.DataFrame(rows)
 # law's value at $k = 10^6$ (last column of the fit tables) assumes that the problems no sample
 # solved (12.5 % for pythia-12b) have small but non-zero success rates; the data cannot tell.
 #
+# ## Stroebl et al.: weaker models, more false positives
+# The ceiling above is the verifier's *precision*, and it depends on how often wrong answers
+# slip through. Stroebl et al. measured this on HumanEval and MBPP, whose unit tests have
+# limited coverage, and found a very strong correlation between a model's single-sample
+# accuracy and its false-positive rate: weaker models produce wrong solutions that pass the
+# tests more often (their Fig. 1a). So no amount of resampling lets a weak model match a
+# strong model's *single* sample. On our MATH data (no false-positive rates are measured here),
+# the question can be turned around: how low would each model's false-positive rate have to be
+# for endless resampling to reach pythia-12b's single-sample accuracy?
+
+# %%
+from workbench.course.nb05_08 import show
+from workbench.course.nb09_12 import fpr_needed_table, optimal_samples_table, verifier_cost_figure
+
+fpr_needed_table()
+
+# %% [markdown]
+# The smallest model would need a verifier that lets through fewer than 1.6 % of its wrong
+# answers — and Stroebl et al.'s finding says a weaker model's false-positive rate is *higher*,
+# not lower. (With a perfect verifier it could get there: it solves 27 % of the problems at
+# least once in 10,000 samples.)
+#
+# ## When a false positive costs something, sample less
+# Stroebl et al. also give a false positive a *negative* value: shipping a wrong answer is worse
+# than admitting you have none. Their policy resamples until the verifier accepts (at most $k$
+# times) and abstains otherwise; a right answer is worth $+1$, a wrong one $-c$ (the cost-benefit
+# ratio), abstaining 0. For a problem with success rate $p$, verifier recall $r$ and
+# false-positive rate $f$, one attempt is worth $r p - c f (1-p)$, and $k$ attempts
+# $$U(k) = \big(r p - c\,f\,(1-p)\big)\,\frac{1-(1-q)^k}{q},\qquad q = r p + f(1-p)$$
+# (`workbench.analysis.repeated_sampling.resampling_utility`). Averaged over problems, easy ones
+# gain quickly while hard ones keep accumulating false positives, so the utility rises, peaks
+# and falls — an inverted-U in $k$. The paper finds the best number of samples is often
+# **fewer than 10** under realistic assumptions (HumanEval, their Fig. 1b). Our Pythia models on
+# MATH, recall 1:
+
+# %%
+display(optimal_samples_table())
+cost_figure = verifier_cost_figure()
+print(cost_figure.caption)
+show(cost_figure)
+
+# %% [markdown]
+# With no cost ($c = 0$) more attempts never hurt. As soon as a false positive costs as much
+# as a right answer gains ($c = 1$), the best budget for the strongest Pythia model is about
+# 16 attempts at a 1 % false-positive rate, 2 at $c = 2$, and from $c = 4$ abstaining beats
+# sampling at all; the weaker models should abstain already at $c = 1$. These models solve a
+# typical MATH problem in about 2 % of samples, below a 1 % false-positive rate times the
+# cost, which is why even their best budgets are tiny next to the 10,000 samples of the
+# coverage curves.
+#
 # ## Exercises
 # 1. Set the verifier to recall 1.0. How small must the false-positive rate be for
 #    pythia-12b's ceiling to exceed 0.8?
@@ -144,6 +199,9 @@ pl.DataFrame(rows)
 #    improve steadily as the fitting range grows?
 # 3. Why does the verifier's curve equal the coverage at $k = 1$ whatever the recall and
 #    false-positive rate?
+# 4. In `optimal_samples_table()`, pythia-12b's best budget at false-positive rate 0.01 falls
+#    from 16 attempts (cost 1) to 2 (cost 2) and to 0 (cost 4). Using the formula for $U(k)$,
+#    explain why it reaches 0 rather than staying at 1.
 #
 # <details><summary>Solutions (click to open)</summary>
 #
@@ -159,9 +217,17 @@ pl.DataFrame(rows)
 # 3. With one sample there is nothing to choose between: the verifier either accepts it or
 #    falls back to it, so the answer is correct with probability $p$ — the formula gives
 #    $r p + (1-r) p = p$.
+# 4. $U(1) = \overline{r p - c f (1-p)}$, the mean value of one attempt. With $r = 1$,
+#    $f = 0.01$ and mean $p = 0.023$, one attempt is worth $0.023 - 4 \times 0.01 \times 0.977
+#    \approx -0.016$ at cost 4: below abstaining, and every further attempt adds more hard
+#    problems' false positives than easy problems' right answers. Abstaining ($k^* = 0$) is
+#    the best policy; the verifier is not good enough for this model at that price.
 # </details>
 #
 # ## References
+# * Stroebl, Kapoor, Narayanan 2024, *Inference Scaling fLaws: The Limits of LLM Resampling with
+#   Imperfect Verifiers*, arXiv:2411.17501 (the verifier model, its ceiling and the cost of
+#   false positives; v3 is titled *The Limits of Inference Scaling Through Resampling*).
 # * Brown, Juravsky, Ehrlich, Clark, Le, Ré, Mirhoseini 2024, *Large Language Monkeys: Scaling
 #   Inference Compute with Repeated Sampling*, arXiv:2407.21787.
 # * Schaeffer, Kazdan, Hughes, Juravsky, Price, Lynch, Jones, Kirk, Mirhoseini, Koyejo 2025,

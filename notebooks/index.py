@@ -32,12 +32,12 @@
 # | 03 | [Compute-optimal vs over-trained models](03_overtraining.ipynb) | over-training (Gadre et al.) and why smaller models trained longer can win once inference is paid for |
 # | 04 | [From loss to downstream error](04_downstream.ipynb) | predicting benchmark error from the loss |
 # | 05 | [Precision: what a bit buys](05_precision.ipynb) | the loss cost of training and serving in fewer bits |
-# | 06 | [Breaks, inverse scaling and U-shapes](06_inverse_scaling.ipynb) | broken power laws, and when bigger is worse |
+# | 06 | [Breaks, inverse scaling, U-shapes and inverted-Us](06_inverse_scaling.ipynb) | broken power laws; when bigger is worse, worse-then-better (U) or better-then-worse (inverted-U) |
 # | 07 | [Crossovers: which method wins at scale?](07_crossovers.ipynb) | when one method's scaling curve overtakes another's, with an interval |
 # | 08 | [Train your own proxies](08_proxies.ipynb) | small models you can train on a CPU that reproduce each phenomenon |
 # | 09 | [Learning-rate schedules](09_lr_schedules.ipynb) | the annealing law: fit one loss curve, predict any schedule |
 # | 10 | [Data constraints](10_data_constraints.ipynb) | what repeated epochs are worth, and how data pruning can beat a power law |
-# | 11 | [Inference-time scaling](11_inference_scaling.ipynb) | coverage from repeated sampling, its extrapolation, and an imperfect verifier's ceiling |
+# | 11 | [Inference-time scaling](11_inference_scaling.ipynb) | coverage from repeated sampling, its extrapolation, an imperfect verifier's ceiling, and when to stop sampling |
 # | 12 | [Translation models](12_nmt.ipynb) | splitting parameters between encoder and decoder |
 #
 # ## How to use the notebooks

@@ -20,8 +20,10 @@ def epoch_points():
 
 @pytest.fixture(scope="session")
 def besiroglu_points(epoch_points):
-    """The 240 points Besiroglu et al. fit: the 5 highest-loss points dropped."""
-    return epoch_points.sort("value").head(240)
+    """The 240 points Besiroglu et al. fit: the named subset (the 5 highest-loss points dropped)."""
+    from workbench import corpus
+
+    return corpus.loss_points("chinchilla_epoch", subset="besiroglu2024")
 
 
 def synthetic_grid(values, n_sizes=6, n_tokens=7):

@@ -61,3 +61,66 @@ def verifier_ceiling(p, recall: float, fpr: float) -> float:
     with np.errstate(divide="ignore", invalid="ignore"):
         prec = np.where(q > 0, recall * p / q, 0.0)
     return float(prec.mean())
+
+
+# --------------------------------------------------------------------------- when false positives cost something
+# Stroebl, Kapoor, Narayanan 2024 (arXiv:2411.17501) model resampling against an imperfect verifier as a
+# policy: draw a sample, submit it if the verifier accepts it, otherwise draw again, up to k attempts, and
+# abstain if nothing was accepted.  A correct submission is worth +1, a wrong one (a false positive that got
+# through) -cost, abstaining 0.  Per attempt a problem with success rate p is accepted-and-correct with
+# probability recall p, accepted-and-wrong with fpr (1 - p), rejected otherwise (r = 1 - q), so
+#
+#     U(k) = (recall p - cost fpr (1 - p)) (1 - r^k) / (1 - r),
+#
+# a geometric series whose sign is that of one attempt's value.  Averaged over problems of mixed
+# difficulty, the easy problems gain quickly while the hard ones (tiny p: accepted samples are mostly
+# false positives) keep losing, so the mean utility peaks at a finite k: more samples stop paying and
+# then cost.  With cost = 0 the utility only grows (it is the verifier's success rate without fallback).
+
+
+def resampling_utility(p, k, recall: float, fpr: float, cost: float) -> np.ndarray:
+    """Mean utility over problems of resample-until-accepted with at most ``k`` attempts (``k`` array).
+
+    ``cost`` is the loss of submitting a wrong answer relative to the gain of a correct one
+    (Stroebl et al.'s cost-benefit ratio); ``k = 0`` means abstaining (utility 0).
+    """
+    if not (0.0 <= recall <= 1.0 and 0.0 <= fpr <= 1.0) or cost < 0:
+        raise ValueError("recall and fpr must be in [0, 1] and cost >= 0")
+    p, k = _grid(p, k)
+    q = recall * p + fpr * (1.0 - p)  # accepted per attempt
+    value = recall * p - cost * fpr * (1.0 - p)  # expected value of one attempt
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reach = np.where(q > 0, -np.expm1(k * np.log1p(-np.minimum(q, 1.0))) / q, k)  # sum_{j<k} (1-q)^j
+    return (value * reach).mean(axis=1)
+
+
+def optimal_samples(p, recall: float, fpr: float, cost: float, k_max: int = 100_000) -> tuple[int | None, float]:
+    """``(k*, utility)``: the budget that maximises :func:`resampling_utility` (0 = abstain) up to ``k_max``.
+
+    With ``cost = 0`` the utility never falls, so there is no best finite budget: ``k*`` is None and the
+    utility is its value at ``k_max``.
+    """
+    k = np.unique(np.concatenate([np.arange(0, 101), np.geomspace(100, k_max, 200).round()])).astype(int)
+    u = resampling_utility(p, k, recall, fpr, cost)
+    if cost == 0:
+        return None, float(u[-1])
+    best = int(np.argmax(u))
+    return int(k[best]), float(u[best])
+
+
+def fpr_to_match(p, target: float, recall: float = 1.0) -> float:
+    """The false-positive rate at which the verifier's ceiling (k -> infinity) equals ``target``.
+
+    Stroebl et al. find weaker models have *higher* false-positive rates; this says how low a weak model's
+    rate would have to be for unlimited resampling to reach a stronger model's single-sample accuracy.
+    Returns 0.0 when even a perfect-precision verifier cannot (the target exceeds the share of solvable
+    problems).
+    """
+    from scipy.optimize import brentq
+
+    p = np.asarray(p, dtype=float)
+    if verifier_ceiling(p, recall, 0.0) <= target:
+        return 0.0
+    if verifier_ceiling(p, recall, 1.0) >= target:
+        return 1.0
+    return float(brentq(lambda f: verifier_ceiling(p, recall, f) - target, 0.0, 1.0, xtol=1e-12))

@@ -21,12 +21,13 @@ def corpus_points() -> Figure:
 
 @figure("chinchilla-fit-and-frontier")
 def chinchilla_frontier() -> Figure:
-    points = corpus.loss_points("chinchilla_epoch").sort("loss").head(240)
+    points = corpus.loss_points("chinchilla_epoch", subset="besiroglu2024")
     result = fit(CHINCHILLA, points)
     tables = chinchilla_tables(points, result.params, 5.76e23)
-    caption = "Chinchilla law fitted to 240 Figure 4 runs (Besiroglu et al.'s selection). " + describe_optimum(tables, result.domain)
+    caption = ("Chinchilla law fitted to the 240 Figure 4 runs of Besiroglu et al.'s selection (corpus subset "
+               "chinchilla_epoch:besiroglu2024). " + describe_optimum(tables, result.domain))
     return Figure("chinchilla-fit-and-frontier", "01_chinchilla", caption, with_data(chinchilla_chart(), tables), tables,
-                  corpus.get_source("chinchilla_epoch").bibtex)
+                  corpus.get_source("chinchilla_epoch").bibtex, caution=result.caution())
 
 
 @explorer("01_chinchilla")

@@ -10,9 +10,10 @@ and every fit it needs is done once per distinct input and cached, so a slider
 move only looks fits up and evaluates closed forms (milliseconds).
 
 Honesty rules kept here: every number comes from shipped data, from the
-workbench's own fits, or from constants the reference sheet marks as verified
-([V-text], [V-code], [V-repro]); the narrative in the notebooks quotes numbers
-these functions compute.
+workbench's own fits, or from a law's preset, named by its origin (``Preset.label``:
+"published" only for constants printed in the paper, otherwise "authors' code",
+"digitised" or "secondhand"); the narrative in the notebooks quotes numbers these
+functions compute.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from workbench.analysis.compute_optimal import (
 from workbench.analysis.inference_cost import lifetime_optimal, plan_at_multiplier
 from workbench.course import Figure, explorer, figure
 from workbench.errors import WorkbenchError
-from workbench.fit import FitResult, fit, make_problem, multistart
+from workbench.fit import FitResult, caution_of, fit, make_problem, multistart
 from workbench.fit.bootstrap import bootstrap
 from workbench.fit.objectives import Objective
 from workbench.laws import CHINCHILLA, get_law
@@ -129,7 +130,7 @@ class CourseExplorer(Explorer):
 
     def spec(self) -> dict:
         spec = super().spec()
-        text = self.sentence()
+        text = " ".join(part for part in (self.sentence(), self.caution()) if part)
         if text:
             title = spec.get("title", {})
             title = {"text": title} if isinstance(title, str) else dict(title)
@@ -165,7 +166,7 @@ POWER_COLOURS = alt.Scale(domain=["power law", "power law + offset"], range=["#f
 
 
 def kaplan_tables() -> dict[str, pl.DataFrame]:
-    """Kaplan et al.'s single-variable laws (Table 5 presets [V-text]) on a grid, and an offset family.
+    """Kaplan et al.'s single-variable laws (printed presets, Eq. 1.1-1.2 and Table 5) on a grid, and an offset family.
 
     ``lines``: L(N) and L(D) for N, D from 1e6 to 1e13.  ``offset``: E + (N_c/N)^alpha_N for
     E = 0, 0.5, 1.5 nats (the same reducible part, three floors) with its local log-log slope
@@ -418,6 +419,9 @@ class PowerLawExplorer(CourseExplorer):
     def sentence(self) -> str:
         return extrapolation_sentence(self._tables)
 
+    def fits(self):
+        return extrapolation_fits(self.slice.value)[self.runs.value]
+
     @property
     def heading(self) -> str:
         return power_law_slices()[self.slice.value].label
@@ -430,7 +434,7 @@ def power_law_extrapolation_figure() -> Figure:
                "extrapolated to the rest. " + extrapolation_sentence(tables))
     chart = titled(extrapolation_chart(), power_law_slices()["porian-rw-tuned"].label, extrapolation_sentence(tables))
     return Figure("power-law-extrapolation", "01_power_laws", caption, with_data(chart, tables), tables,
-                  bib("porian_discrepancies", BIB_KAPLAN))
+                  bib("porian_discrepancies", BIB_KAPLAN), caution=caution_of(extrapolation_fits("porian-rw-tuned")[5]))
 
 
 @explorer("01_power_laws")
@@ -443,12 +447,13 @@ def power_law_explorer():
 # ---------------------------------------------------------------------------
 CHINCHILLA_BUDGET = 5.76e23  # Gopher's budget, where Hoffmann et al. compare (Table 3)
 CHINCHILLA_MODEL = {"params": 70e9, "tokens": 1.4e12}  # Chinchilla itself (Hoffmann et al. 2022)
-HOFFMANN_ROUNDED = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}  # paper body, rounded
+HOFFMANN_ROUNDED = dict(CHINCHILLA.preset("hoffmann2022").values)  # printed in App. D.2, Eq. (10)
+HOFFMANN_UNROUNDED = dict(CHINCHILLA.preset("hoffmann2022_unrounded").values)  # TeX source, secondhand
 
 
 def besiroglu_points() -> pl.DataFrame:
     """The 240 Figure 4 runs Besiroglu et al. fit (the 245 digitised, minus the 5 highest losses)."""
-    return corpus.loss_points("chinchilla_epoch").sort("loss").head(240)
+    return corpus.loss_points("chinchilla_epoch", subset="besiroglu2024")
 
 
 def mean_objective(problem) -> object:
@@ -465,7 +470,7 @@ def lbfgs_replication(starts: int = 4) -> dict[str, FitResult]:
     """L-BFGS-B with scipy's default tolerances, as Hoffmann et al. (and Epoch's 'replicate exactly' cell) ran it.
 
     From the ``starts`` best of Hoffmann's 4,500 initialisations (ranked by their objective), on the
-    summed and on the averaged Huber objective; and from Hoffmann's own published values.
+    summed and on the averaged Huber objective; and from Hoffmann's own (unrounded) values.
     """
     problem = make_problem(CHINCHILLA, besiroglu_points())
     grid = list(hoffmann_initial_grid())
@@ -474,7 +479,7 @@ def lbfgs_replication(starts: int = 4) -> dict[str, FitResult]:
     return {
         "summed": multistart(problem, chosen),
         "averaged": multistart(mean_objective(problem), chosen),
-        "summed, from Hoffmann's values": multistart(problem, [CHINCHILLA.preset("hoffmann2022").values]),
+        "summed, from Hoffmann's values": multistart(problem, [HOFFMANN_UNROUNDED]),
     }
 
 
@@ -488,9 +493,9 @@ def replication_table(starts: int = 4) -> pl.DataFrame:
     problem = make_problem(CHINCHILLA, besiroglu_points())
     runs = lbfgs_replication(starts)
     sets = [
-        ("Hoffmann 2022, paper body (rounded)", HOFFMANN_ROUNDED),
-        ("Hoffmann 2022, TeX source (unrounded)", CHINCHILLA.preset("hoffmann2022").values),
-        ("Besiroglu 2024, Table 1", CHINCHILLA.preset("besiroglu2024").values),
+        ("Hoffmann 2022, published (App. D.2 Eq. 10, rounded)", HOFFMANN_ROUNDED),
+        ("Hoffmann 2022, TeX source (unrounded; secondhand)", HOFFMANN_UNROUNDED),
+        ("Besiroglu 2024, Table 1 (secondhand)", CHINCHILLA.preset("besiroglu2024").values),
         ("workbench fit (summed Huber, global)", chinchilla_refit().params),
         (f"L-BFGS-B defaults, summed Huber, {starts} grid starts", runs["summed"].params),
         (f"L-BFGS-B defaults, averaged Huber, {starts} grid starts", runs["averaged"].params),
@@ -508,7 +513,7 @@ def replication_table(starts: int = 4) -> pl.DataFrame:
 def replication_tables(starts: int = 4) -> dict[str, pl.DataFrame]:
     """Frames of the replication figure: N_opt(C) per constant set, Chinchilla itself, residuals on the 240 points."""
     pts = besiroglu_points()
-    sets = {"Hoffmann 2022 (rounded)": HOFFMANN_ROUNDED, "Hoffmann 2022 (unrounded)": CHINCHILLA.preset("hoffmann2022").values,
+    sets = {"Hoffmann 2022 (rounded)": HOFFMANN_ROUNDED, "Hoffmann 2022 (unrounded)": HOFFMANN_UNROUNDED,
             "Besiroglu 2024": CHINCHILLA.preset("besiroglu2024").values, "workbench refit": chinchilla_refit().params}
     c = np.geomspace(1e18, 1e26, 60)
     frontier, resid = [], []
@@ -552,10 +557,11 @@ def replication_chart(tables: Mapping[str, pl.DataFrame]) -> alt.HConcatChart:
 def chinchilla_replication_figure() -> Figure:
     tables = replication_tables()
     t = tables["table"]
-    caption = ("Hoffmann et al.'s published constants vs the refit on the same 240 digitised runs (Besiroglu et al. 2024). "
+    caption = ("Hoffmann et al.'s constants (printed in App. D.2, and the unrounded TeX-source digits) against refits on "
+               "the same 240 digitised runs (Besiroglu et al. 2024's selection). "
                "N_opt at 5.76e23 FLOPs: " + ", ".join(f"{r['constants']}: {r['N_opt at 5.76e23']:.3g}" for r in t.head(4).iter_rows(named=True)))
     return Figure("chinchilla-replication", "02_chinchilla_approaches", caption, replication_chart(tables), tables,
-                  bib("chinchilla_epoch"))
+                  bib("chinchilla_epoch"), caution=caution_of({"workbench refit": chinchilla_refit()}))
 
 
 APPROACH_DATA = {
@@ -621,7 +627,7 @@ def approach_set(key: str) -> ApproachSet:
                APPROACHES[2]: f"Chinchilla law fitted to all {points.height} runs"}
         bibtex = bib("porian_discrepancies", "chinchilla_epoch")
     law = fit(CHINCHILLA, points)
-    _, boot = bootstrap(make_problem(CHINCHILLA, points), law, draws=200, seed=0)
+    law, boot = bootstrap(make_problem(CHINCHILLA, points), law, draws=200, seed=0)  # the result carries its flags
     lo, hi = float(points["flops"].min()), float(points["flops"].max())
     a3 = chinchilla_optimal(law.params, np.geomspace(lo, hi, 10))
     fits = {APPROACHES[0]: approach1_envelope(curves), APPROACHES[1]: approach2_isoflop(iso),
@@ -754,6 +760,9 @@ class ApproachesExplorer(CourseExplorer):
     def sentence(self) -> str:
         return approaches_sentence(self._tables)
 
+    def fits(self):
+        return {"Approach 3 (Chinchilla law)": approach_set(self.data.value).law}
+
     @property
     def heading(self) -> str:
         return f"Chinchilla's three approaches on {APPROACH_DATA[self.data.value]}"
@@ -765,7 +774,8 @@ def approaches_figure() -> Figure:
     sentence = approaches_sentence(tables)
     chart = titled(approaches_chart(), f"Chinchilla's three approaches on {APPROACH_DATA['misfitting']}", sentence)
     return Figure("chinchilla-three-approaches", "02_chinchilla_approaches", sentence, with_data(chart, tables), tables,
-                  approach_set("misfitting").bibtex)
+                  approach_set("misfitting").bibtex,
+                  caution=caution_of({"Approach 3 (Chinchilla law)": approach_set("misfitting").law}))
 
 
 @explorer("02_chinchilla_approaches")
@@ -820,8 +830,8 @@ def objective_table() -> pl.DataFrame:
     """The same five runs per training set, fitted by the one engine under both objectives, beside the paper.
 
     ``least squares on losses`` is the authors' ``curve_fit`` objective (``space="linear"``); it
-    gives back the published constants, so the gap between the workbench's default refit and the
-    paper is the objective, not the optimiser.
+    gives back the constants of the authors' code, so the gap between the workbench's default refit
+    and the authors' is the objective, not the optimiser.
     """
     rows = []
     for ts, label in GADRE_SETS.items():
@@ -829,14 +839,15 @@ def objective_table() -> pl.DataFrame:
         fits = {"Huber on log losses (workbench default)": gadre_loss_fit(ts).params,
                 "least squares on losses (the authors' objective)": fit(GADRE_OT, runs, loss="squared",
                                                                         space="linear").params,
-                "published": GADRE_OT.preset(GADRE_PRESETS[ts]).values}
+                "authors' code (fit_ds)": GADRE_OT.preset(GADRE_PRESETS[ts]).values}
         for how, v in fits.items():
             rows.append({"data": label, "fit": how, **{k: round(float(v[k]), 4) for k in ("E", "a", "b", "eta")}})
     return pl.DataFrame(rows)
 
 
 def gadre_constants(train_set: str, which: str) -> dict[str, float]:
-    if which == "published":
+    """``which`` is "refit" (the workbench's fit here) or "authors" (the authors' code's constants)."""
+    if which == "authors":
         return dict(GADRE_OT.preset(GADRE_PRESETS[train_set]).values)
     return dict(gadre_loss_fit(train_set).params)
 
@@ -910,7 +921,8 @@ def overtraining_chart() -> alt.HConcatChart:
 
 def overtraining_sentence(tables: Mapping[str, pl.DataFrame]) -> str:
     s = tables["summary"].row(0, named=True)
-    who = "refitted here on the paper's 5 runs" if s["constants"] == "refit" else "published by Gadre et al."
+    who = ("refitted here on the paper's 5 runs" if s["constants"] == "refit"
+           else "constants from Gadre et al.'s code, fit_ds")
     held = (f"{s['held_out_at_M']} of them were not fitted; the law ({who}) predicts those with mean |error| "
             f"{s['mean_abs_error_pct']:.1f}% (largest, {s['largest_at_M']}: {s['largest_error_pct']:+.1f}%)"
             if s["held_out_at_M"] else f"all of them were fitted ({who})")
@@ -929,7 +941,7 @@ class OvertrainingExplorer(CourseExplorer):
         self.train_set = w.Dropdown(options=[(v, k) for k, v in GADRE_SETS.items()], value=train_set,
                                     description="training data", style=STYLE, layout=WIDE)
         self.constants = w.Dropdown(options=[("refit here on the paper's 5 runs", "refit"),
-                                             ("published (Gadre et al. 2024)", "published")],
+                                             ("authors' code (Gadre et al. 2024, fit_ds)", "authors")],
                                     value="refit", description="constants", style=STYLE, layout=WIDE)
         super().__init__(bibtex=bib("gadre_overtraining"), **kwargs)
 
@@ -945,6 +957,9 @@ class OvertrainingExplorer(CourseExplorer):
     def sentence(self) -> str:
         return overtraining_sentence(self._tables)
 
+    def fits(self):
+        return {"over-training law": gadre_loss_fit(self.train_set.value)} if self.constants.value == "refit" else {}
+
     heading = "Gadre et al. 2024: over-training is predictable"
 
 
@@ -953,7 +968,8 @@ def overtraining_figure() -> Figure:
     tables = overtraining_tables("c4", 320)
     sentence = overtraining_sentence(tables)
     chart = titled(overtraining_chart(), OvertrainingExplorer.heading, sentence)
-    return Figure("gadre-overtraining", "03_overtraining", sentence, with_data(chart, tables), tables, bib("gadre_overtraining"))
+    return Figure("gadre-overtraining", "03_overtraining", sentence, with_data(chart, tables), tables, bib("gadre_overtraining"),
+                  caution=caution_of({"over-training law": gadre_loss_fit("c4")}))
 
 
 def gadre_as_chinchilla(values: Mapping[str, float]) -> dict[str, float]:
@@ -964,9 +980,12 @@ def gadre_as_chinchilla(values: Mapping[str, float]) -> dict[str, float]:
 
 
 INFERENCE_LAWS = {
-    "besiroglu": ("Chinchilla law, Besiroglu et al. 2024 constants", lambda: CHINCHILLA.preset("besiroglu2024").values),
-    "hoffmann": ("Chinchilla law, Hoffmann et al. 2022 constants (unrounded)", lambda: CHINCHILLA.preset("hoffmann2022").values),
-    "gadre-c4": ("Gadre et al. 2024 law (C4, published), in (N, D) form", lambda: gadre_as_chinchilla(GADRE_OT.preset("gadre2024_c4").values)),
+    "besiroglu": ("Chinchilla law, Besiroglu et al. 2024 constants (secondhand)",
+                  lambda: CHINCHILLA.preset("besiroglu2024").values),
+    "hoffmann": ("Chinchilla law, Hoffmann et al. 2022 constants (unrounded, TeX source; secondhand)",
+                 lambda: HOFFMANN_UNROUNDED),
+    "gadre-c4": ("Gadre et al. 2024 law (C4, authors' code), in (N, D) form",
+                 lambda: gadre_as_chinchilla(GADRE_OT.preset("gadre2024_c4").values)),
 }
 SERVED_GRID = np.geomspace(1e8, 1e17, 55)
 
@@ -1175,12 +1194,12 @@ LOSS_GRID = np.round(np.arange(1.6, 6.21, 0.02), 4)
 @lru_cache(maxsize=24)
 def gadre_error_curves(train_set: str, tasks: int, fit_on: str) -> dict:
     """The error law fitted here (summed Huber on log residuals), its 200-draw bootstrap band on LOSS_GRID,
-    and the published constants' curve."""
+    and the curve of the authors' code's constants."""
     runs = gadre_downstream().filter(pl.col("train_set") == train_set)
     data = runs.filter(pl.col("in_error_fit")) if fit_on == "paper" else runs
     data = {"loss": data["loss"].to_numpy(), "error": data[f"error_{tasks}"].to_numpy()}
     result = fit(GADRE_ERR, data)
-    _, boot = bootstrap(make_problem(GADRE_ERR, data), result, draws=200, seed=0)
+    result, boot = bootstrap(make_problem(GADRE_ERR, data), result, draws=200, seed=0)  # keeps the bootstrap's flags
     d = boot.draws[boot.converged]
     names = list(boot.names)
     eps, k, gam = (d[:, names.index(n)][:, None] for n in ("epsilon", "k", "gamma"))
@@ -1188,7 +1207,7 @@ def gadre_error_curves(train_set: str, tasks: int, fit_on: str) -> dict:
     lo, hi = np.percentile(curves, [2.5, 97.5], axis=0)
     preset = GADRE_ERR.preset(f"gadre2024_{train_set}_{tasks}tasks").values
     return {"fit": result, "grid": LOSS_GRID, "curve": GADRE_ERR.predict({"loss": LOSS_GRID}, result.params), "low": lo, "high": hi,
-            "published": GADRE_ERR.predict({"loss": LOSS_GRID}, preset), "draws": int(d.shape[0]),
+            "authors": GADRE_ERR.predict({"loss": LOSS_GRID}, preset), "draws": int(d.shape[0]),
             "fit_loss_range": (float(data["loss"].min()), float(data["loss"].max())), "n_fit": len(data["loss"])}
 
 
@@ -1210,12 +1229,12 @@ def task_verdict(rows: pl.DataFrame) -> tuple[str, float | None]:
 
 def downstream_tables(train_set: str, tasks: int, fit_on: str, loss: float, questions: int, task: str) -> dict[str, pl.DataFrame]:
     """Frames of the downstream figure at a chosen loss: the runs' average error, the fitted law with its band,
-    the published curve, a binomial band for a benchmark of ``questions`` items, and one task's accuracies."""
+    the authors' code's curve, a binomial band for a benchmark of ``questions`` items, and one task's accuracies."""
     cur = gadre_error_curves(train_set, tasks, fit_on)
     grid = cur["grid"]
     e = np.clip(cur["curve"], 1e-6, 1 - 1e-6)
     noise = 1.96 * np.sqrt(e * (1 - e) / questions)
-    curve = pl.DataFrame({"loss": grid, "error": cur["curve"], "low": cur["low"], "high": cur["high"], "published": cur["published"],
+    curve = pl.DataFrame({"loss": grid, "error": cur["curve"], "low": cur["low"], "high": cur["high"], "authors": cur["authors"],
                           "noise_low": cur["curve"] - noise, "noise_high": cur["curve"] + noise})
     i = int(np.argmin(np.abs(grid - loss)))
     at = curve.slice(i, 1).with_columns(pl.lit(float(loss)).alias("loss"))
@@ -1231,7 +1250,7 @@ def downstream_tables(train_set: str, tasks: int, fit_on: str, loss: float, ques
     summary = pl.DataFrame([{
         "train_set": GADRE_SETS[train_set], "tasks": tasks, "fit_on": ERROR_FITS[fit_on], "n_fit": cur["n_fit"], "loss": float(loss),
         "below_fitted_range": float(max(0.0, lo_fit - loss)), "predicted": float(at["error"][0]), "band_low": float(at["low"][0]),
-        "band_high": float(at["high"][0]), "published": float(at["published"][0]), "questions": questions,
+        "band_high": float(at["high"][0]), "authors": float(at["authors"][0]), "questions": questions,
         "noise_low": float(at["noise_low"][0]), "noise_high": float(at["noise_high"][0]), "chance_error": chance_error(tasks),
         "median_average_se": float(runs["se"].median()), "task": task, "task_questions": int(GADRE_TASKS[task][1]),
         "task_chance": GADRE_TASKS[task][0] / 100, "task_verdict": verdict, "task_threshold": threshold,
@@ -1248,7 +1267,7 @@ def downstream_chart() -> alt.HConcatChart:
     band = alt.Chart(named("curve")).mark_area(opacity=0.3, color="#1f77b4").encode(x="loss:Q", y="low:Q", y2="high:Q")
     line = alt.Chart(named("curve")).mark_line(strokeWidth=2, color="#1f77b4").encode(
         x="loss:Q", y=alt.Y("error:Q", scale=alt.Scale(zero=False), title="average top-1 error over the tasks"))
-    pub = alt.Chart(named("curve")).mark_line(strokeWidth=1.5, strokeDash=[5, 3], color="black").encode(x="loss:Q", y="published:Q")
+    pub = alt.Chart(named("curve")).mark_line(strokeWidth=1.5, strokeDash=[5, 3], color="black").encode(x="loss:Q", y="authors:Q")
     chance = alt.Chart(named("chance")).mark_rule(color=GREY, strokeDash=[2, 2]).encode(y="error:Q")
     pts = alt.Chart(named("runs")).mark_point(size=40, filled=True).encode(
         x="loss:Q", y="error:Q", shape=alt.Shape("role:N", scale=alt.Scale(domain=["fitted", "not fitted"], range=["square", "circle"]),
@@ -1259,9 +1278,9 @@ def downstream_chart() -> alt.HConcatChart:
     rule = alt.Chart(named("loss_rule")).mark_rule(color=RED).encode(x="loss:Q")
     bar = alt.Chart(named("at")).mark_rule(color=RED, strokeWidth=3).encode(x="loss:Q", y="noise_low:Q", y2="noise_high:Q")
     dot = alt.Chart(named("at")).mark_point(shape="diamond", size=150, filled=True, color=RED).encode(
-        x="loss:Q", y="error:Q", tooltip=["loss:Q", "error:Q", "low:Q", "high:Q", "noise_low:Q", "noise_high:Q", "published:Q"])
+        x="loss:Q", y="error:Q", tooltip=["loss:Q", "error:Q", "low:Q", "high:Q", "noise_low:Q", "noise_high:Q", "authors:Q"])
     left = alt.layer(noise, band, chance, line, pub, pts, rule, bar, dot).properties(
-        width=340, height=290, title="error law: fit (blue band), published (dashed), benchmark noise (grey)")
+        width=340, height=290, title="error law: fit (blue band), authors' code (dashed), benchmark noise (grey)")
     tx = alt.X("loss:Q", scale=alt.Scale(zero=False, reverse=True), title="C4-eval loss")
     tband = alt.Chart(named("task")).mark_rule(opacity=0.5).encode(
         x=tx, y="low:Q", y2="high:Q", color=alt.Color("size:N", sort=list(SIZE_LABELS.values()), scale=alt.Scale(scheme="viridis"), legend=None))
@@ -1279,7 +1298,7 @@ def downstream_sentence(tables: Mapping[str, pl.DataFrame]) -> str:
     where = (f"{s['below_fitted_range']:.2f} below the lowest fitted loss: an extrapolation" if s["below_fitted_range"] > 0
              else "inside the fitted losses")
     return (f"At C4 loss {s['loss']:.2f} ({where}): predicted {s['tasks']}-task error {s['predicted']:.3f} (95% bootstrap band "
-            f"{s['band_low']:.3f}–{s['band_high']:.3f}; published constants {s['published']:.3f}; chance {s['chance_error']:.3f}). "
+            f"{s['band_low']:.3f}–{s['band_high']:.3f}; authors' code's constants {s['authors']:.3f}; chance {s['chance_error']:.3f}). "
             f"One benchmark of {s['questions']} questions at that error would read {s['noise_low']:.3f}–{s['noise_high']:.3f}. "
             f"Task {s['task']} ({s['task_questions']} questions): {s['task_verdict']}.")
 
@@ -1317,13 +1336,17 @@ class DownstreamExplorer(CourseExplorer):
     def sentence(self) -> str:
         return downstream_sentence(self._tables)
 
+    def fits(self):
+        return {"error law": gadre_error_curves(self.train_set.value, int(self.tasks.value), self.fit_on.value)["fit"]}
+
 
 @figure("loss-to-downstream-error")
 def downstream_figure() -> Figure:
     tables = downstream_tables("c4", 46, "paper", 2.3, 300, "hellaswag_zeroshot")
     sentence = downstream_sentence(tables)
     chart = titled(downstream_chart(), DownstreamExplorer.heading, sentence)
-    return Figure("loss-to-downstream-error", "04_downstream", sentence, with_data(chart, tables), tables, bib("gadre_overtraining"))
+    return Figure("loss-to-downstream-error", "04_downstream", sentence, with_data(chart, tables), tables, bib("gadre_overtraining"),
+                  caution=caution_of({"error law": gadre_error_curves("c4", 46, "paper")["fit"]}))
 
 
 @explorer("04_downstream")
@@ -1426,7 +1449,7 @@ def overtraining_table() -> pl.DataFrame:
     and its error on the runs it was not fitted on (M >= 20 and M = 5 separately)."""
     rows = []
     for ts, label in GADRE_SETS.items():
-        for which in ("refit", "published"):
+        for which in ("refit", "authors"):
             v = gadre_constants(ts, which)
             t = overtraining_tables(ts, 20, which)["runs"].filter(pl.col("role") == "predicted")
             rows.append({"data": label, "constants": which, **{k: round(float(v[k]), 4) for k in ("E", "a", "b", "eta")},
@@ -1452,14 +1475,14 @@ def lifetime_table(law: str = "besiroglu", reference_budget: float = CHINCHILLA_
 
 
 def error_law_table() -> pl.DataFrame:
-    """The error law refitted here on the paper's six runs against the published constants, per data and task set."""
+    """The error law refitted here on the paper's six runs against the authors' code's constants, per data and task set."""
     rows = []
     for ts, label in GADRE_SETS.items():
         for tasks in (46, 17):
             r = gadre_error_curves(ts, tasks, "paper")["fit"]
             pub = GADRE_ERR.preset(f"gadre2024_{ts}_{tasks}tasks").values
             rows.append({"data": label, "tasks": tasks, **{f"{k} (refit)": round(float(r.params[k]), 4) for k in ("epsilon", "k", "gamma")},
-                         **{f"{k} (published)": round(float(pub[k]), 4) for k in ("epsilon", "k", "gamma")},
+                         **{f"{k} (authors' code)": round(float(pub[k]), 4) for k in ("epsilon", "k", "gamma")},
                          "chance error": round(chance_error(tasks), 4)})
     return pl.DataFrame(rows)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import html
 import math
 import time
 import warnings
@@ -34,7 +35,8 @@ from workbench import corpus
 from workbench.course import Figure, explorer, figure
 from workbench.errors import WorkbenchError
 from workbench.viz.charts import LOG, SCI, named, with_data
-from workbench.viz.explorer import Explorer
+from workbench.fit import caution_of
+from workbench.viz.explorer import Explorer, caution_html
 
 RED = "#d62728"
 GREY = "#7f7f7f"
@@ -96,6 +98,18 @@ BIBTEX = {
   journal = {arXiv preprint arXiv:2211.02011},
   year    = {2022}
 }""",
+    "godey2024": """@article{godey2024small,
+  title   = {Why do small language models underperform? Studying Language Model Saturation via the Softmax Bottleneck},
+  author  = {Godey, Nathan and de la Clergerie, {\\'E}ric and Sagot, Beno{\\^\\i}t},
+  journal = {arXiv preprint arXiv:2404.07647},
+  year    = {2024}
+}""",
+    "clark2018": """@article{clark2018arc,
+  title   = {Think you have Solved Question Answering? Try ARC, the AI2 Reasoning Challenge},
+  author  = {Clark, Peter and Cowhey, Isaac and Etzioni, Oren and Khot, Tushar and Sabharwal, Ashish and Schoenick, Carissa and Tafjord, Oyvind},
+  journal = {arXiv preprint arXiv:1803.05457},
+  year    = {2018}
+}""",
     "stanic2023": """@article{stanic2023languini,
   title   = {The Languini Kitchen: Enabling Language Modelling Research at Different Scales of Compute},
   author  = {Stani{\\'c}, Aleksandar and Ashley, Dylan and Serikov, Oleg and Kirsch, Louis and Faccio, Francesco and Schmidhuber, J{\\"u}rgen and Hofmann, Thomas and Schlag, Imanol},
@@ -138,19 +152,19 @@ class _SubtitledExplorer(Explorer):
         t0 = time.perf_counter()
         self._tables = self.tables()
         self.live.update(self._tables, subtitle=self.subtitle())
-        self.message.value = self.readout()
+        self.message.value = self.readout() + caution_html(self.caution())
         self.last_update_seconds = time.perf_counter() - t0
 
     def spec(self) -> dict:
         spec = self.live.spec(self._tables)
         title = spec.get("title", {})
         title = {"text": title} if isinstance(title, str) else dict(title)
-        title["subtitle"] = [self.subtitle()]
+        title["subtitle"] = [line for line in (self.subtitle(), self.caution()) if line]
         return {**spec, "title": title}
 
     def figure(self, name: str, notebook: str, caption: str) -> Figure:
-        """The current state as a course :class:`Figure` (its Vega-Lite spec, with data and subtitle)."""
-        return Figure(name, notebook, caption, self.spec(), dict(self._tables), self.bibtex)
+        """The current state as a course :class:`Figure` (its Vega-Lite spec, with data, subtitle and caution)."""
+        return Figure(name, notebook, caption, self.spec(), dict(self._tables), self.bibtex, caution=self.caution())
 
 
 def show(item) -> alt.JupyterChart:
@@ -206,10 +220,10 @@ def quest_runs() -> pl.DataFrame:
 
 @functools.lru_cache(maxsize=4)
 def quest_efficiencies(draws: int = 100) -> pl.DataFrame:
-    """eff_N per QuEST precision class with the base law frozen at Castro et al.'s BF16 fit [V-code].
+    """eff_N per QuEST precision class with the base law frozen at Castro et al.'s BF16 fit (authors' code).
 
     BF16 is 1 by definition (its fitted value, a check of the base on these
-    runs, is in ``quest_bf16_check``).  ``eff_N_published`` is the QuEST
+    runs, is in ``quest_bf16_check``).  ``eff_N_authors`` is the QuEST
     notebook's value, relative to the QuEST authors' own base law.
     """
     from workbench.analysis.precision_budget import compute_multiplier, fit_efficiencies
@@ -218,17 +232,17 @@ def quest_efficiencies(draws: int = 100) -> pl.DataFrame:
     runs = quest_runs()
     groups = [(label, runs.filter(pl.col("scheme") == label), ("eff_N",)) for label, *_ in PRECISION_CLASSES[:-1]]
     eff = fit_efficiencies(groups, QUARTET_BASE, draws=draws, seed=0)
-    published = {"W2A2": "2", "W3A3": "3", "W4A4": "4", "FP4 (E2M1)": "fp4", "W8A8": "8"}
+    notebook_class = {"W2A2": "2", "W3A3": "3", "W4A4": "4", "FP4 (E2M1)": "fp4", "W8A8": "8"}
     bits = {label: b for label, _, _, b in PRECISION_CLASSES}
     formats = {label: f for label, _, f, _ in PRECISION_CLASSES}
-    eff = eff.select("label", "runs", "eff_N", "eff_N_lo", "eff_N_hi").with_columns(
+    eff = eff.select("label", "runs", "eff_N", "eff_N_lo", "eff_N_hi", "caution").with_columns(
         pl.col("label").replace_strict(bits, return_dtype=pl.Float64).alias("bits"),
         pl.col("label").replace_strict(formats, return_dtype=pl.String).alias("format"),
-        pl.col("label").replace_strict({k: QUEST_EFFICIENCIES[v] for k, v in published.items()},
-                                       return_dtype=pl.Float64).alias("eff_N_published"))
+        pl.col("label").replace_strict({k: QUEST_EFFICIENCIES[v] for k, v in notebook_class.items()},
+                                       return_dtype=pl.Float64).alias("eff_N_authors"))
     bf16 = pl.DataFrame({"label": ["BF16"], "runs": [runs.filter(pl.col("scheme") == "BF16").height], "eff_N": [1.0],
-                         "eff_N_lo": [1.0], "eff_N_hi": [1.0], "bits": [16.0], "format": ["bf16"], "eff_N_published": [1.0]},
-                        schema=eff.schema)
+                         "eff_N_lo": [1.0], "eff_N_hi": [1.0], "caution": [""], "bits": [16.0], "format": ["bf16"],
+                         "eff_N_authors": [1.0]}, schema=eff.schema)
     eff = pl.concat([eff, bf16])
     return eff.with_columns(
         pl.Series("m", compute_multiplier(eff["eff_N"].to_numpy(), eff["bits"].to_numpy())),
@@ -246,15 +260,19 @@ def quest_bf16_check() -> float:
     return float(fit_efficiencies([("BF16", runs, ("eff_N",))], QUARTET_BASE)["eff_N"][0])
 
 
-def kumar_multiplier(bits=None, components=("weight", "activation")) -> pl.DataFrame:
-    """Kumar et al.'s effective-parameter factor and multiplier vs bits (Table 2 gammas, offsets omitted)."""
-    from workbench.analysis.precision_budget import compute_multiplier
-    from workbench.laws.precision import KUMAR_PRECISION, effective_params
+def kumar_multiplier(bits=None, components=("weight", "activation", "kv")) -> pl.DataFrame:
+    """Kumar et al.'s effective-parameter share and compute multiplier vs bits (App. K Table 2, offsets included).
 
-    v = KUMAR_PRECISION.presets[0].values
+    Bits below a tensor's collapse point (P = n gamma, where its factor reaches 0) get share 0.
+    """
+    from workbench.analysis.precision_budget import compute_multiplier
+    from workbench.laws.precision import TABLE2, effective_params, table2_gammas
+
+    gammas, offsets = table2_gammas(TABLE2)
     p = np.linspace(1.0, 16.0, 151) if bits is None else np.asarray(bits, float)
-    gammas = {"weight": v["gamma_w"], "activation": v["gamma_a"], "kv": v["gamma_kv"]}
-    eff = effective_params(1.0, {c: p for c in components}, gammas)
+    eff = np.clip(effective_params(1.0, {c: p for c in components}, gammas, offsets), 0.0, None)
+    for c in components:  # a product of two negative factors is not a usable model
+        eff = np.where(p > offsets[c] * gammas[c], eff, 0.0)
     return pl.DataFrame({"bits": p, "eff_N": eff, "m": compute_multiplier(eff, p)})
 
 
@@ -262,7 +280,7 @@ class PrecisionExplorer(_SubtitledExplorer):
     """Pick a precision; the compute-optimal frontier at that precision moves against BF16's.
 
     Data: QuEST runs (Panferov et al. 2025).  Law: Castro et al.'s (Quartet)
-    BF16 base law [V-code] with a per-precision parameter efficiency eff_N
+    BF16 base law (authors' code) with a per-precision parameter efficiency eff_N
     fitted here; cost model C = 6 N D P / 16 (Kumar et al. 2024, Eq. 5).
     """
 
@@ -357,12 +375,12 @@ class PrecisionExplorer(_SubtitledExplorer):
             x="bits:Q", y="m:Q", color=colour,
             shape=alt.Shape("format:N", scale=alt.Scale(domain=["int", "fp", "bf16"], range=["circle", "square", "triangle-up"]),
                             title="format"),
-            tooltip=["label:N", "runs:Q", "eff_N:Q", "eff_N_lo:Q", "eff_N_hi:Q", "m:Q", "eff_N_published:Q"])
+            tooltip=["label:N", "runs:Q", "eff_N:Q", "eff_N_lo:Q", "eff_N_hi:Q", "m:Q", "eff_N_authors:Q"])
         ring = alt.Chart(named("multiplier")).transform_filter("datum.selected").mark_point(size=400, color=RED, strokeWidth=2).encode(
             x="bits:Q", y="m:Q")
         one = alt.Chart(named("multiplier")).transform_filter("datum.bits == 16").mark_rule(color="black", strokeDash=[6, 3]).encode(y="m:Q")
         right = alt.layer(kumar, one, bars, dots, ring).properties(
-            width=210, height=280, title="what a bit buys (grey: Kumar form)")
+            width=210, height=280, title="what a bit buys (grey: Kumar et al.'s Table 2)")
         return alt.hconcat(left, middle, right, title=alt.TitleParams("Precision and the compute-optimal frontier", subtitle=[""]))
 
     def subtitle(self) -> str:
@@ -375,6 +393,10 @@ class PrecisionExplorer(_SubtitledExplorer):
         return (f"{label}: eff_N = {e['eff_N']:.3f} (95% CI {e['eff_N_lo']:.3f}-{e['eff_N_hi']:.3f}), m = {e['m']:.2f}; "
                 f"at C = {r['flops']:.1e}: N_opt = {r['params']:.3g}, loss {r['loss']:.3f} vs BF16 {ref['loss']:.3f} "
                 f"({r['loss'] - ref['loss']:+.3f})")
+
+    def caution(self) -> str:
+        text = self._row(self.scheme.value).get("caution") or ""
+        return text.replace("Caution: ", f"Caution ({self.scheme.value} fit): ") if text else ""
 
     def readout(self) -> str:
         best = self.eff.sort("m", descending=True).row(0, named=True)
@@ -399,7 +421,8 @@ def precision_frontier_figure() -> Figure:
     return ex.figure("precision-frontier", "05_precision",
                      "QuEST W4A4 vs BF16: compute-optimal loss under the bit-cost model C = 6ND·P/16 (base law: Castro "
                      "et al.'s BF16 fit), and the compute multiplier eff_N·16/P of each precision (eff_N fitted to the QuEST "
-                     "runs, 95% bootstrap intervals; grey: Kumar et al.'s form with its Table 2 gammas, offsets omitted).")
+                     "runs, 95% bootstrap intervals; grey: Kumar et al.'s law with its printed App. K Table 2 constants, "
+                     "offsets included, weights, activations and KV cache at P bits).")
 
 
 # Sun et al. 2025: formats shown (label, exponent bits, mantissa bits)
@@ -423,6 +446,30 @@ def sun_tables(params: float = 1e9, block: float = 128) -> dict[str, pl.DataFram
                                    "block_size": [block]}, TABLE2)[0])
         crit.append({"format": label, "tokens": dc, "loss": lc, "shown": bool(dc <= d.max())})
     return {"curves": pl.concat(curves), "critical": pl.DataFrame(crit)}
+
+
+def optimal_precision_table(flops=(1e21, 1e23, 1e25, 1e27, 1e29, 1e31)) -> pl.DataFrame:
+    """Compute-optimal training precision by budget under the two papers' laws, each with its printed constants.
+
+    Kumar et al.: the P maximising N_eff / (N P), the same at every budget (App. K Table 2 with offsets).
+    Sun et al.: Eq. (20) minimised under C = (6/16) P N D with block size 128 (their Eq. 25, solved numerically).
+    """
+    from workbench.laws.floating_point import compute_optimal_precision as sun_optimal
+    from workbench.laws.precision import compute_optimal_precision as kumar_optimal
+
+    c = np.asarray(flops, float)
+    p_sun, n_sun, d_sun, _ = sun_optimal(c)
+    return pl.DataFrame({"budget C (FLOPs)": c, "Kumar 2024: P* (bits)": np.full(c.size, kumar_optimal()),
+                         "Sun 2025: P_opt (bits)": p_sun, "Sun 2025: N_opt": n_sun, "Sun 2025: tokens per parameter": d_sun / n_sun})
+
+
+def sun_critical_sizes(params: float = 1e9, block: float = 128) -> pl.DataFrame:
+    """Sun et al.'s Eq. (21) for the three formats §4.3 quotes (1730T, 27T, 0.4T tokens at N = 1e9)."""
+    from workbench.laws.floating_point import critical_data_size
+
+    rows = [("BF16 (E8M7)", 8, 7, "1730T"), ("FP8-E4M3", 4, 3, "27T"), ("FP4-E2M1", 2, 1, "0.4T")]
+    return pl.DataFrame([{"format": f, "D_crit (T tokens)": float(critical_data_size(params, e, m, block)) / 1e12,
+                          "paper (§4.3)": quoted} for f, e, m, quoted in rows])
 
 
 def sun_splits(bits=(4, 6, 8, 12, 16)) -> pl.DataFrame:
@@ -455,26 +502,23 @@ def sun_figure() -> Figure:
                   chart, tables, bibtex("sun2025"))
 
 
-# Chen et al. 2025, W4A4 QAT error constants: seen only in a secondary transcription [V-2nd]
-CHEN_W4A4_V2ND = {"k": 0.1582, "gamma_N": 0.2186, "gamma_D": 0.0745, "gamma_G": 0.7779}
-
-
 def degradation_tables(params: float = 1e9, bits: float = 4, group: float = 128) -> pl.DataFrame:
-    """Loss increase from quantisation vs training tokens under three published laws."""
+    """Loss increase from quantisation vs training tokens under three laws, each with its printed constants."""
     from workbench.laws.precision import KUMAR_PTQ
     from workbench.laws.quantization import CHEN_QAT, OUYANG_QID
 
     d = np.geomspace(1e9, 1e13, 81)
     n = np.full(d.size, params)
-    rows = [
-        ("Kumar 2024 PTQ (Table 2, offsets omitted)",
-         KUMAR_PTQ.predict({"params": n, "tokens": d, "weight_bits": np.full(d.size, bits)}, KUMAR_PTQ.presets[0].values)),
-        ("Ouyang 2024 QiD, GPTQ (Eq. 8)",
-         OUYANG_QID.predict({"params": n, "tokens": d, "weight_bits": np.full(d.size, bits)}, OUYANG_QID.presets[0].values)),
-        (f"Chen 2025 W4A4 QAT, G = {group:g} [V-2nd]",
-         CHEN_QAT.predict({"params": n, "tokens": d, "block_size": np.full(d.size, group)}, CHEN_W4A4_V2ND)),
-    ]
-    return pl.concat([pl.DataFrame({"law": name, "tokens": d, "degradation": y}) for name, y in rows])
+    laws = [(KUMAR_PTQ, "kumar2024_table2", "Kumar 2024 PTQ (GPTQ)", {"weight_bits": bits}),
+            (OUYANG_QID, "ouyang2024_eq8", "Ouyang 2024 QiD (GPTQ)", {"weight_bits": bits}),
+            (CHEN_QAT, "chen2025_w4a4", f"Chen 2025 W4A4 QAT, G = {group:g}", {"block_size": group})]
+    frames = []
+    for law, preset_name, name, extra in laws:
+        preset = law.preset(preset_name)
+        x = {"params": n, "tokens": d, **{k: np.full(d.size, float(v)) for k, v in extra.items()}}
+        frames.append(pl.DataFrame({"law": f"{name}, {preset.label}: {preset.locator.split(' (')[0]}", "tokens": d,
+                                    "degradation": law.predict(x, preset.values)}))
+    return pl.concat(frames)
 
 
 @figure("quantisation-degradation")
@@ -487,9 +531,10 @@ def degradation_figure() -> Figure:
     ).properties(width=460, height=280, title=alt.TitleParams(
         "Quantisation hurts more-trained models more", subtitle=["N = 1e9, 4-bit weights; each law in its own paper's setting"]))
     return Figure("quantisation-degradation", "05_precision",
-                  "Loss increase from 4-bit quantisation of a 1e9-parameter model against its training tokens: post-training "
-                  "quantisation (Kumar et al. 2024; Ouyang et al. 2024) grows about as D^0.5, quantisation-aware training "
-                  "(Chen et al. 2025, constants from a secondary transcription) as D^0.07.",
+                  "Loss increase from 4-bit quantisation of a 1e9-parameter model against its training tokens, each law with "
+                  "its paper's printed constants (Kumar et al. 2024 App. K Table 2 with its offset b; Ouyang et al. 2024 "
+                  "Eq. 8; Chen et al. 2025 Table 1): post-training quantisation grows about as D^0.5, quantisation-aware "
+                  "training as D^0.07. Each law is fitted in its own setting (model family, data, quantiser).",
                   chart, {"curves": table}, bibtex("kumar2024", "ouyang2024", "chen2025"))
 
 
@@ -557,7 +602,9 @@ def quartet2_figure() -> Figure:
     return Figure("quartet2-efficiencies", "05_precision",
                   "Each Quartet II training scheme as the fraction of parameters (forward pass) and data (backward pass) of a "
                   "BF16 run it is worth, fitted with the base law frozen (Castro et al. 2025's procedure).",
-                  chart, {"efficiencies": eff}, bibtex("quartet2_nvfp4", "castro2025"))
+                  chart, {"efficiencies": eff}, bibtex("quartet2_nvfp4", "castro2025"),
+                  caution=" ".join(c.replace("Caution: ", f"Caution ({label}): ") for label, c in
+                                   eff.select("label", "caution").iter_rows() if c))
 
 
 def proxy_precision_tables(df: pl.DataFrame) -> dict[str, pl.DataFrame]:
@@ -615,7 +662,8 @@ def _proxy_precision_figure() -> Figure:
     return Figure("proxy-precision", "05_precision",
                   "Shipped proxy preset 'precision': QAT penalty per format against model size, and PTQ degradation "
                   "against training tokens, with Ouyang et al.'s QiD law fitted to the integer formats.",
-                  chart, {**tables, "qid_points": rows}, bibtex("ouyang2024", "kumar2024"))
+                  chart, {**tables, "qid_points": rows}, bibtex("ouyang2024", "kumar2024"),
+                  caution=caution_of({"QiD law": qid}))
 
 
 def proxy_precision_figure() -> Figure:
@@ -628,25 +676,13 @@ if proxy_results("precision") is not None:
 
 
 # =========================================================================== 06 inverse scaling
-SIGNED_C0_GRID = (-0.8, -0.3, -0.1, 0.0, 0.1, 0.3, 0.8)
-
-
-def _bnsl_local(n_breaks: int, variable: str = "samples", target: str = "loss", lo: float = 100.0, hi: float = 3000.0,
-                signed: bool = False):
-    """A BNSL whose break locations are *started* on a grid over [lo, hi] (the optimiser may leave it).
-
-    ``signed`` also starts the first slope c0 at negative values, so a curve that *rises* from the start
-    (inverse scaling of a loss) is in the starting grid, not only reachable by the polish.
-    """
+def _bnsl_local(n_breaks: int, variable: str = "samples", target: str = "loss", lo: float = 100.0, hi: float = 3000.0):
+    """A BNSL whose break locations are *started* on a grid over [lo, hi] (the optimiser may leave it)."""
     from workbench.laws.bnsl import bnsl
 
     grid = tuple(float(v) for v in np.geomspace(lo, hi, 16))
     name = f"bnsl{n_breaks}" + ("" if variable == "samples" else f"_{variable}")
-    law = bnsl(n_breaks, variable, target=target, break_grid=grid, name=name)
-    if signed:
-        params = tuple(dataclasses.replace(p, grid=SIGNED_C0_GRID) if p.name == "c0" else p for p in law.parameters)
-        law = dataclasses.replace(law, parameters=params)
-    return law
+    return bnsl(n_breaks, variable, target=target, break_grid=grid, name=name)
 
 
 ADDITION_LAWS = {"bnsl1": _bnsl_local(1), "bnsl2": _bnsl_local(2)}
@@ -773,9 +809,12 @@ class BNSLExplorer(_SubtitledExplorer):
         from workbench.laws.bnsl import segment_slopes
 
         slopes = ", ".join(f"{s:+.2f}" for s in segment_slopes(res.params, int(law[-1])))
-        warn = "".join(f"<br>⚠ {m}" for m in res.warnings)
         return (f"<b>{self.subtitle()}</b><br>limit a = {res.params['a']:.3g}; log-log slopes of (loss − a) per segment: "
-                f"{slopes}{warn}")
+                f"{slopes}")
+
+    def fits(self):
+        law, k = self.law.value, int(self.k.value)
+        return {law: addition_fit(law, k)} if k >= MIN_POINTS[law] else {}
 
 
 @explorer("06_inverse_scaling")
@@ -796,13 +835,38 @@ TRUTHFULQA_FAMILIES = ("Pythia", "OPT")
 
 @functools.lru_cache(maxsize=8)
 def truthfulqa_trend(family: str, draws: int = 100):
-    """scaling_trend of TruthfulQA accuracy vs parameters in one model family (Ruan et al.'s table), BNSL with one break."""
-    from workbench.analysis.inverse import scaling_trend
+    """scaling_trend of TruthfulQA accuracy vs parameters in one model family (Ruan et al.'s table), one-break BNSL."""
+    from workbench.analysis.inverse import scaling_trend, trend_law
 
     df = corpus.load("obs_scaling").filter((pl.col("eval_set") == "TruthfulQA") & (pl.col("family") == family))
     df = df.with_columns(pl.col("value").alias("accuracy")).unique(subset=["params"], keep="first").sort("params")
-    law = _bnsl_local(1, "params", target="accuracy", lo=float(df["params"].min()), hi=float(df["params"].max()), signed=True)
-    return scaling_trend(law, df, "params", lower_is_better=False, draws=draws, seed=0), df
+    return scaling_trend(trend_law("params", "accuracy"), df, "params", lower_is_better=False, draws=draws, seed=0), df
+
+
+#: Published per-checkpoint numbers where each turning shape is detected (Pythia suite, zero-shot accuracy).
+TRAINING_TRENDS = {
+    "U-shaped": ("pythia-2.8b", "arc_challenge"),  # worse, then better
+    "inverted-U": ("pythia-70m", "arc_easy"),  # better, then worse
+}
+
+
+@functools.lru_cache(maxsize=16)
+def pythia_training_trend(run: str, eval_set: str, metric: str = "accuracy", shots: int = 0, draws: int = 200):
+    """scaling_trend of one Pythia model's benchmark accuracy along its training steps (one-break BNSL in step).
+
+    The scale here is training (2,097,152 tokens per step), not model size: Wei et al. and McKenzie et al. name the
+    shapes along model size, and the same words apply along any scale axis.  Checkpoint 0 (random init) is left out.
+    """
+    from workbench.analysis.inverse import scaling_trend, trend_law
+
+    df = corpus.load("pythia_evals").filter((pl.col("run_id") == run) & (pl.col("eval_set") == eval_set)
+                                            & (pl.col("metric") == metric) & (pl.col("shots") == shots)
+                                            & (pl.col("step") > 0))
+    df = df.select("step", pl.col("value").alias("accuracy"), pl.col("value_stderr").alias("stderr")).unique(
+        subset=["step"], keep="first").sort("step").with_columns(pl.col("step").cast(pl.Float64))
+    if df.height < 10:
+        raise WorkbenchError(f"pythia_evals has only {df.height} checkpoints of {run} on {eval_set} ({metric}, {shots}-shot)")
+    return scaling_trend(trend_law("step", "accuracy"), df, "step", lower_is_better=False, draws=draws, seed=0), df
 
 
 def _trend_panel(trend, data, title: str, width: int = 330):
@@ -827,8 +891,30 @@ def truthfulqa_figure() -> Figure:
         "Inverse scaling on TruthfulQA: a one-break BNSL, its 95% band and the verdict", anchor="start"))
     return Figure("truthfulqa-trends", "06_inverse_scaling",
                   "TruthfulQA accuracy against parameters for two model families (Ruan et al. 2024's table), each fitted with "
-                  "a one-break BNSL; the subtitle is workbench.analysis.inverse.scaling_trend's verdict with its 95% bootstrap "
-                  "interval.", chart, tables, bibtex("obs_scaling", "lin2021", "mckenzie2023", "wei2022", "bnsl_addition"))
+                  "a one-break BNSL; the subtitle is workbench.analysis.inverse.scaling_trend's verdict with its 95% "
+                  "interval (bootstrap and delta method).", chart, tables,
+                  bibtex("obs_scaling", "lin2021", "mckenzie2023", "wei2022", "bnsl_addition"),
+                  caution=caution_of({f"{fam} BNSL": truthfulqa_trend(fam)[0].fit for fam in TRUTHFULQA_FAMILIES}))
+
+
+@figure("training-trend-shapes")
+def training_trends_figure() -> Figure:
+    """Both turning shapes, detected in published per-checkpoint numbers (Pythia)."""
+    panels, tables = [], {}
+    for verdict, (run, eval_set) in TRAINING_TRENDS.items():
+        trend, df = pythia_training_trend(run, eval_set)
+        chart, t = _trend_panel(trend, df.select("step", "accuracy"), f"{run}, {eval_set} (zero-shot) over training")
+        panels.append(chart)
+        tables.update({f"{run}-{eval_set}-{k}": v for k, v in t.items()})
+    chart = alt.hconcat(*panels, title=alt.TitleParams(
+        "U-shaped (worse, then better) and inverted-U (better, then worse), along training", anchor="start"))
+    return Figure("training-trend-shapes", "06_inverse_scaling",
+                  "Zero-shot accuracy of two Pythia models at every evaluated checkpoint (corpus source pythia_evals), each "
+                  "fitted with a one-break BNSL in training steps; the subtitles are scaling_trend's verdicts: Pythia-2.8B on "
+                  "ARC-Challenge is U-shaped (worse, then better), Pythia-70M on ARC-Easy inverted-U (better, then worse).",
+                  chart, tables, bibtex("pythia_evals", "wei2022", "mckenzie2023", "godey2024"),
+                  caution=caution_of({f"{run} BNSL": pythia_training_trend(run, ev)[0].fit
+                                      for run, ev in TRAINING_TRENDS.values()}))
 
 
 def proxy_inverse_frames(df: pl.DataFrame) -> dict[str, pl.DataFrame]:
@@ -844,7 +930,7 @@ def proxy_inverse_frames(df: pl.DataFrame) -> dict[str, pl.DataFrame]:
 
 @functools.lru_cache(maxsize=1)
 def proxy_inverse_trends(draws: int = 100) -> dict:
-    from workbench.analysis.inverse import scaling_trend
+    from workbench.analysis.inverse import scaling_trend, trend_law
 
     df = proxy_results("inverse")
     if df is None:
@@ -855,8 +941,7 @@ def proxy_inverse_trends(draws: int = 100) -> dict:
         g = frames.get(split)
         if g is None or g.height < MIN_POINTS["bnsl1"]:
             continue  # too few sizes for a one-break BNSL (6 parameters)
-        law = _bnsl_local(1, "params", lo=float(g["params"].min()), hi=float(g["params"].max()), signed=True)
-        out[split] = (scaling_trend(law, g, "params", draws=draws, seed=0), g)
+        out[split] = (scaling_trend(trend_law("params", "loss"), g, "params", draws=draws, seed=0), g)
     if not out:
         raise WorkbenchError("the shipped 'inverse' results have fewer sizes per split than a one-break BNSL needs "
                              f"({MIN_POINTS['bnsl1']})")
@@ -876,7 +961,8 @@ def _proxy_inverse_figure() -> Figure:
     return Figure("proxy-inverse-trends", "06_inverse_scaling",
                   "Shipped proxy preset 'inverse': tiny GPTs on a corpus with a frequent misleading pattern; loss on the "
                   "pattern's exceptions and on the whole validation set against size, each with scaling_trend's verdict.",
-                  chart, tables, bibtex("bnsl_addition", "mckenzie2023"))
+                  chart, tables, bibtex("bnsl_addition", "mckenzie2023"),
+                  caution=caution_of({f"{split} BNSL": trend.fit for split, (trend, _) in trends.items()}))
 
 
 def proxy_inverse_figure() -> Figure:
@@ -1106,10 +1192,20 @@ class CrossoverExplorer(_SubtitledExplorer):
             text += f" — only {few} points per method for 3 parameters: the bootstrap interval means little"
         return text
 
+    def fits(self):
+        return crossover_fits(self.data, self._cut())["fits"]
+
     def readout(self) -> str:
         f = self._tables["fits"]
-        rows = "".join(f"<br>{r['method']}: E = {r['E']:.3f} ({r['E_lo']:.3f}–{r['E_hi']:.3f}), α = {r['alpha']:.3f} "
-                       f"({r['alpha_lo']:.3f}–{r['alpha_hi']:.3f})" for r in f.iter_rows(named=True))
+        fits = self.fits()
+
+        def note(method: str, name: str) -> str:  # a flagged constant is marked where it is printed
+            labels = [fl.label for fl in fits[method].flags if fl.parameter == name]
+            return f" <b>⚠ {html.escape(', '.join(labels))}</b>" if labels else ""
+
+        rows = "".join(f"<br>{r['method']}: E = {r['E']:.3f} ({r['E_lo']:.3f}–{r['E_hi']:.3f}){note(r['method'], 'E')}, "
+                       f"α = {r['alpha']:.3f} ({r['alpha_lo']:.3f}–{r['alpha_hi']:.3f}){note(r['method'], 'alpha')}, "
+                       f"A{note(r['method'], 'A') or ' ok'}" for r in f.iter_rows(named=True))
         n_fit = self._tables["runs"].filter(pl.col("fitted")).group_by("method").len().sort("method")
         counts = ", ".join(f"{m}: {n}" for m, n in n_fit.iter_rows())
         return f"<b>{self.subtitle()}</b><br>fitted frontier points: {counts}; y = E + A·x^(−α), 95% intervals:{rows}"
@@ -1302,6 +1398,10 @@ class ProxyExplorer(_SubtitledExplorer):
 
     def readout(self) -> str:
         return f"<b>{self.subtitle()}</b>"
+
+    def fits(self):
+        sel = self.selected()
+        return {"power law": proxy_fit(sel)} if self.points.height and sel.height >= self.MIN_SIZES else {}
 
     # -- training -------------------------------------------------------------------
     def _on_result(self, result: dict) -> None:

@@ -27,7 +27,7 @@ import polars as pl
 from workbench import corpus
 from workbench.analysis.repeated_sampling import coverage_from_pass1, verifier_ceiling, verifier_success
 from workbench.course import Figure, explorer, figure
-from workbench.fit import fit
+from workbench.fit import caution_of, fit
 from workbench.laws import get_law
 from workbench.laws.annealing import annealing_areas
 from workbench.laws.data_constrained import README_FIT, effective_data, optimal_allocation
@@ -344,6 +344,9 @@ class ScheduleExplorer(Explorer):
     def chart(self):
         return schedule_chart(_schedule_title("LR-annealing law: fit on one schedule, predict the rest and yours"))
 
+    def fits(self):
+        return {"annealing law": schedule_fit(self.fit_on.value)}
+
     def readout(self) -> str:
         t = self._tables
         s = t["summary"].row(0, named=True)
@@ -356,7 +359,7 @@ class ScheduleExplorer(Explorer):
         beyond = s["your S1"] / s["max fitted S1"]
         extra = (f" Your S1 is {beyond:.2f}× the largest S1 the law was fitted on: an extrapolation."
                  if beyond > 1.001 else "")
-        warn = "".join(f"<br>⚠ fit: {m}" for m in res.warnings)
+        warn = ""  # the fit's caution is added under this sentence by the Explorer base class
         return (f"<b>Fitted on {self.fit_on.value}</b>: L0 = {s['L0']:.3f}, A = {s['A']:.3f}, C = {s['C']:.4f}, "
                 f"α = {s['alpha']:.3f}. <b>Your WSD schedule</b> ({self.shape.value} decay over the last "
                 f"{self.decay.value:.0%} of {s['steps']} steps to {self.final.value:.0%} of peak): predicted final "
@@ -376,7 +379,7 @@ def lr_schedule_figure() -> Figure:
                + schedule_provenance_text())
     title = _schedule_title("LR-annealing law, fitted on cosine")
     return Figure("lr-schedule-annealing-law", "09_lr_schedules", caption, with_data(schedule_chart(title), tables),
-                  tables, BIB_TISSUE + "\n" + BIB_PROXY)
+                  tables, BIB_TISSUE + "\n" + BIB_PROXY, caution=caution_of({"annealing law": schedule_fit("cosine")}))
 
 
 @explorer("09_lr_schedules")
@@ -725,6 +728,9 @@ class MonkeysExplorer(Explorer):
     def chart(self):
         return monkeys_chart("Repeated sampling: Pythia on MATH (Brown et al. 2024; per-problem data of Schaeffer et al. 2025)")
 
+    def fits(self):
+        return {m: coverage_fit(m, self.cutoff.value) for m in monkeys_models()}
+
     def readout(self) -> str:
         s = self._tables["summary"].row(0, named=True)
         r = coverage_fit(s["model"], s["cutoff"])
@@ -748,12 +754,99 @@ def monkeys_figure() -> Figure:
                "answers for pythia-2.8b, and its ceiling.")
     return Figure("monkeys-coverage-extrapolation", "11_inference_scaling", caption,
                   with_data(monkeys_chart("Repeated sampling: Pythia on MATH"), tables), tables,
-                  corpus.get_source(MONKEYS_SOURCE).bibtex)
+                  corpus.get_source(MONKEYS_SOURCE).bibtex,
+                  caution=caution_of({m: coverage_fit(m, 100) for m in monkeys_models()}))
 
 
 @explorer("11_inference_scaling")
 def monkeys_explorer():
     return MonkeysExplorer()
+
+
+# Stroebl, Kapoor, Narayanan 2024 (arXiv:2411.17501): when a false positive costs something, more samples stop paying
+STROEBL_COSTS = (0.0, 1.0, 2.0, 4.0, 8.0)  # cost of a wrong submission relative to the gain of a right one
+
+
+def optimal_samples_table(fprs=(0.001, 0.01), costs=STROEBL_COSTS, recall: float = 1.0) -> pl.DataFrame:
+    """Per model, false-positive rate and cost: the budget k* of resample-until-accepted that maximises utility.
+
+    ``workbench.analysis.repeated_sampling.optimal_samples`` on each model's 128 per-problem pass@1 values;
+    k* = 0 means abstaining is best; "no limit" (cost 0) that more attempts never hurt.
+    """
+    from workbench.analysis.repeated_sampling import optimal_samples
+
+    _, p1 = monkeys_data()
+    rows = []
+    for m in monkeys_models():
+        p = p1.filter(pl.col("model") == m)["pass1"].to_numpy()
+        row = {"model": m, "mean pass@1": float(p.mean())}
+        for f in fprs:
+            for c in costs:
+                k, _ = optimal_samples(p, recall, f, c)
+                row[f"k* (fpr {f:g}, cost {c:g})"] = "no limit" if k is None else str(k)
+        rows.append(row)
+    return pl.DataFrame(rows)
+
+
+def fpr_needed_table(target_model: str = "pythia-12b", recall: float = 1.0) -> pl.DataFrame:
+    """How low each model's verifier false-positive rate must be for unlimited resampling to reach the
+    single-sample accuracy (mean pass@1) of ``target_model``."""
+    from workbench.analysis.repeated_sampling import fpr_to_match
+
+    _, p1 = monkeys_data()
+    target = float(p1.filter(pl.col("model") == target_model)["pass1"].mean())
+    rows = []
+    for m in monkeys_models():
+        p = p1.filter(pl.col("model") == m)["pass1"].to_numpy()
+        rows.append({"model": m, "mean pass@1": float(p.mean()), "solved at least once": float((p > 0).mean()),
+                     f"fpr at which k → ∞ reaches {target_model}'s pass@1 ({target:.4f})": fpr_to_match(p, target, recall)})
+    return pl.DataFrame(rows)
+
+
+def utility_tables(model: str = "pythia-12b", fpr: float = 0.01, recall: float = 1.0, costs=STROEBL_COSTS) -> dict:
+    from workbench.analysis.repeated_sampling import optimal_samples, resampling_utility
+
+    _, p1 = monkeys_data()
+    p = p1.filter(pl.col("model") == model)["pass1"].to_numpy()
+    k = np.unique(np.geomspace(1, 1e4, 80).round())
+    curves = pl.concat([pl.DataFrame({"k": k, "utility": resampling_utility(p, k, recall, fpr, c), "cost": f"cost {c:g}"})
+                        for c in costs])
+    best = []
+    for c in costs:
+        kk, u = optimal_samples(p, recall, fpr, c)
+        if kk is not None:
+            best.append({"cost": f"cost {c:g}", "k": float(max(kk, 1)), "k_star": kk, "utility": u})
+    return {"curves": curves, "best": pl.DataFrame(best)}
+
+
+@figure("verifier-cost-utility")
+def verifier_cost_figure() -> Figure:
+    model, fpr = "pythia-12b", 0.01
+    tables = utility_tables(model, fpr)
+    x = alt.X("k:Q", scale=LOG, axis=alt.Axis(format="~s"), title="attempts allowed k")
+    colour = alt.Color("cost:N", title="cost of a false positive", scale=alt.Scale(scheme="viridis"),
+                       sort=[f"cost {c:g}" for c in STROEBL_COSTS])
+    lines = alt.Chart(tables["curves"]).mark_line(strokeWidth=2).encode(
+        x=x, y=alt.Y("utility:Q", title="mean utility per problem (+1 right, -cost wrong, 0 abstain)"), color=colour)
+    dots = alt.Chart(tables["best"].filter(pl.col("k_star") > 0)).mark_point(size=90, filled=True, shape="diamond").encode(
+        x="k:Q", y="utility:Q", color=colour, tooltip=["cost:N", "k_star:Q", "utility:Q"])
+    zero = alt.Chart(pl.DataFrame({"y": [0.0]})).mark_rule(color="black", strokeWidth=0.5).encode(y="y:Q")
+    chart = alt.layer(zero, lines, dots).properties(width=460, height=290, title=alt.TitleParams(
+        f"Resample until the verifier accepts: {model} on MATH, false-positive rate {fpr:g}",
+        subtitle=["diamonds: the best budget k*; with a cost per false positive, more samples first help, then hurt"]))
+    caption = (f"Stroebl et al.'s policy (draw until the verifier accepts, at most k times; abstain otherwise) on {model}'s "
+               f"per-problem MATH pass@1, recall 1, false-positive rate {fpr:g}: mean utility against k for costs "
+               f"{', '.join(f'{c:g}' for c in STROEBL_COSTS)} of a wrong answer relative to a right one.")
+    return Figure("verifier-cost-utility", "11_inference_scaling", caption, chart, tables,
+                  corpus.get_source(MONKEYS_SOURCE).bibtex + "\n\n" + STROEBL_BIBTEX)
+
+
+STROEBL_BIBTEX = """@article{stroebl2024inference,
+  title   = {Inference Scaling fLaws: The Limits of LLM Resampling with Imperfect Verifiers},
+  author  = {Stroebl, Benedikt and Kapoor, Sayash and Narayanan, Arvind},
+  journal = {arXiv preprint arXiv:2411.17501},
+  year    = {2024}
+}"""
 
 
 # =========================================================================== 12
