@@ -23,6 +23,7 @@ def test_python_examples_run_and_print_what_they_say(capsys):
     expected = re.search(r"# (\{'E'.*\})", code).group(1)
     assert out[0] == expected
     assert out[1] == "True"
+    assert out[2] == "no caution"
 
 
 @pytest.mark.parametrize("topic", ["proxies", "shared_vs_separate"])
@@ -70,3 +71,29 @@ def test_binder_links_open_an_existing_notebook():
     targets = re.findall(r"mybinder\.org/v2/gh/[^)\s]+urlpath=lab/tree/([^)\s&]+)", text)
     assert targets and all(t == "notebooks/index.ipynb" for t in targets)
     assert (ROOT / targets[0]).is_file()
+
+
+def test_readme_counts_and_labels_match_the_registry():
+    """The law count is the registry's, and every preset in the law table carries its origin's label."""
+    from workbench import corpus
+    from workbench.laws import LAWS
+
+    text = (ROOT / "README.md").read_text()
+    counts = {int(n) for n in re.findall(r"(\d+) laws", text)}
+    assert counts == {len(LAWS)}, counts
+    assert f"measurements from {len(corpus.sources())} sources" in text
+    for law in LAWS.values():
+        (row,) = [line for line in text.splitlines() if line.startswith(f"| `{law.name}` |") and "→" in line]
+        for preset in law.presets:
+            assert f"{preset.name} ({preset.label})" in row, (law.name, preset.name)
+
+
+def test_every_reproduction_is_a_test_in_the_suite():
+    """Each row of the README's reproductions table names a test that exists (file and function)."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Reproductions", 1)[1].split("\n## ", 1)[0]
+    refs = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", section)
+    assert len(refs) >= 12
+    for path, name in refs:
+        source = (ROOT / path).read_text()
+        assert re.search(rf"^def {name}\(", source, flags=re.M), f"{path}::{name} is not a test"

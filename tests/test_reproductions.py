@@ -1,15 +1,16 @@
-"""Reproductions of published fits from the authors' own runs, through the curated corpus.
+"""Reproductions of the authors' fits from their own runs, through the curated corpus.
 
-Each test names the published numbers, where they come from, the tolerance and
+Each test names the numbers reproduced, where they come from (the authors' code
+or notebook output: origin "authors-code"), the tolerance and
 why.  Three kinds of check appear:
 
 * the *data and declaration* check: the curated rows, selected as the authors
   selected them and fitted with the authors' own objective, give back every
-  published digit (this proves the corpus and the law's form are right);
+  digit of the authors' fit (this proves the corpus and the law's form are right);
 * the *workbench* check: the one engine, with its own objective, on the same
   rows; where its objective differs from the authors' the tolerance says by how
   much that moves the answer, and the engine must do at least as well as the
-  published constants on its own objective;
+  authors' constants on its own objective;
 * the registered law with default settings reaching the same optimum (this was a strict
   ``xfail`` until the engine started zero NNLS coefficients at a small positive value).
 
@@ -109,8 +110,8 @@ def _xc(df):
 
 
 @pytest.mark.parametrize("train_set", sorted(DATASETS))
-def test_gadre_rows_and_form_give_back_every_published_digit(gadre_runs, train_set):
-    """Published [V-repro] constants: E, eta and the error constants to 4 decimals, a and b to 1 decimal.
+def test_gadre_rows_and_form_give_back_every_digit_of_the_authors_fit(gadre_runs, train_set):
+    """The authors' code's constants (fit_ds): E, eta and the error constants to 4 decimals, a and b to 1 decimal.
 
     Least squares on the losses themselves (the authors' ``curve_fit``) on the
     curated rows must reproduce each printed digit: this checks the corpus
@@ -134,7 +135,7 @@ def test_gadre_rows_and_form_give_back_every_published_digit(gadre_runs, train_s
 def test_gadre_notebook_extrapolation_errors(gadre_runs):
     """The authors' notebook: RedPajama fits predict the C4-eval loss of the 1.4B M = 640 and 6.9B M = 20 runs
     within 0.71 % and 0.73 %, and (chaining the predicted loss into the error law) their 17-task error within
-    3.64 % and 0.05 % [V-code].  Tolerance 0.005 percentage points: the notebook prints two decimals."""
+    3.64 % and 0.05 % (the notebook's printed output).  Tolerance 0.005 percentage points: the notebook prints two decimals."""
     fit_rows = _loss_fit_runs(gadre_runs, "redpajama")
     pub = GADRE_OVERTRAINING.preset("gadre2024_redpajama").values
     p_loss, _ = curve_fit(_paper_form, (fit_rows["flops"].to_numpy(), fit_rows["token_multiplier"].to_numpy()),
@@ -152,10 +153,10 @@ def test_gadre_notebook_extrapolation_errors(gadre_runs):
 
 
 @pytest.mark.parametrize("train_set", sorted(DATASETS))
-def test_gadre_published_digits_by_the_engine_on_the_authors_objective(gadre_runs, train_set):
+def test_gadre_authors_digits_by_the_engine_on_the_authors_objective(gadre_runs, train_set):
     """The engine with the authors' objective (least squares on the values: ``space="linear"``,
     ``loss="squared"``) and no starting guess gives back every printed digit of both laws, as
-    ``curve_fit`` started *at the published values* does in the test above."""
+    ``curve_fit`` started *at the authors' values* does in the test above."""
     pub = GADRE_OVERTRAINING.preset(DATASETS[train_set]).values
     got = fit(GADRE_OVERTRAINING, _loss_fit_runs(gadre_runs, train_set), loss="squared", space="linear").params
     assert {k: round(got[k], 1 if k in "ab" else 4) for k in pub} == pytest.approx(pub, abs=1e-12)
@@ -177,7 +178,7 @@ def test_gadre_overtraining_fit_by_the_workbench(gadre_runs, train_set):
     3.4 %, a and b by 10 %.  Tolerances: eta 3 %, E 4 %, a and b 12 %.  What the
     law is for, extrapolation, barely moves: at the held-out 1.4B and 6.9B runs
     the two fits agree within 0.6 % (measured 0.47 %).  And on its own objective
-    the engine must beat the published constants.
+    the engine must beat the authors' constants.
     """
     pub = GADRE_OVERTRAINING.preset(DATASETS[train_set]).values
     rows = _loss_fit_runs(gadre_runs, train_set)
@@ -195,8 +196,8 @@ def test_gadre_overtraining_fit_by_the_workbench(gadre_runs, train_set):
 @pytest.mark.parametrize("col, suffix", [("err46", "_46tasks"), ("err17", "_17tasks")])
 def test_gadre_error_fit_by_the_workbench(gadre_runs, train_set, col, suffix):
     """Six runs spanning ~1.3 nats of loss, where exp(-gamma L) is nearly linear: k and gamma are weakly
-    identified (they differ from the published ones by up to 50 % and 25 %) but the curve is not.
-    Tolerances: epsilon 3 % (measured 2.6 %); the fitted curve within 1.5 % of the published one at the six
+    identified (they differ from the authors' ones by up to 50 % and 25 %) but the curve is not.
+    Tolerances: epsilon 3 % (measured 2.6 %); the fitted curve within 1.5 % of the authors' one at the six
     fitted runs (measured 1.3 %) and within 3 % at the held-out runs (measured 2.8 %)."""
     pub = GADRE_ERROR.preset(DATASETS[train_set] + suffix).values
     rows = _error_fit_runs(gadre_runs, train_set).with_columns(error=pl.col(col))
@@ -249,7 +250,7 @@ def test_quest_class_sizes_match_the_notebook(quest_runs):
 
 @pytest.mark.parametrize("cls", sorted(QUEST_EFFICIENCIES))
 def test_quest_efficiency_of_each_precision_class(quest_runs, cls):
-    """Published [V-code]: the notebook's printed joint fit (base A, alpha, B, beta, E and one eff per class).
+    """Authors' code: the QuEST notebook's printed joint fit (base A, alpha, B, beta, E and one eff per class).
 
     With the base frozen at the notebook's values (``fixed=``), each class's
     efficiency is a one-parameter fit of the same law to that class's runs; at
