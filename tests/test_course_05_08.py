@@ -115,3 +115,13 @@ def test_proxy_explorer_fits_shipped_rows_and_its_range_slider_refits():
     assert ex._tables["points"]["fitted"].sum() < 6
     empty = course.ProxyExplorer(use_shipped=False, export_dir="unused")
     assert "train now" in empty.subtitle()
+
+
+def test_notebook_06_finds_each_shape_it_teaches():
+    """Notebook 06 shows a case of every verdict; the verdicts must stay what the narrative says."""
+    for fam in course.TRUTHFULQA_FAMILIES:
+        assert course.truthfulqa_trend(fam)[0].verdict == "inverse scaling", fam
+    for verdict, (run, eval_set) in course.TRAINING_TRENDS.items():
+        trend, _ = course.pythia_training_trend(run, eval_set)
+        assert trend.verdict == verdict, (run, eval_set, trend.sentence)
+    assert course.truthfulqa_trend("Qwen1.5")[0].verdict == "no significant trend"  # exercise 3's solution

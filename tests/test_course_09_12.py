@@ -127,3 +127,36 @@ def test_schedule_curves_fall_back_to_labelled_synthetic_curves(monkeypatch):
     finally:
         nb.schedule_curves.cache_clear()
         nb.schedule_fit.cache_clear()
+
+
+def test_notebook_11_verifier_cost_numbers():
+    """The numbers notebook 11 quotes for Stroebl et al.'s resample-until-accepted policy (recall 1)."""
+    from workbench.course import nb09_12
+
+    t = {r["model"]: r for r in nb09_12.optimal_samples_table().iter_rows(named=True)}
+    big = t["pythia-12b"]
+    assert (big["k* (fpr 0.01, cost 1)"], big["k* (fpr 0.01, cost 2)"], big["k* (fpr 0.01, cost 4)"]) == ("16", "2", "0")
+    assert big["k* (fpr 0.01, cost 0)"] == "no limit"
+    assert all(t[m]["k* (fpr 0.01, cost 1)"] == "0" for m in ("pythia-70m", "pythia-160m", "pythia-410m", "pythia-1b"))
+    need = {r["model"]: r for r in nb09_12.fpr_needed_table().iter_rows(named=True)}["pythia-70m"]
+    col = [k for k in need if k.startswith("fpr at which")][0]
+    assert 0.015 < need[col] < 0.016 and need["solved at least once"] == pytest.approx(0.2656, abs=1e-4)
+
+
+def test_resampling_utility_closed_form_matches_a_simulation():
+    """U(k) against a direct simulation of resample-until-accepted with abstention."""
+    from workbench.analysis.repeated_sampling import resampling_utility
+
+    rng = np.random.default_rng(0)
+    p = np.array([0.6, 0.05, 0.0])
+    recall, fpr, cost, k = 0.9, 0.1, 2.0, 5
+    trials = 200_000
+    total = 0.0
+    for pi in p:
+        correct = rng.random((trials, k)) < pi
+        accept = np.where(correct, rng.random((trials, k)) < recall, rng.random((trials, k)) < fpr)
+        first = np.argmax(accept, axis=1)
+        any_acc = accept.any(axis=1)
+        right = correct[np.arange(trials), first]
+        total += np.mean(np.where(any_acc, np.where(right, 1.0, -cost), 0.0))
+    assert resampling_utility(p, [k], recall, fpr, cost)[0] == pytest.approx(total / p.size, abs=0.01)

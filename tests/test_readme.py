@@ -97,3 +97,14 @@ def test_every_reproduction_is_a_test_in_the_suite():
     for path, name in refs:
         source = (ROOT / path).read_text()
         assert re.search(rf"^def {name}\(", source, flags=re.M), f"{path}::{name} is not a test"
+
+
+def test_corpus_table_row_counts_are_the_curated_tables():
+    """Every number in the README's corpus table is the row count of the shipped table."""
+    from workbench import corpus
+
+    text = (ROOT / "README.md").read_text()
+    rows = dict(re.findall(r"^\| `(\w+)` \| (\d+) \|", text, flags=re.M))
+    assert set(rows) == set(corpus.sources())
+    for sid, n in rows.items():
+        assert corpus.load(sid).height == int(n), sid
