@@ -879,42 +879,52 @@ def _trend_panel(trend, data, title: str, width: int = 330):
     return chart, tables
 
 
+def _trend_panels(entries, title: str):
+    """Side-by-side trend panels: ``entries`` holds ``(key, panel title, trend, data)``.
+
+    Returns the chart, the tables (prefixed by key) and the caution of every fit shown.
+    """
+    panels, tables = [], {}
+    for key, panel_title, trend, data in entries:
+        chart, t = _trend_panel(trend, data, panel_title)
+        panels.append(chart)
+        tables.update({f"{key}-{k}": v for k, v in t.items()})
+    chart = alt.hconcat(*panels, title=alt.TitleParams(title, anchor="start"))
+    caution = caution_of({f"{key} BNSL": trend.fit for key, _, trend, _ in entries})
+    if caution:  # the verdicts rest on the curve's changes and their intervals, not on any one constant
+        caution = caution.replace("Caution: ", "Caution about the curves' constants (the verdicts test the curves' changes "
+                                  "with their intervals): ", 1)
+    return chart, tables, caution
+
+
 @figure("truthfulqa-trends")
 def truthfulqa_figure() -> Figure:
-    panels, tables = [], {}
-    for fam in TRUTHFULQA_FAMILIES:
-        trend, df = truthfulqa_trend(fam)
-        chart, t = _trend_panel(trend, df.select("params", "accuracy"), f"TruthfulQA, {fam}")
-        panels.append(chart)
-        tables.update({f"{fam.lower()}-{k}": v for k, v in t.items()})
-    chart = alt.hconcat(*panels, title=alt.TitleParams(
-        "Inverse scaling on TruthfulQA: a one-break BNSL, its 95% band and the verdict", anchor="start"))
+    entries = [(fam.lower(), f"TruthfulQA, {fam}", *truthfulqa_trend(fam)) for fam in TRUTHFULQA_FAMILIES]
+    entries = [(k, title, trend, df.select("params", "accuracy")) for k, title, trend, df in entries]
+    chart, tables, caution = _trend_panels(
+        entries, "Inverse scaling on TruthfulQA: a one-break BNSL, its 95% band and the verdict")
     return Figure("truthfulqa-trends", "06_inverse_scaling",
                   "TruthfulQA accuracy against parameters for two model families (Ruan et al. 2024's table), each fitted with "
                   "a one-break BNSL; the subtitle is workbench.analysis.inverse.scaling_trend's verdict with its 95% "
                   "interval (bootstrap and delta method).", chart, tables,
-                  bibtex("obs_scaling", "lin2021", "mckenzie2023", "wei2022", "bnsl_addition"),
-                  caution=caution_of({f"{fam} BNSL": truthfulqa_trend(fam)[0].fit for fam in TRUTHFULQA_FAMILIES}))
+                  bibtex("obs_scaling", "lin2021", "mckenzie2023", "wei2022", "bnsl_addition"), caution=caution)
 
 
 @figure("training-trend-shapes")
 def training_trends_figure() -> Figure:
     """Both turning shapes, detected in published per-checkpoint numbers (Pythia)."""
-    panels, tables = [], {}
-    for verdict, (run, eval_set) in TRAINING_TRENDS.items():
+    entries = []
+    for run, eval_set in TRAINING_TRENDS.values():
         trend, df = pythia_training_trend(run, eval_set)
-        chart, t = _trend_panel(trend, df.select("step", "accuracy"), f"{run}, {eval_set} (zero-shot) over training")
-        panels.append(chart)
-        tables.update({f"{run}-{eval_set}-{k}": v for k, v in t.items()})
-    chart = alt.hconcat(*panels, title=alt.TitleParams(
-        "U-shaped (worse, then better) and inverted-U (better, then worse), along training", anchor="start"))
+        entries.append((f"{run}-{eval_set}", f"{run}, {eval_set} (zero-shot) over training", trend,
+                        df.select("step", "accuracy")))
+    chart, tables, caution = _trend_panels(
+        entries, "U-shaped (worse, then better) and inverted-U (better, then worse), along training")
     return Figure("training-trend-shapes", "06_inverse_scaling",
                   "Zero-shot accuracy of two Pythia models at every evaluated checkpoint (corpus source pythia_evals), each "
                   "fitted with a one-break BNSL in training steps; the subtitles are scaling_trend's verdicts: Pythia-2.8B on "
                   "ARC-Challenge is U-shaped (worse, then better), Pythia-70M on ARC-Easy inverted-U (better, then worse).",
-                  chart, tables, bibtex("pythia_evals", "wei2022", "mckenzie2023", "godey2024"),
-                  caution=caution_of({f"{run} BNSL": pythia_training_trend(run, ev)[0].fit
-                                      for run, ev in TRAINING_TRENDS.values()}))
+                  chart, tables, bibtex("pythia_evals", "wei2022", "mckenzie2023", "godey2024"), caution=caution)
 
 
 def proxy_inverse_frames(df: pl.DataFrame) -> dict[str, pl.DataFrame]:
@@ -949,20 +959,13 @@ def proxy_inverse_trends(draws: int = 100) -> dict:
 
 
 def _proxy_inverse_figure() -> Figure:
-    trends = proxy_inverse_trends()
     names = {"exceptions": "loss on the pattern's exceptions", "val": "loss on the whole validation set"}
-    panels, tables = [], {}
-    for split, (trend, g) in trends.items():
-        chart, t = _trend_panel(trend, g, f"proxies: {names[split]}")
-        panels.append(chart)
-        tables.update({f"{split}-{k}": v for k, v in t.items()})
-    chart = alt.hconcat(*panels, title=alt.TitleParams("Proxy preset 'inverse' (trap corpus): verdicts with 95% intervals",
-                                                       anchor="start"))
+    entries = [(split, f"proxies: {names[split]}", trend, g) for split, (trend, g) in proxy_inverse_trends().items()]
+    chart, tables, caution = _trend_panels(entries, "Proxy preset 'inverse' (trap corpus): verdicts with 95% intervals")
     return Figure("proxy-inverse-trends", "06_inverse_scaling",
                   "Shipped proxy preset 'inverse': tiny GPTs on a corpus with a frequent misleading pattern; loss on the "
                   "pattern's exceptions and on the whole validation set against size, each with scaling_trend's verdict.",
-                  chart, tables, bibtex("bnsl_addition", "mckenzie2023"),
-                  caution=caution_of({f"{split} BNSL": trend.fit for split, (trend, _) in trends.items()}))
+                  chart, tables, bibtex("bnsl_addition", "mckenzie2023"), caution=caution)
 
 
 def proxy_inverse_figure() -> Figure:
