@@ -27,8 +27,11 @@ VOCAB = 256  # bytes
 class ModelConfig:
     """Architecture of one proxy model.
 
-    ``arch`` is ``"gpt"``, ``"lstm"`` or ``"mlp"``; ``heads`` defaults to ``width // 32``
-    (at least one), i.e. 32-dimensional heads.
+    ``arch`` is ``"gpt"``, ``"lstm"``, ``"mlp"`` or ``"encdec"``; ``heads`` defaults to ``width // 32``
+    (at least one), i.e. 32-dimensional heads.  For ``"encdec"`` (the translation
+    transformer), ``width``/``depth`` are the decoder's, ``enc_width``/``enc_depth``
+    the encoder's, ``ctx`` is both the source and the target length, ``vocab`` the
+    target vocabulary (with BOS) and ``src_vocab`` the source vocabulary.
     """
 
     arch: str = "gpt"
@@ -38,6 +41,9 @@ class ModelConfig:
     heads: int = 0
     vocab: int = VOCAB
     mlp_ratio: int = 4
+    enc_width: int = 0
+    enc_depth: int = 0
+    src_vocab: int = 0
 
     @property
     def n_heads(self) -> int:
@@ -79,6 +85,8 @@ class RunConfig:
     curve_eval_tokens: int = 16_384
     eval_splits: tuple[str, ...] = ()  # corpus-specific subsets scored at the end (trap: exceptions, regular)
     label: str = ""  # human-readable condition, becomes the rows' ``condition``
+    enc_width: int = 0  # arch "encdec" only: the encoder's width and depth (width/depth are the decoder's)
+    enc_depth: int = 0
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
@@ -89,6 +97,13 @@ class RunConfig:
             raise ValueError("tokens must cover at least one batch")
         if self.eval_splits and not self.corpus.startswith("trap"):
             raise ValueError("eval_splits are defined for the trap corpus only")
+        if (self.arch == "encdec") != (self.corpus in corpora.ENCDEC_CORPORA):
+            raise ValueError(f"arch 'encdec' trains on (and only on) the translation corpora "
+                             f"{', '.join(corpora.ENCDEC_CORPORA)}; got arch {self.arch!r} on {self.corpus!r}")
+        if self.arch == "encdec" and not (self.enc_width > 0 and self.enc_depth > 0):
+            raise ValueError("arch 'encdec' needs enc_width and enc_depth")
+        if self.arch != "encdec" and (self.enc_width or self.enc_depth):
+            raise ValueError("enc_width and enc_depth are for arch 'encdec' only")
         object.__setattr__(self, "ptq", tuple(self.ptq))
         object.__setattr__(self, "eval_splits", tuple(self.eval_splits))
 
@@ -98,11 +113,18 @@ class RunConfig:
 
     @property
     def model(self) -> ModelConfig:
+        if self.arch == "encdec":
+            c = corpora.get_corpus(self.corpus)
+            return ModelConfig(arch=self.arch, width=self.width, depth=self.depth, ctx=self.ctx, heads=self.heads,
+                               vocab=c.tgt_vocab + 1, enc_width=self.enc_width, enc_depth=self.enc_depth,
+                               src_vocab=c.src_vocab)
         return ModelConfig(arch=self.arch, width=self.width, depth=self.depth, ctx=self.ctx, heads=self.heads)
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["ptq"], d["eval_splits"] = list(self.ptq), list(self.eval_splits)
+        if self.arch != "encdec":  # keeps the keys (cache) and dicts of the decoder-only runs as they were
+            del d["enc_width"], d["enc_depth"]
         return d
 
     @classmethod
@@ -117,7 +139,11 @@ class RunConfig:
     def run_id(self) -> str:
         t = self.tokens
         tok = f"{t / 1e6:.3g}M" if t >= 1e6 else f"{t / 1e3:.3g}k"
-        parts = [self.arch, f"w{self.width}", f"d{self.depth}", f"t{tok}", self.schedule]
+        if self.arch == "encdec":
+            parts = [self.arch, f"enc{self.enc_width}x{self.enc_depth}", f"dec{self.width}x{self.depth}", f"t{tok}",
+                     self.schedule]
+        else:
+            parts = [self.arch, f"w{self.width}", f"d{self.depth}", f"t{tok}", self.schedule]
         if self.qat_weight or self.qat_activation:
             parts.append(f"qat-w{self.qat_weight or 'fp32'}-a{self.qat_activation or 'fp32'}")
         parts.append(f"s{self.seed}")

@@ -1,4 +1,4 @@
-"""Training data that needs no download: Python's own sources, and Markov languages with a known entropy.
+"""Training data that needs no download: Python's own sources, Markov languages with a known entropy, a translation pair.
 
 Every corpus hands out training windows of ``ctx + 1`` bytes from a seeded
 generator and a *fixed* evaluation set, and reports a content hash that goes
@@ -31,6 +31,14 @@ it was trained on.
     A source in which every two-symbol context has one usual successor
     (90 %), otherwise a uniform draw: a frequent pattern whose unpredictable
     exceptions the inverse-scaling preset evaluates (see :class:`TrapCorpus`).
+
+``translate``
+    (source, target) sentence pairs for the encoder-decoder of the ``nmt``
+    preset: Zipf-Markov source sentences, idioms by word pair, local
+    reordering, agreement with the emitted target word and 10 % target
+    noise, so the best possible loss is known exactly (0.876186 nats per
+    target word; see :class:`TranslateCorpus`).  A window is
+    ``[source | BOS | target]`` and ``ctx`` is the target length.
 """
 
 from __future__ import annotations
@@ -272,16 +280,159 @@ class TrapCorpus(Corpus):
         raise ValueError(f"unknown eval split {split!r}")
 
 
+class TranslateCorpus(Corpus):
+    """A synthetic translation task with an exactly known best loss (the ``nmt`` preset's language pair).
+
+    Every example is a source sentence and its translation, packed into one
+    window ``[x_1 .. x_S | BOS | y_1 .. y_T]`` (``S = T = length``), so the
+    existing window interface serves an encoder-decoder: the encoder reads
+    the ``S`` source words, the decoder is teacher-forced on ``BOS y_1 ..
+    y_{T-1}`` and scored on ``y_1 .. y_T`` (``ctx`` is the target length).
+    A target word is a lemma and a form: ``y = lemma * forms + form``.
+
+    * **Source language**: sentences from an order-1 Zipf-Markov chain
+      (:class:`ZipfMarkov`, ``src_vocab`` words, exponent ``src_exponent``),
+      started in its stationary distribution.
+    * **Understanding the source** (idioms): every source word has a literal
+      and an idiomatic translation (two lemmas, drawn from a Zipf law over
+      ``lemmas``, as real vocabularies are).  Which one applies depends on the
+      *word pair* it ends: a fixed random ``idioms`` share of the
+      ``(src_vocab + 1) x src_vocab`` pairs (previous word or sentence start,
+      word) are idioms.  So the model must combine two source positions and
+      memorise one bit per word pair; pair frequencies follow the chain's
+      Zipf rows, a long tail, so each extra unit of capacity buys a little
+      more of the tail.
+    * **Local reordering**: the target visits the source positions block by
+      block, each block of ``block`` positions reversed (1 2 3 4 5 6 -> 3 2 1
+      6 5 4), so alignment is not the identity.
+    * **Generating fluently** (agreement): a word takes the form of the
+      previous *emitted* target word (form 0 after BOS), shifted by one
+      (mod ``forms``) when the pair (previous lemma, lemma) is an exception
+      (a fixed random ``exceptions`` share of the pairs).  Only the decoder
+      sees the emitted prefix, so this memorisation, one bit per lemma pair
+      with Zipf-distributed frequencies, is the decoder's alone.
+    * **Noise**: with probability ``noise`` a target word is replaced by a
+      uniform draw over the ``V = lemmas * forms`` target words (a noisy
+      reference); the next word agrees with what was actually emitted.
+
+    Given the source and the emitted prefix, the clean word ``y*_t`` is
+    determined, and ``y_t = y*_t`` with probability ``1 - e + e / V``, any
+    other word with ``e / V`` (``e = noise``).  So the best possible loss is
+    the same at every target position and known exactly:
+    ``H = -(1 - e + e/V) ln(1 - e + e/V) - (V - 1) (e/V) ln(e/V)``, the
+    irreducible loss ``L_inf`` of the encoder-decoder law.
+    """
+
+    def __init__(self, length: int = 6, src_vocab: int = 64, src_exponent: float = 1.2, lemmas: int = 64,
+                 lemma_exponent: float = 1.0, forms: int = 4, block: int = 3, idioms: float = 0.25,
+                 exceptions: float = 0.25, noise: float = 0.1, seed: int = 0, name: str = "translate"):
+        self.length, self.src_vocab, self.lemmas, self.forms = length, src_vocab, lemmas, forms
+        self.block, self.noise, self.seed = block, noise, seed
+        self.spec = dict(length=length, src_vocab=src_vocab, src_exponent=src_exponent, lemmas=lemmas,
+                         lemma_exponent=lemma_exponent, forms=forms, block=block, idioms=idioms,
+                         exceptions=exceptions, noise=noise, seed=seed)
+        self.source = ZipfMarkov(vocab=src_vocab, exponent=src_exponent, seed=seed, name=f"{name}-source")
+        rng = np.random.default_rng([seed, 11])
+        lemma_law = zipf_law(lemmas, lemma_exponent)
+        self.literal = rng.choice(lemmas, size=src_vocab, p=lemma_law)
+        shift = rng.integers(1, lemmas, size=src_vocab)  # the idiomatic lemma always differs from the literal one
+        self.idiomatic = (self.literal + shift) % lemmas
+        # idiom[previous word or start (row src_vocab), word]; exception[previous lemma or BOS (row lemmas), lemma]
+        self.idiom = rng.random((src_vocab + 1, src_vocab)) < idioms
+        self.exception = rng.random((lemmas + 1, lemmas)) < exceptions
+        self.tgt_vocab = lemmas * forms
+        self.bos = self.tgt_vocab
+        self.order = reorder(length, block)
+        v, e = self.tgt_vocab, noise
+        top = 1 - e + e / v
+        self.H = float(-top * math.log(top) - (v - 1) * (e / v) * math.log(e / v)) if e > 0 else 0.0
+        blob = "translate v1 " + " ".join(f"{k}={v!r}" for k, v in sorted(self.spec.items()))
+        self.info = CorpusInfo(
+            name=name,
+            content_hash="sha256:" + hashlib.sha256(blob.encode()).hexdigest(),
+            train_bytes=0,
+            eval_bytes=0,
+            entropy_rate=self.H,
+            description=(f"synthetic translation: Zipf-Markov source sentences ({src_vocab} words, length {length}), "
+                         f"literal/idiomatic lemmas by word pair ({idioms:.0%} idioms), blocks of {block} reversed, "
+                         f"{forms} forms agreeing with the previous target word ({exceptions:.0%} exceptions), "
+                         f"{noise:.0%} target noise"),
+        )
+
+    def _check_ctx(self, ctx: int) -> None:
+        if ctx != self.length:
+            raise ValueError(f"the {self.info.name} corpus has target length {self.length}, not ctx {ctx}")
+
+    def lemmas_of(self, src: np.ndarray) -> np.ndarray:
+        """Lemma at every target position (target order) of source sentences ``src`` (n, length)."""
+        left = np.full_like(src, self.src_vocab)
+        left[:, 1:] = src[:, :-1]
+        lemma = np.where(self.idiom[left, src], self.idiomatic[src], self.literal[src])
+        return lemma[:, self.order]
+
+    def _clean(self, lemma: np.ndarray, prev: np.ndarray) -> np.ndarray:
+        """The clean word for ``lemma`` after the emitted word ``prev`` (BOS allowed)."""
+        bos = prev == self.bos
+        prev_lemma = np.where(bos, self.lemmas, prev // self.forms)
+        prev_form = np.where(bos, 0, prev % self.forms)
+        return lemma * self.forms + (prev_form + self.exception[prev_lemma, lemma]) % self.forms
+
+    def _generate(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        s = self.length
+        src = self.source._generate(rng, n, s - 1)  # (n, s)
+        lemma = self.lemmas_of(src)
+        noisy = rng.random((n, s)) < self.noise
+        junk = rng.integers(0, self.tgt_vocab, size=(n, s))
+        tgt = np.empty((n, s), dtype=np.int64)
+        prev = np.full(n, self.bos)
+        for t in range(s):
+            tgt[:, t] = np.where(noisy[:, t], junk[:, t], self._clean(lemma[:, t], prev))
+            prev = tgt[:, t]
+        return np.concatenate([src, np.full((n, 1), self.bos), tgt], axis=1)
+
+    def train_windows(self, rng, n, ctx):
+        self._check_ctx(ctx)
+        return self._generate(rng, n)
+
+    def eval_windows(self, n, ctx):
+        self._check_ctx(ctx)
+        return self._generate(np.random.default_rng(self.seed + ZipfMarkov.EVAL_SEED_OFFSET), n)
+
+    def clean_targets(self, windows: np.ndarray) -> np.ndarray:
+        """The noise-free word ``y*_t`` at every target position, given the source and the emitted prefix."""
+        s = self.length
+        src, tgt = windows[:, :s], windows[:, s + 1 :]
+        prev = np.concatenate([np.full((len(src), 1), self.bos), tgt[:, :-1]], axis=1)
+        return self._clean(self.lemmas_of(src), prev)
+
+    def oracle_loss(self, windows: np.ndarray) -> float:
+        """Mean loss of the true conditional law on the target words of ``windows``."""
+        v, e = self.tgt_vocab, self.noise
+        hit = self.clean_targets(windows) == windows[:, self.length + 1 :]
+        return float(-np.where(hit, np.log(1 - e + e / v), np.log(e / v)).mean())
+
+
+def reorder(length: int, block: int) -> np.ndarray:
+    """Source position of every target position: consecutive blocks of ``block`` positions, each reversed."""
+    order = np.arange(length)
+    for start in range(0, length, block):
+        order[start : start + block] = order[start : start + block][::-1]
+    return order
+
+
 @functools.lru_cache(maxsize=4)
 def get_corpus(name: str) -> Corpus:
-    """The named corpus, built once per process (``pystdlib``, ``zipf``, ``trap``)."""
+    """The named corpus, built once per process (``pystdlib``, ``zipf``, ``trap``, ``translate``)."""
     if name == "pystdlib":
         return StdlibCorpus()
     if name == "zipf":
         return ZipfMarkov()
     if name == "trap":
         return TrapCorpus()
-    raise ValueError(f"unknown corpus {name!r}; known: pystdlib, zipf, trap")
+    if name == "translate":
+        return TranslateCorpus()
+    raise ValueError(f"unknown corpus {name!r}; known: {', '.join(CORPORA)}")
 
 
-CORPORA = ("pystdlib", "zipf", "trap")
+CORPORA = ("pystdlib", "zipf", "trap", "translate")
+ENCDEC_CORPORA = ("translate",)  # corpora of (source, target) pairs, for the encoder-decoder

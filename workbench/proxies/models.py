@@ -1,4 +1,4 @@
-"""Tiny byte-level language models in one readable file: a GPT, an LSTM and a fixed-window MLP.
+"""Tiny models in one readable file: a GPT, an LSTM and a fixed-window MLP over bytes, and an encoder-decoder.
 
 Why these two.  The transformer is the model every scaling paper measures; the
 LSTM is the classic contrast (Kaplan et al. 2020, Fig. 7: LSTMs keep up at
@@ -24,10 +24,16 @@ Counting (recorded in every result row):
   ``2 n_layer n_ctx d_attn`` forward, times three; the causal mask's halving
   is not taken, as in Kaplan).  The LSTM's recurrent and input matrices are
   matmul parameters too.
+
+The encoder-decoder (:class:`EncoderDecoder`, the ``nmt`` preset's model) is
+built from the same blocks, with encoder and decoder sized independently; it
+also reports ``encoder_params`` and ``decoder_params`` (their sum is
+``params_non_embedding``) and counts FLOPs per *target* token.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -39,11 +45,14 @@ from workbench.proxies.config import ModelConfig
 
 
 class CausalSelfAttention(nn.Module):
-    def __init__(self, cfg: ModelConfig):
+    """Multi-head self-attention; ``causal=False`` lets every position see every other (an encoder)."""
+
+    def __init__(self, cfg: ModelConfig, causal: bool = True):
         super().__init__()
         if cfg.width % cfg.n_heads:
             raise ValueError(f"width {cfg.width} is not divisible by {cfg.n_heads} heads")
         self.heads = cfg.n_heads
+        self.causal = causal
         self.qkv = nn.Linear(cfg.width, 3 * cfg.width, bias=False)
         self.proj = nn.Linear(cfg.width, cfg.width, bias=False)
 
@@ -51,7 +60,28 @@ class CausalSelfAttention(nn.Module):
         b, t, d = x.shape
         q, k, v = self.qkv(x).split(d, dim=2)
         q, k, v = (z.view(b, t, self.heads, d // self.heads).transpose(1, 2) for z in (q, k, v))
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal)
+        return self.proj(y.transpose(1, 2).reshape(b, t, d))
+
+
+class CrossAttention(nn.Module):
+    """Decoder-to-encoder attention: queries at the decoder's width, keys and values projected from the encoder's."""
+
+    def __init__(self, cfg: ModelConfig, memory_width: int):
+        super().__init__()
+        if cfg.width % cfg.n_heads:
+            raise ValueError(f"width {cfg.width} is not divisible by {cfg.n_heads} heads")
+        self.heads = cfg.n_heads
+        self.q = nn.Linear(cfg.width, cfg.width, bias=False)
+        self.kv = nn.Linear(memory_width, 2 * cfg.width, bias=False)
+        self.proj = nn.Linear(cfg.width, cfg.width, bias=False)
+
+    def forward(self, x: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape
+        h = self.heads
+        q = self.q(x).view(b, t, h, d // h).transpose(1, 2)
+        k, v = (z.view(b, memory.shape[1], h, d // h).transpose(1, 2) for z in self.kv(memory).split(d, dim=2))
+        y = F.scaled_dot_product_attention(q, k, v)
         return self.proj(y.transpose(1, 2).reshape(b, t, d))
 
 
@@ -66,15 +96,23 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, cfg: ModelConfig):
+    """Pre-LN transformer block: self-attention (causal unless ``causal=False``), then, when
+    ``memory_width`` is given, cross-attention to an encoder's output, then the MLP."""
+
+    def __init__(self, cfg: ModelConfig, causal: bool = True, memory_width: int | None = None):
         super().__init__()
         self.ln1 = nn.LayerNorm(cfg.width, bias=False)
-        self.attn = CausalSelfAttention(cfg)
+        self.attn = CausalSelfAttention(cfg, causal=causal)
+        if memory_width is not None:
+            self.ln_x = nn.LayerNorm(cfg.width, bias=False)
+            self.xattn = CrossAttention(cfg, memory_width)
         self.ln2 = nn.LayerNorm(cfg.width, bias=False)
         self.mlp = MLP(cfg)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, memory: torch.Tensor | None = None) -> torch.Tensor:
         x = x + self.attn(self.ln1(x))
+        if memory is not None:
+            x = x + self.xattn(self.ln_x(x), memory)
         return x + self.mlp(self.ln2(x))
 
 
@@ -180,8 +218,84 @@ class MLPLM(nn.Module):
         return 0.0
 
 
+class EncoderDecoder(nn.Module):
+    """A tiny translation transformer whose encoder and decoder are sized independently.
+
+    The encoder (width ``enc_width``, ``enc_depth`` blocks) is the GPT's block
+    with bidirectional attention over the source; the decoder (width
+    ``width``, ``depth`` blocks) is the GPT's block with a cross-attention
+    sub-layer between self-attention and MLP (Vaswani et al. 2017, pre-LN).
+    Each side has its own token and learned position embeddings; the output
+    head is tied to the decoder's token embedding (without the BOS row, which
+    is never a target).
+
+    Counting (so ``N_e + N_d = params_non_embedding``): the encoder's
+    parameters are its blocks and final LayerNorm; the decoder's are its
+    blocks, cross-attention included (the key/value projection reads the
+    encoder's width, ``2 * enc_width * width`` weights per block, but lives in
+    the decoder, as in every encoder-decoder), and its final LayerNorm.
+    Embeddings are in neither, as in the other proxies.
+
+    ``forward(src, tgt_in) -> logits``; :meth:`split_window` unpacks a
+    :class:`~workbench.proxies.corpora.TranslateCorpus` window.
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        if not (cfg.enc_width and cfg.enc_depth and cfg.src_vocab):
+            raise ValueError("an encoder-decoder needs enc_width, enc_depth and src_vocab")
+        self.cfg = cfg
+        self.enc_cfg = enc = dataclasses.replace(cfg, width=cfg.enc_width, depth=cfg.enc_depth, heads=0)
+        self.src_tok = nn.Embedding(cfg.src_vocab, enc.width)
+        self.src_pos = nn.Embedding(cfg.ctx, enc.width)
+        self.encoder = nn.ModuleList(Block(enc, causal=False) for _ in range(enc.depth))
+        self.ln_e = nn.LayerNorm(enc.width, bias=False)
+        self.tok = nn.Embedding(cfg.vocab, cfg.width)  # target words + BOS (the last id)
+        self.pos = nn.Embedding(cfg.ctx, cfg.width)
+        self.decoder = nn.ModuleList(Block(cfg, memory_width=enc.width) for _ in range(cfg.depth))
+        self.ln_f = nn.LayerNorm(cfg.width, bias=False)
+        self.apply(GPT._init)
+        for name, p in self.named_parameters():  # GPT-2: residual projections scaled by the side's depth
+            if name.endswith("proj.weight"):
+                depth = enc.depth if name.startswith("encoder.") else cfg.depth
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt((2 if name.startswith("encoder.") else 3) * depth))
+
+    def split_window(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``[src | BOS | tgt]`` -> ``(src, decoder input BOS + tgt[:-1], targets tgt)``."""
+        s = self.cfg.ctx
+        return x[:, :s], x[:, s:-1], x[:, s + 1 :]
+
+    def encode(self, src: torch.Tensor) -> torch.Tensor:
+        h = self.src_tok(src) + self.src_pos(torch.arange(src.shape[1], device=src.device))
+        for block in self.encoder:
+            h = block(h)
+        return self.ln_e(h)
+
+    def forward(self, src: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+        memory = self.encode(src)
+        x = self.tok(tgt_in) + self.pos(torch.arange(tgt_in.shape[1], device=tgt_in.device))
+        for block in self.decoder:
+            x = block(x, memory)
+        return F.linear(self.ln_f(x), self.tok.weight[: self.cfg.vocab - 1])  # tied head, BOS excluded
+
+    def embedding_params(self) -> int:
+        return sum(m.weight.numel() for m in (self.src_tok, self.src_pos, self.tok, self.pos))
+
+    def encoder_params(self) -> int:
+        return sum(p.numel() for n, p in self.named_parameters() if n.startswith(("encoder.", "ln_e.")))
+
+    def decoder_params(self) -> int:
+        return sum(p.numel() for n, p in self.named_parameters() if n.startswith(("decoder.", "ln_f.")))
+
+    def attention_flops_per_token(self) -> float:
+        # per target token (source and target have the same length): encoder self-attention,
+        # decoder self-attention and cross-attention, Kaplan's 6 x layers x ctx x width each
+        c = self.cfg
+        return 6.0 * c.ctx * (c.enc_depth * c.enc_width + 2 * c.depth * c.width)
+
+
 MLP_WINDOW = 8
-ARCHS = {"gpt": GPT, "lstm": LSTMLM, "mlp": MLPLM}
+ARCHS = {"gpt": GPT, "lstm": LSTMLM, "mlp": MLPLM, "encdec": EncoderDecoder}
 
 
 def build(cfg: ModelConfig) -> nn.Module:
@@ -199,14 +313,24 @@ class Counts:
     matmul_params: int
     flops_per_token: float  # training FLOPs per token: 6 * matmul_params + attention
     flops_per_token_6n: float  # 6 * matmul_params only (the MFU convention)
+    encoder_params: int | None = None  # encoder-decoder only: N_e + N_d = params_non_embedding
+    decoder_params: int | None = None
+
+
+_EMBEDDINGS = ("tok.", "pos.", "src_tok.", "src_pos.")
 
 
 def counts(model: nn.Module) -> Counts:
-    """Exact parameter counts and training FLOPs per token of a built model."""
+    """Exact parameter counts and training FLOPs per (target) token of a built model."""
     total = sum(p.numel() for p in model.parameters())
     non_emb = total - model.embedding_params()
     cfg = model.cfg
-    matmul = sum(p.numel() for n, p in model.named_parameters() if p.dim() == 2 and not n.startswith(("tok.", "pos.")))
-    matmul += cfg.vocab * cfg.width  # the tied head's product
+    matmul = sum(p.numel() for n, p in model.named_parameters() if p.dim() == 2 and not n.startswith(_EMBEDDINGS))
+    head_rows = cfg.vocab - 1 if isinstance(model, EncoderDecoder) else cfg.vocab  # BOS is never predicted
+    matmul += head_rows * cfg.width  # the tied head's product
     six_n = 6.0 * matmul
-    return Counts(total, non_emb, matmul, six_n + model.attention_flops_per_token(), six_n)
+    enc = dec = None
+    if isinstance(model, EncoderDecoder):
+        enc, dec = model.encoder_params(), model.decoder_params()
+        assert enc + dec == non_emb
+    return Counts(total, non_emb, matmul, six_n + model.attention_flops_per_token(), six_n, enc, dec)

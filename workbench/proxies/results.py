@@ -14,7 +14,10 @@ proxies' losses flow into the same fits and charts as published data:
 
 ``source_id`` is ``proxy:<corpus>``; ``run_id`` is ``<preset>/<run>``;
 ``params`` counts non-embedding parameters (``params_total`` and
-``params_non_embedding`` are both filled); ``flops`` is training compute up to
+``params_non_embedding`` are both filled; for the encoder-decoder also
+``encoder_params`` and ``decoder_params``, which sum to ``params``, and
+``width``/``depth``/``heads`` are the decoder's, the encoder's being in
+``note`` and the run id); ``flops`` is training compute up to
 the row's step (6 x matmul parameters plus attention, per token);
 ``source_commit`` is the corpus content hash; ``backing`` names the preset.
 """
@@ -104,7 +107,9 @@ def rows(result: dict, preset: str) -> list[dict]:
         "params_non_embedding": float(cnt["params_non_embedding"]),
         "width": cfg["width"],
         "depth": cfg["depth"],
-        "heads": (cfg["heads"] or max(1, cfg["width"] // 32)) if cfg["arch"] == "gpt" else None,
+        "heads": (cfg["heads"] or max(1, cfg["width"] // 32)) if cfg["arch"] in ("gpt", "encdec") else None,
+        "encoder_params": None if cnt.get("encoder_params") is None else float(cnt["encoder_params"]),
+        "decoder_params": None if cnt.get("decoder_params") is None else float(cnt["decoder_params"]),
         "paper": PAPER,
         "backing": f"preset {preset}",
         "repository": REPOSITORY,
@@ -116,6 +121,9 @@ def rows(result: dict, preset: str) -> list[dict]:
         "lr_schedule": cfg["schedule"],
         **_precision(cfg, "qat" if qat else None, cfg.get("qat_weight"), cfg.get("qat_activation"), cfg.get("qat_block")),
     }
+    if cfg["arch"] == "encdec":
+        base["note"] = (f"encoder width {cfg['enc_width']} x {cfg['enc_depth']} layers, decoder width {cfg['width']} x "
+                        f"{cfg['depth']} layers (width, depth, heads: the decoder's)")
     out = []
     last = result["curve"][-1]["step"]
     for point in result["curve"]:

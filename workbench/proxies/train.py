@@ -24,6 +24,9 @@ the LR curve ``S1 = sum(lr)`` and the annealing area ``S2`` of Tissue et al.
 ``S2 = sum(m)``; warmup steps add to S1 but not to S2).  The final point is
 evaluated on all ``eval_tokens``.
 
+An encoder-decoder (``arch = "encdec"``, translation corpora) is scored on the
+target words only (:func:`logits_and_targets`), and ``tokens`` counts target words.
+
 Determinism: the same config, seed and thread count give the same losses, bit
 for bit, on the same machine (data order and initialisation are seeded; CPU
 kernels are deterministic at a fixed thread count).
@@ -63,15 +66,28 @@ def measure_peak(seconds: float = 0.5, size: int = 512) -> float:
     return best
 
 
+def logits_and_targets(model: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Next-token logits and their targets for a batch of windows.
+
+    A language model predicts ``x[:, 1:]`` from ``x[:, :-1]``; an encoder-decoder
+    (:class:`~workbench.proxies.models.EncoderDecoder`) unpacks ``[src | BOS | tgt]``
+    and predicts the target words only.
+    """
+    if hasattr(model, "split_window"):
+        src, tgt_in, tgt_out = model.split_window(x)
+        return model(src, tgt_in), tgt_out
+    return model(x[:, :-1]), x[:, 1:]
+
+
 @torch.no_grad()
 def token_losses(model: torch.nn.Module, windows: np.ndarray, batch: int = 32) -> np.ndarray:
-    """Per-token loss (nats) on ``windows`` (n, ctx+1): shape (n, ctx)."""
+    """Per-token loss (nats) on ``windows`` (n, ctx+1; translation: n, 2 ctx + 1): shape (n, ctx)."""
     model.eval()
     out = []
     for i in range(0, len(windows), batch):
         x = torch.from_numpy(np.ascontiguousarray(windows[i : i + batch], dtype=np.int64))
-        logits = model(x[:, :-1])
-        out.append(F.cross_entropy(logits.transpose(1, 2), x[:, 1:], reduction="none").numpy())
+        logits, targets = logits_and_targets(model, x)
+        out.append(F.cross_entropy(logits.transpose(1, 2), targets, reduction="none").numpy())
     model.train()
     return np.concatenate(out).astype(np.float64)
 
@@ -132,8 +148,8 @@ def train(cfg: RunConfig, *, threads: int | None = None, peak_flops: float | Non
         pos += cfg.batch
         for g in opt.param_groups:
             g["lr"] = float(lrs[step - 1])
-        logits = model(x[:, :-1])
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1))
+        logits, targets = logits_and_targets(model, x)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.grad_clip:
