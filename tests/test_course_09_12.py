@@ -160,3 +160,17 @@ def test_resampling_utility_closed_form_matches_a_simulation():
         right = correct[np.arange(trials), first]
         total += np.mean(np.where(any_acc, np.where(right, 1.0, -cost), 0.0))
     assert resampling_utility(p, [k], recall, fpr, cost)[0] == pytest.approx(total / p.size, abs=0.01)
+
+
+def test_notebook_12_numbers_come_from_the_nmt_proxies():
+    """Notebook 12 uses no constant of Ghorbani et al.: its exponents are fitted on the nmt proxy runs."""
+    fits = nb.nmt_proxy_fits()
+    e = nb.nmt_fitted_exponents()
+    assert e == pytest.approx({"p_e": 0.1337, "p_d": 0.2639}, abs=5e-4)
+    lo, hi = fits["share_ci"]
+    assert lo < e["p_e"] / (e["p_e"] + e["p_d"]) < hi and 0.25 < lo and hi < 0.45
+    fixed = fits["floor_fixed"].params
+    assert fixed["p_e"] / (fixed["p_e"] + fixed["p_d"]) == pytest.approx(0.325, abs=0.005)
+    worst = {r["law"]: r["worst |error| %"] for r in nb.nmt_comparison_tables()["summary"].iter_rows(named=True)}
+    assert worst["bivariate law"] < 2.0 < 7.0 < worst["total-parameter law"]
+    assert not hasattr(nb, "ILLUSTRATIVE_NMT")
