@@ -7,12 +7,11 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import ROOT, synthetic_grid
+
 from workbench.cli import main
 
 # Hoffmann et al.'s unrounded Approach 3 constants, spelled out so the synthetic
@@ -30,13 +29,27 @@ def run(capsys, *argv):
 def good_csv(tmp_path):
     data = synthetic_grid(HOFFMANN)
     path = tmp_path / "runs.csv"
-    lines = ["params,tokens,loss"] + [f"{float(n)!r},{float(d)!r},{float(l)!r}" for n, d, l in zip(data["params"], data["tokens"], data["loss"])]
+    lines = ["params,tokens,loss"] + [
+        f"{float(n)!r},{float(d)!r},{float(y)!r}" for n, d, y in zip(data["params"], data["tokens"], data["loss"])
+    ]
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
 def test_json_contract_on_a_file(capsys, good_csv):
-    code, out, err = run(capsys, "fit", "--law", "chinchilla", "--data", str(good_csv), "--predict", "1e9:2e10", "--predict", "7e10:1.4e12", "--json")
+    code, out, err = run(
+        capsys,
+        "fit",
+        "--law",
+        "chinchilla",
+        "--data",
+        str(good_csv),
+        "--predict",
+        "1e9:2e10",
+        "--predict",
+        "7e10:1.4e12",
+        "--json",
+    )
     assert code == 0, err
     res = json.loads(out)
     for key in ("law", "params", "objective", "fit_seconds", "n_points", "predictions", "warnings"):
@@ -56,12 +69,19 @@ def test_json_contract_on_a_file(capsys, good_csv):
 
 
 def test_corpus_source_and_bootstrap(capsys):
-    code, out, err = run(capsys, "fit", "--law", "chinchilla", "--data", "chinchilla_epoch", "--bootstrap", "30", "--json")
+    code, out, err = run(
+        capsys, "fit", "--law", "chinchilla", "--data", "chinchilla_epoch", "--bootstrap", "30", "--json"
+    )
     assert code == 0, err
     res = json.loads(out)
     assert res["n_points"] == 245
     data = res["data"]
-    assert (data["source"], data["subset"], data["rows_fitted"], data["rows_in_source"]) == ("chinchilla_epoch", None, 245, 245)
+    assert (data["source"], data["subset"], data["rows_fitted"], data["rows_in_source"]) == (
+        "chinchilla_epoch",
+        None,
+        245,
+        245,
+    )
     assert data["subsets"]["besiroglu2024"]["rows"] == 240
     for name, (lo, hi) in res["ci"].items():
         assert lo <= res["params"][name] <= hi
@@ -71,7 +91,10 @@ def test_corpus_source_and_bootstrap(capsys):
 def test_aliases_and_tokens_from_flops(capsys, tmp_path):
     data = synthetic_grid(HOFFMANN)
     path = tmp_path / "aliases.csv"
-    rows = [f"{float(n)!r},{float(6 * n * d)!r},{float(l)!r}" for n, d, l in zip(data["params"], data["tokens"], data["loss"])]
+    rows = [
+        f"{float(n)!r},{float(6 * n * d)!r},{float(y)!r}"
+        for n, d, y in zip(data["params"], data["tokens"], data["loss"])
+    ]
     path.write_text("N,C,L\n" + "\n".join(rows) + "\n")
     code, out, err = run(capsys, "fit", "--law", "chinchilla", "--data", str(path), "--json")
     assert code == 0, err
@@ -88,12 +111,21 @@ def test_human_readable_output(capsys, good_csv):
 
 BAD_INPUTS = {
     "missing column": ("params,loss\n1e9,2.5\n", "missing column 'tokens'"),
-    "non-numeric value": ("params,tokens,loss\n1e9,2e10,2.5\n1e9,abc,2.4\n", "column 'tokens' row 2: 'abc' is not a valid number"),
+    "non-numeric value": (
+        "params,tokens,loss\n1e9,2e10,2.5\n1e9,abc,2.4\n",
+        "column 'tokens' row 2: 'abc' is not a valid number",
+    ),
     "NaN": ("params,tokens,loss\n1e9,2e10,2.5\n1e9,3e10,NaN\n", "column 'loss' row 2: nan is not a finite number"),
     "empty cell": ("params,tokens,loss\n1e9,2e10,2.5\n1e9,,2.4\n", "column 'tokens' row 2: missing value"),
     "zero": ("params,tokens,loss\n1e9,2e10,2.5\n0,3e10,2.4\n", "column 'params' row 2: value 0.0 must be positive"),
-    "negative": ("params,tokens,loss\n1e9,2e10,2.5\n1e9,3e10,-2.4\n", "column 'loss' row 2: value -2.4 must be positive"),
-    "too few points": ("params,tokens,loss\n1e9,2e10,2.5\n2e9,3e10,2.4\n", "2 data points cannot determine the 5 free parameters"),
+    "negative": (
+        "params,tokens,loss\n1e9,2e10,2.5\n1e9,3e10,-2.4\n",
+        "column 'loss' row 2: value -2.4 must be positive",
+    ),
+    "too few points": (
+        "params,tokens,loss\n1e9,2e10,2.5\n2e9,3e10,2.4\n",
+        "2 data points cannot determine the 5 free parameters",
+    ),
     "empty file": ("", "the file is empty"),
     "header only": ("params,tokens,loss\n", "has a header but no data rows"),
 }
@@ -137,13 +169,25 @@ def test_module_entry_point_has_no_traceback(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("params,tokens,loss\n1e9,2e10,oops\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "workbench", "fit", "--law", "chinchilla", "--data", str(bad), "--json"],
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "workbench", "fit", "--law", "chinchilla", "--data", str(bad), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip() == f"error: {bad}: column 'loss' row 1: 'oops' is not a valid number"
-    ok = subprocess.run([sys.executable, "-m", "workbench", "fit", "--law", "chinchilla", "--data", "chinchilla_epoch", "--json"],
-                        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    ok = subprocess.run(
+        [sys.executable, "-m", "workbench", "fit", "--law", "chinchilla", "--data", "chinchilla_epoch", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["params"]["alpha"] == pytest.approx(0.3493, abs=1e-3)
 
@@ -156,29 +200,87 @@ def test_list_laws(capsys):
 
 
 def test_fix_tie_and_holdout(capsys):
-    code, out, err = run(capsys, "fit", "--law", "chinchilla", "--data", "chinchilla_epoch", "--fix", "E=1.69",
-                         "--tie", "beta=alpha", "--holdout", "flops>1e21", "--json")
+    code, out, err = run(
+        capsys,
+        "fit",
+        "--law",
+        "chinchilla",
+        "--data",
+        "chinchilla_epoch",
+        "--fix",
+        "E=1.69",
+        "--tie",
+        "beta=alpha",
+        "--holdout",
+        "flops>1e21",
+        "--json",
+    )
     assert code == 0, err
     res = json.loads(out)
     assert res["params"]["E"] == 1.69
     assert res["params"]["alpha"] == res["params"]["beta"]
     bt = res["backtest"]
     assert bt["n_train"] + bt["n_test"] == res["n_points"] and bt["n_test"] > 0
-    for key in ("mae_log", "rmse_log", "mean_abs_pct", "bias_log", "max_decades_beyond_data", "outside_hull_share", "params"):
+    for key in (
+        "mae_log",
+        "rmse_log",
+        "mean_abs_pct",
+        "bias_log",
+        "max_decades_beyond_data",
+        "outside_hull_share",
+        "params",
+    ):
         assert key in bt
     assert bt["params"]["E"] == 1.69
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--fix", "E"], "must look like 'E=1.69'"),
-    (["--fix", "Q=1"], "has no parameter 'Q'"),
-    (["--fix", "E=-3"], "outside its bounds"),
-    (["--tie", "beta=beta"], "cannot tie beta to itself"),
-    (["--tie", "A=alpha"], "one is a linear coefficient"),
-    (["--fix", "alpha=0.3", "--tie", "beta=alpha"], "which is fixed"),
-    (["--holdout", "flops>1e30"], "selects no rows"),
-    (["--holdout", "flops=1"], "cannot read"),
-])
+def test_one_set_of_options_reaches_the_fit_its_bootstrap_and_its_backtest(capsys):
+    """--fix, --tie, --loss and --residuals are built into one FitOptions: the bootstrap and the backtest obey them."""
+    from workbench.cli import _fit_options, build_parser
+    from workbench.fit import FitOptions
+    from workbench.laws import CHINCHILLA
+
+    argv = [
+        "fit",
+        "--law",
+        "chinchilla",
+        "--data",
+        "chinchilla_epoch",
+        "--fix",
+        "E=1.69",
+        "--tie",
+        "beta=alpha",
+        "--loss",
+        "squared",
+        "--holdout",
+        "flops>1e21",
+        "--bootstrap",
+        "20",
+    ]
+    assert _fit_options(build_parser().parse_args(argv), CHINCHILLA) == FitOptions(
+        loss="squared", fixed={"E": 1.69}, tie=["beta=alpha"]
+    )
+    code, out, err = run(capsys, *argv, "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["loss"] == "squared" and res["ci"]["E"] == [1.69, 1.69] and res["ci"]["beta"] == res["ci"]["alpha"]
+    bt = res["backtest"]["params"]
+    assert bt["E"] == 1.69 and bt["beta"] == bt["alpha"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--fix", "E"], "must look like 'E=1.69'"),
+        (["--fix", "Q=1"], "has no parameter 'Q'"),
+        (["--fix", "E=-3"], "outside its bounds"),
+        (["--tie", "beta=beta"], "cannot tie beta to itself"),
+        (["--tie", "A=alpha"], "one is a linear coefficient"),
+        (["--fix", "alpha=0.3", "--tie", "beta=alpha"], "which is fixed"),
+        (["--holdout", "flops>1e30"], "selects no rows"),
+        (["--holdout", "flops=1"], "cannot read"),
+    ],
+)
 def test_impossible_constraints_are_clear_errors(capsys, argv, message):
     code, out, err = run(capsys, "fit", "--law", "chinchilla", "--data", "chinchilla_epoch", *argv)
     assert code == 2 and out == ""
@@ -206,23 +308,41 @@ def test_output_piped_into_head_is_not_a_traceback():
     import subprocess
     import sys
 
-    proc = subprocess.run(f"{sys.executable} -m workbench fit --list-laws | head -1", shell=True,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        f"{sys.executable} -m workbench fit --list-laws | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.stdout.count("\n") == 1
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
 
 
 def test_bootstrapped_predictions_carry_their_interval(capsys):
-    code, out, _ = run(capsys, "fit", "--law", "chinchilla", "--data", "chinchilla_epoch", "--predict", "7e10:1.4e12",
-                       "--bootstrap", "100", "--json")
+    code, out, _ = run(
+        capsys,
+        "fit",
+        "--law",
+        "chinchilla",
+        "--data",
+        "chinchilla_epoch",
+        "--predict",
+        "7e10:1.4e12",
+        "--bootstrap",
+        "100",
+        "--json",
+    )
     (pred,) = json.loads(out)["predictions"]
     assert code == 0 and pred["ci"][0] < pred["loss"] < pred["ci"][1]
-    code, out, _ = run(capsys, "fit", "--law", "chinchilla", "--data", "chinchilla_epoch", "--predict", "7e10:1.4e12",
-                       "--json")
+    code, out, _ = run(
+        capsys, "fit", "--law", "chinchilla", "--data", "chinchilla_epoch", "--predict", "7e10:1.4e12", "--json"
+    )
     assert "ci" not in json.loads(out)["predictions"][0]
 
 
 # -- which points, and how far to trust the fit ------------------------------------------------
+
 
 def _csv(path, rows: dict) -> str:
     names = list(rows)
@@ -278,8 +398,9 @@ def test_fixed_parameters_are_never_marked(capsys, tmp_path):
     rng = np.random.default_rng(1)
     x = np.geomspace(1e7, 1e9, 6)
     path = _csv(tmp_path / "few.csv", {"params": x, "loss": 400.0 * x**-0.3 * np.exp(rng.normal(0, 0.01, 6))})
-    code, out, err = run(capsys, "fit", "--law", "power_offset_params", "--data", path, "--fix", "E=0",
-                         "--bootstrap", "50", "--json")
+    code, out, err = run(
+        capsys, "fit", "--law", "power_offset_params", "--data", path, "--fix", "E=0", "--bootstrap", "50", "--json"
+    )
     assert code == 0, err
     assert all(f["parameter"] != "E" for f in json.loads(out)["flags"])
 
@@ -287,29 +408,42 @@ def test_fixed_parameters_are_never_marked(capsys, tmp_path):
 def test_a_named_subset_is_fitted_and_reported(capsys):
     code, out, err = run(capsys, "fit", "--law", "chinchilla", "--data", "chinchilla_epoch:besiroglu2024")
     assert code == 0, err
-    assert ("data: chinchilla_epoch, subset besiroglu2024: 240 of 245 points "
-            "(the 5 highest-loss points dropped, as Besiroglu et al. 2024)") in out.splitlines()
+    assert (
+        "data: chinchilla_epoch, subset besiroglu2024: 240 of 245 points "
+        "(the 5 highest-loss points dropped, as Besiroglu et al. 2024)"
+    ) in out.splitlines()
     code, out, err = run(capsys, "fit", "--law", "chinchilla", "--data", "chinchilla_epoch:besiroglu2024", "--json")
     res = json.loads(out)
     assert res["n_points"] == 240
     assert {k: res["data"][k] for k in ("source", "subset", "rows_fitted", "rows_in_source", "subset_rule")} == {
-        "source": "chinchilla_epoch", "subset": "besiroglu2024", "rows_fitted": 240, "rows_in_source": 245,
-        "subset_rule": "the 5 highest-loss points dropped"}
+        "source": "chinchilla_epoch",
+        "subset": "besiroglu2024",
+        "rows_fitted": 240,
+        "rows_in_source": 245,
+        "subset_rule": "the 5 highest-loss points dropped",
+    }
     assert res["params"]["beta"] == pytest.approx(0.3672, abs=1e-3)  # Besiroglu et al.'s fit, not the 245-point one
 
 
 def test_all_points_of_a_source_with_subsets_says_what_the_paper_fitted(capsys):
     code, out, err = run(capsys, "fit", "--law", "chinchilla", "--data", "chinchilla_epoch")
     assert code == 0, err
-    assert ("data: chinchilla_epoch: all 245 points; Besiroglu et al. 2024 fitted 240 "
-            "(use chinchilla_epoch:besiroglu2024)") in out.splitlines()
+    assert (
+        "data: chinchilla_epoch: all 245 points; Besiroglu et al. 2024 fitted 240 (use chinchilla_epoch:besiroglu2024)"
+    ) in out.splitlines()
 
 
-@pytest.mark.parametrize("spec, message", [
-    ("chinchilla_epoch:besiroglu", "corpus source 'chinchilla_epoch' has no subset 'besiroglu' (known: besiroglu2024)"),
-    ("gadre_overtraining:besiroglu2024", "corpus source 'gadre_overtraining' has no subsets"),
-    ("nope:besiroglu2024", "not a corpus source id"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        (
+            "chinchilla_epoch:besiroglu",
+            "corpus source 'chinchilla_epoch' has no subset 'besiroglu' (known: besiroglu2024)",
+        ),
+        ("gadre_overtraining:besiroglu2024", "corpus source 'gadre_overtraining' has no subsets"),
+        ("nope:besiroglu2024", "not a corpus source id"),
+    ],
+)
 def test_a_bad_subset_is_one_line_and_exit_2(capsys, spec, message):
     code, out, err = run(capsys, "fit", "--law", "chinchilla", "--data", spec)
     assert code == 2 and out == ""
@@ -319,8 +453,10 @@ def test_a_bad_subset_is_one_line_and_exit_2(capsys, spec, message):
 def test_sources_lists_subsets(capsys):
     code, out, _ = run(capsys, "sources")
     assert code == 0
-    assert ("    subset chinchilla_epoch:besiroglu2024: 240 of 245 points, the 5 highest-loss points dropped, "
-            "as Besiroglu et al. 2024 (arXiv:2404.10102") in out
+    assert (
+        "    subset chinchilla_epoch:besiroglu2024: 240 of 245 points, the 5 highest-loss points dropped, "
+        "as Besiroglu et al. 2024 (arXiv:2404.10102"
+    ) in out
     code, out, _ = run(capsys, "sources", "--json")
     rows = {r["id"]: r for r in json.loads(out)}
     (sub,) = rows["chinchilla_epoch"]["subsets"]

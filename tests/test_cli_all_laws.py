@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-
 from test_laws_registry import SAMPLES, mid_theta
+
 from workbench.cli import main
 from workbench.laws import LAWS
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-
 from conftest import ROOT
+
 from workbench.cli import main
 from workbench.corpus import curate
 from workbench.corpus.sources import get_source, sources
@@ -23,7 +23,7 @@ from workbench.errors import WorkbenchError
 
 REFERENCE = Path(__file__).parents[1].parent / "shared" / "reference-data"
 needs_reference = pytest.mark.skipif(
-    not REFERENCE.is_dir(), reason=f"the shared reference data ({REFERENCE}) is not present in this checkout"
+    not REFERENCE.is_dir(), reason="the shared reference data (../shared/reference-data) is not next to this checkout"
 )
 SOURCE_IDS = list(sources())
 
@@ -50,6 +50,7 @@ def _csv_rows(path: Path) -> int:
 @needs_reference
 def test_row_accounting_rows_plus_left_out_equals_raw_records():
     """For sources with one row per raw record, rows + declared left-out = raw records."""
+
     def rows(sid):
         return pl.read_csv(ROOT / "datasets" / f"{sid}.csv", infer_schema=False).height
 
@@ -65,7 +66,9 @@ def test_row_accounting_rows_plus_left_out_equals_raw_records():
         "porian_discrepancies": _csv_rows(_raw("porian_discrepancies", "isoflop_points.csv"))
         + _csv_rows(_raw("porian_discrepancies", "isoflop_optima.csv")),
         "quest_qat": len(json.loads(_raw("quest_qat", "for_plots/runs_for_scaling.json").read_text())),
-        "quartet2_nvfp4": sum(len(v) for v in json.loads(_raw("quartet2_nvfp4", "for_plots/runs.json").read_text()).values()),
+        "quartet2_nvfp4": sum(
+            len(v) for v in json.loads(_raw("quartet2_nvfp4", "for_plots/runs.json").read_text()).values()
+        ),
     }
     for sid, n in raw_counts.items():
         assert rows(sid) + left_out(sid) == n, sid
@@ -113,8 +116,12 @@ def test_undeclared_left_out_rows_fail_the_rebuild(tmp_path, monkeypatch):
     registry = copy / "sources.toml"
     text = registry.read_text()
     assert '"checkpoint rows of a run exported twice (identical block of rows)" = 2' in text
-    registry.write_text(text.replace('"checkpoint rows of a run exported twice (identical block of rows)" = 2',
-                                     '"checkpoint rows of a run exported twice (identical block of rows)" = 1'))
+    registry.write_text(
+        text.replace(
+            '"checkpoint rows of a run exported twice (identical block of rows)" = 2',
+            '"checkpoint rows of a run exported twice (identical block of rows)" = 1',
+        )
+    )
     monkeypatch.setenv("WORKBENCH_DATASETS", str(copy))
     with pytest.raises(WorkbenchError, match="registry declares"):
         curate.build("misfitting", from_dir=REFERENCE)

@@ -14,8 +14,8 @@ from datetime import date
 
 import polars as pl
 import pytest
-
 from conftest import ROOT
+
 from workbench import corpus
 from workbench.corpus.schema import AXES, PARAMS_CONVENTIONS
 from workbench.corpus.sources import sources
@@ -23,9 +23,21 @@ from workbench.errors import WorkbenchError
 
 ALL = list(sources())
 EXPECTED = {
-    "chinchilla_epoch", "chinchilla_configs", "gadre_overtraining", "porian_discrepancies", "misfitting",
-    "llama3_isoflops", "open_athena_isoflops", "pythia_evals", "obs_scaling", "epoch_ai_models", "quest_qat",
-    "quartet2_nvfp4", "laion_clip_mammut", "language_monkeys", "bnsl_addition",
+    "chinchilla_epoch",
+    "chinchilla_configs",
+    "gadre_overtraining",
+    "porian_discrepancies",
+    "misfitting",
+    "llama3_isoflops",
+    "open_athena_isoflops",
+    "pythia_evals",
+    "obs_scaling",
+    "epoch_ai_models",
+    "quest_qat",
+    "quartet2_nvfp4",
+    "laion_clip_mammut",
+    "language_monkeys",
+    "bnsl_addition",
 }
 
 
@@ -122,7 +134,9 @@ def test_open_athena_repeats_no_point_of_epoch_or_llama3(tables):
     oa = tables["open_athena_isoflops"]
     assert set(oa["condition"].str.split("__").list.first().unique()) == {"marin_202603", "misfitting"}
     epoch = tables["chinchilla_epoch"].select(p="params", l="value")
-    near = oa.join(epoch, how="cross").filter(((pl.col("params") - pl.col("p")).abs() <= 0.5) & ((pl.col("value") - pl.col("l")).abs() <= 1e-9))
+    near = oa.join(epoch, how="cross").filter(
+        ((pl.col("params") - pl.col("p")).abs() <= 0.5) & ((pl.col("value") - pl.col("l")).abs() <= 1e-9)
+    )
     assert near.height == 0
     llama = tables["llama3_isoflops"].select(t="tokens", l="value")
     assert oa.join(llama, left_on="tokens", right_on="t").height == 0
@@ -134,7 +148,8 @@ def test_open_athena_repeats_no_point_of_epoch_or_llama3(tables):
 def test_misfitting_runs_have_increasing_steps_and_at_most_one_final(tables):
     m = tables["misfitting"]
     per_run = m.group_by("run_id").agg(
-        finals=pl.col("final").sum(), increasing=(pl.col("step").diff().drop_nulls() > 0).all(),
+        finals=pl.col("final").sum(),
+        increasing=(pl.col("step").diff().drop_nulls() > 0).all(),
         tokens_up=(pl.col("tokens").diff().drop_nulls() > 0).all(),
     )
     assert (per_run["finals"] <= 1).all() and per_run["increasing"].all() and per_run["tokens_up"].all()
@@ -155,14 +170,18 @@ def test_pythia_tokens_follow_steps_and_accuracies_are_fractions(tables):
 
 def test_language_monkeys_coverage_grows_with_k(tables):
     cov = tables["language_monkeys"].filter(pl.col("metric") == "coverage").sort("k")
-    by = cov.group_by("condition", "run_id", "eval_set").agg(ok=(pl.col("value").diff().drop_nulls() >= -1e-12).all(), n=pl.len())
+    by = cov.group_by("condition", "run_id", "eval_set").agg(
+        ok=(pl.col("value").diff().drop_nulls() >= -1e-12).all(), n=pl.len()
+    )
     assert by["ok"].all()
     assert set(by["n"].unique()) == {24, 101}
 
 
 def test_gadre_runs_have_all_eight_losses_and_46_accuracies(tables):
     g = tables["gadre_overtraining"]
-    counts = g.group_by("run_id").agg((pl.col("metric") == "loss").sum().alias("losses"), (pl.col("metric") == "accuracy").sum().alias("accs"))
+    counts = g.group_by("run_id").agg(
+        (pl.col("metric") == "loss").sum().alias("losses"), (pl.col("metric") == "accuracy").sum().alias("accs")
+    )
     assert counts.height == 104 and (counts["losses"] == 8).all() and (counts["accs"] == 46).all()
     c4 = g.filter((pl.col("eval_set") == "c4_val") & (pl.col("metric") == "loss"))
     assert c4["value"].is_between(2.0, 8.0).all()

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from workbench import corpus
 from workbench.corpus.sources import Subset, sources
@@ -30,7 +31,12 @@ def test_besiroglu_subset_is_the_240_lowest_losses():
 
 def test_subset_is_declared_with_its_paper():
     (sub,) = corpus.get_source("chinchilla_epoch").subsets
-    assert (sub.name, sub.used_by, sub.column, sub.drop_highest) == ("besiroglu2024", "Besiroglu et al. 2024", "loss", 5)
+    assert (sub.name, sub.used_by, sub.column, sub.drop_highest) == (
+        "besiroglu2024",
+        "Besiroglu et al. 2024",
+        "loss",
+        5,
+    )
     assert sub.reference.startswith("arXiv:2404.10102")
     assert sub.rule == "the 5 highest-loss points dropped"
     assert "2404.10102" in corpus.get_source("chinchilla_epoch").arxiv
@@ -45,7 +51,9 @@ def test_an_unknown_subset_names_the_known_ones():
 
 @given(values=st.lists(st.integers(0, 6), min_size=2, max_size=30), n=st.integers(1, 5))
 def test_drop_highest_keeps_what_is_below_the_nth_highest_value(values, n):
-    """Epoch's rule: ties at the n-th highest value go too, so at least n rows go and no kept row reaches a dropped one."""
+    """Epoch's rule: ties at the n-th highest value go too, so at least n rows go and no kept row reaches a dropped
+    one.
+    """
     frame = pl.DataFrame({"row": range(len(values)), "loss": [float(v) for v in values]})
     rule = Subset("s", "someone", "arXiv:0000.00000", "test", "loss", n)
     if len(values) <= n:
@@ -65,7 +73,7 @@ def test_the_rule_needs_its_column():
         corpus.select_subset(pl.DataFrame({"value": [1.0, 2.0]}), rule, "t")
 
 
-REGISTRY = '''
+REGISTRY = """
 [[source]]
 id = "mini"
 title = "t"
@@ -75,17 +83,24 @@ repository = "o/r"
 commit = "0000000000000000000000000000000000000000"
 licence = "MIT"
 how_obtained = "h"
-'''
+"""
 
 
-@pytest.mark.parametrize("table, message", [
-    ('used_by = "u"\nreference = "r"\ndescription = "d"\n', "needs exactly one rule (drop_highest)"),
-    ('used_by = "u"\nreference = "r"\ndescription = "d"\ndrop_highest = { column = "loss", n = 0 }\n',
-     "drop_highest must look like"),
-    ('used_by = "u"\nreference = "r"\ndescription = "d"\ndrop_highest = { column = "loss", n = 5 }\nkeep = 3\n',
-     "unknown: keep"),
-    ('reference = "r"\ndescription = "d"\ndrop_highest = { column = "loss", n = 5 }\n', "missing field 'used_by'"),
-])
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        ('used_by = "u"\nreference = "r"\ndescription = "d"\n', "needs exactly one rule (drop_highest)"),
+        (
+            'used_by = "u"\nreference = "r"\ndescription = "d"\ndrop_highest = { column = "loss", n = 0 }\n',
+            "drop_highest must look like",
+        ),
+        (
+            'used_by = "u"\nreference = "r"\ndescription = "d"\ndrop_highest = { column = "loss", n = 5 }\nkeep = 3\n',
+            "unknown: keep",
+        ),
+        ('reference = "r"\ndescription = "d"\ndrop_highest = { column = "loss", n = 5 }\n', "missing field 'used_by'"),
+    ],
+)
 def test_a_badly_declared_subset_fails_naming_file_source_and_subset(tmp_path, table, message):
     (tmp_path / "sources.toml").write_text(REGISTRY + "\n[source.subsets.paper]\n" + table)
     with pytest.raises(WorkbenchError) as err:

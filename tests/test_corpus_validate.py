@@ -20,12 +20,22 @@ from workbench.corpus import load, read_table, read_user_table, validate
 from workbench.corpus.schema import BY_NAME, PARAMS_CONVENTIONS
 from workbench.errors import WorkbenchError
 
-PROVENANCE = {"paper": "arXiv:0000.00000", "backing": "Figure 1", "repository": "o/r", "source_commit": "0" * 40, "licence": "MIT"}
+PROVENANCE = {
+    "paper": "arXiv:0000.00000",
+    "backing": "Figure 1",
+    "repository": "o/r",
+    "source_commit": "0" * 40,
+    "licence": "MIT",
+}
 POSITIVE_FLOATS = ["params", "tokens", "flops", "weight_bits"]
 
 positive = st.floats(min_value=1e-3, max_value=1e24, allow_nan=False, allow_infinity=False)
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
-words = st.text(alphabet=st.characters(whitelist_categories=("Ll", "Lu", "Nd"), whitelist_characters="-_./"), min_size=1, max_size=12)
+words = st.text(
+    alphabet=st.characters(whitelist_categories=("Ll", "Lu", "Nd"), whitelist_characters="-_./"),
+    min_size=1,
+    max_size=12,
+)
 
 
 @st.composite
@@ -33,8 +43,14 @@ def valid_tables(draw, max_rows=25):
     n = draw(st.integers(min_value=1, max_value=max_rows))
     rows = []
     for i in range(n):
-        row = {"source_id": draw(words), "run_id": f"run-{i}", "eval_set": draw(words), "metric": draw(words),
-               "value": repr(draw(finite)), **PROVENANCE}
+        row = {
+            "source_id": draw(words),
+            "run_id": f"run-{i}",
+            "eval_set": draw(words),
+            "metric": draw(words),
+            "value": repr(draw(finite)),
+            **PROVENANCE,
+        }
         for col in POSITIVE_FLOATS:
             row[col] = draw(st.one_of(st.just(""), positive.map(repr)))
         row["step"] = draw(st.one_of(st.just(""), st.integers(0, 10**9).map(str)))
@@ -75,7 +91,9 @@ def test_one_corrupted_cell_is_reported_with_its_column_and_row(df, data):
     column = data.draw(st.sampled_from(sorted(BAD)))
     bad = data.draw(st.sampled_from(BAD[column]))
     row = data.draw(st.integers(0, df.height - 1))
-    corrupted = df.with_columns(pl.when(pl.int_range(pl.len()) == row).then(pl.lit(bad)).otherwise(pl.col(column)).alias(column))
+    corrupted = df.with_columns(
+        pl.when(pl.int_range(pl.len()) == row).then(pl.lit(bad)).otherwise(pl.col(column)).alias(column)
+    )
     with pytest.raises(WorkbenchError) as err:
         validate(corrupted, "runs.csv")
     message = str(err.value)
@@ -94,8 +112,16 @@ def test_a_repeated_measurement_names_both_rows(df, data):
 
 
 def test_unknown_and_missing_columns_are_named():
-    df = pl.DataFrame({"source_id": ["s"], "run_id": ["r"], "eval_set": ["e"], "metric": ["loss"], "value": ["1"],
-                       **{k: [v] for k, v in PROVENANCE.items()}})
+    df = pl.DataFrame(
+        {
+            "source_id": ["s"],
+            "run_id": ["r"],
+            "eval_set": ["e"],
+            "metric": ["loss"],
+            "value": ["1"],
+            **{k: [v] for k, v in PROVENANCE.items()},
+        }
+    )
     with pytest.raises(WorkbenchError, match="unknown column\\(s\\) 'lost'"):
         validate(df.with_columns(lost=pl.lit("1")), "t.csv")
     with pytest.raises(WorkbenchError, match="missing required column\\(s\\) 'metric'"):
@@ -112,13 +138,16 @@ def test_a_hand_edited_committed_table_fails_with_file_column_row(tmp_path):
     lines[5] = ",".join(cells)
     path = tmp_path / "quest_qat.csv"
     path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(WorkbenchError, match=rf"{re.escape(str(path))}: column 'weight_bits' row 5: 'four' is not a valid number"):
+    with pytest.raises(
+        WorkbenchError, match=rf"{re.escape(str(path))}: column 'weight_bits' row 5: 'four' is not a valid number"
+    ):
         read_table(path)
 
 
 def test_committed_tables_load_every_line():
     """The loader keeps every data line of every committed table (nothing dropped on the way in)."""
     from conftest import ROOT
+
     from workbench.corpus.sources import sources
 
     for sid in sources():
@@ -134,7 +163,9 @@ def test_user_table_in_billions_gets_a_unit_warning_and_nan_is_an_error(tmp_path
     assert any("'tokens' never exceeds 8" in n and "billions" in n for n in table.notes)
     bad = tmp_path / "nan.csv"
     bad.write_text("params,tokens,loss\n1e8,2e9,3.1\n4e8,8e9,nan\n")
-    with pytest.raises(WorkbenchError, match=rf"{re.escape(str(bad))}: column 'loss' row 2: nan is not a finite number"):
+    with pytest.raises(
+        WorkbenchError, match=rf"{re.escape(str(bad))}: column 'loss' row 2: nan is not a finite number"
+    ):
         read_user_table(bad, ["params", "tokens"], "loss")
 
 

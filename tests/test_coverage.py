@@ -30,8 +30,9 @@ def test_prediction_intervals_cover_the_true_curve():
     n, d = np.meshgrid(np.geomspace(5e7, 1.6e10, 7), np.geomspace(5e8, 3e11, 7))
     design = {"params": n.ravel(), "tokens": d.ravel()}
     points = [{"params": 1e9, "tokens": 2e10}, {"params": 1.6e11, "tokens": 3e12}]
-    truth = CHINCHILLA.predict({k: np.array([p[k] for p in points]) for k in ("params", "tokens")},
-                               BESIROGLU_2024.values)
+    truth = CHINCHILLA.predict(
+        {k: np.array([p[k] for p in points]) for k in ("params", "tokens")}, BESIROGLU_2024.values
+    )
     hits, widths = np.zeros(2), []
     for seed in range(20):
         rng = np.random.default_rng(seed)

@@ -28,8 +28,8 @@ from urllib.parse import unquote, urlparse
 
 import polars as pl
 import pytest
-
 from conftest import ROOT
+
 from workbench.corpus import hub, read_table
 from workbench.errors import WorkbenchError
 
@@ -110,34 +110,54 @@ def _handler(hub_: StandInHub):
                 repo, sha, err, hdr = self.resolve(*m.groups())
                 if err:
                     return self.send(404, err, hdr)
-                return self.send(200, [{"type": "file", "oid": hashlib.sha1(b).hexdigest(), "size": len(b), "path": p}
-                                       for p, b in sorted(repo["commits"][sha].items())])
+                return self.send(
+                    200,
+                    [
+                        {"type": "file", "oid": hashlib.sha1(b).hexdigest(), "size": len(b), "path": p}
+                        for p, b in sorted(repo["commits"][sha].items())
+                    ],
+                )
             if method == "GET" and (m := re.fullmatch(r"/api/datasets/([^/]+/[^/]+)(?:/revision/([^/]+))?", path)):
                 repo, sha, err, hdr = self.resolve(m.group(1), m.group(2) or "main")
                 if err:
                     return self.send(404, err, hdr)
-                return self.send(200, {"id": m.group(1), "sha": sha, "siblings": [{"rfilename": p} for p in sorted(repo["commits"][sha])]})
+                return self.send(
+                    200,
+                    {
+                        "id": m.group(1),
+                        "sha": sha,
+                        "siblings": [{"rfilename": p} for p in sorted(repo["commits"][sha])],
+                    },
+                )
             if method in ("GET", "HEAD") and (m := re.fullmatch(r"/datasets/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", path)):
                 repo, sha, err, hdr = self.resolve(m.group(1), m.group(2))
                 if err:
                     return self.send(404, err, hdr)
                 data = repo["commits"][sha].get(m.group(3))
                 if data is None:
-                    return self.send(404, {"error": "Entry not found"}, {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": sha})
+                    return self.send(
+                        404, {"error": "Entry not found"}, {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": sha}
+                    )
                 return self.send(200, data, {"X-Repo-Commit": sha, "ETag": f'"{hashlib.sha1(data).hexdigest()}"'})
             if method == "POST" and path == "/api/repos/create":
                 req = json.loads(self.body())
                 repo_id = f"{req['organization'] or 'user'}/{req['name']}"
                 if repo_id in hub_.repos:
-                    return self.send(409, {"error": "You already created this dataset repo", "url": f"{base}/datasets/{repo_id}"})
+                    return self.send(
+                        409, {"error": "You already created this dataset repo", "url": f"{base}/datasets/{repo_id}"}
+                    )
                 hub_.commit(repo_id, {".gitattributes": b""})
                 return self.send(200, {"url": f"{base}/datasets/{repo_id}"})
             if method == "POST" and (m := re.fullmatch(r"/api/datasets/([^/]+/[^/]+)/preupload/([^/]+)", path)):
                 files = json.loads(self.body())["files"]
-                return self.send(200, {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]})
+                return self.send(
+                    200, {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]}
+                )
             if method == "POST" and (m := re.fullmatch(r"/api/datasets/([^/]+/[^/]+)/commit/([^/]+)", path)):
                 items = [json.loads(line) for line in self.body().splitlines() if line.strip()]
-                files = {i["value"]["path"]: base64.b64decode(i["value"]["content"]) for i in items if i["key"] == "file"}
+                files = {
+                    i["value"]["path"]: base64.b64decode(i["value"]["content"]) for i in items if i["key"] == "file"
+                }
                 sha = hub_.commit(m.group(1), files, m.group(2))
                 return self.send(200, {"commitUrl": f"{base}/datasets/{m.group(1)}/commit/{sha}", "commitOid": sha})
             return self.send(404, {"error": f"stand-in hub: no route for {method} {path}"})
@@ -150,16 +170,28 @@ def _handler(hub_: StandInHub):
 def run_client(code: str, tmp_path: Path, endpoint: str, offline: bool = False) -> dict:
     """Run ``code`` in a fresh interpreter against ``endpoint``; it prints one JSON object last."""
     env = {k: v for k, v in os.environ.items() if not k.upper().endswith("_PROXY") and not k.startswith("HF_")}
-    env.update({
-        "HF_ENDPOINT": endpoint, "HF_HOME": str(tmp_path / "hf_home"), "HF_TOKEN": "hf_loopback_only",
-        "HF_HUB_DISABLE_PROGRESS_BARS": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "NO_PROXY": "127.0.0.1",
-        "PYTHONPATH": str(ROOT),
-    })
+    env.update(
+        {
+            "HF_ENDPOINT": endpoint,
+            "HF_HOME": str(tmp_path / "hf_home"),
+            "HF_TOKEN": "hf_loopback_only",
+            "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+            "NO_PROXY": "127.0.0.1",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     if offline:
         env["HF_HUB_OFFLINE"] = "1"
     prelude = "import json, time\nfrom workbench.corpus import hub, load\nfrom workbench.errors import WorkbenchError\n"
-    proc = subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)], env=env, capture_output=True,
-                          text=True, timeout=120, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(code)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -183,8 +215,10 @@ files = []
 def sweep_csv(n: int, loss0: float = 3.0) -> bytes:
     rows = ["source_id,run_id,params,tokens,final,eval_set,metric,value,paper,backing,repository,source_commit,licence"]
     for i in range(n):
-        rows.append(f"team_sweep,r{i},{1e7 * 2 ** i:.1f},{2e8 * 2 ** i:.1f},true,val,loss,{loss0 - 0.1 * i:.3f},"
-                    f"internal,runs,team/sweep,{'0' * 40},CC-BY-4.0")
+        rows.append(
+            f"team_sweep,r{i},{1e7 * 2**i:.1f},{2e8 * 2**i:.1f},true,val,loss,{loss0 - 0.1 * i:.3f},"
+            f"internal,runs,team/sweep,{'0' * 40},CC-BY-4.0"
+        )
     return ("\n".join(rows) + "\n").encode()
 
 
@@ -197,13 +231,17 @@ def hub_server():
 def test_pull_corpus_at_a_pinned_commit_and_at_a_branch(hub_server, tmp_path):
     v1 = hub_server.commit("team/corpus", {"sources.toml": MINI_REGISTRY.encode(), "team_sweep.csv": sweep_csv(4)})
     v2 = hub_server.commit("team/corpus", {"team_sweep.csv": sweep_csv(6)})
-    out = run_client(f"""
-        cache = "{tmp_path / 'cache'}"
+    out = run_client(
+        f"""
+        cache = "{tmp_path / "cache"}"
         old = hub.pull_corpus("team/corpus", "{v1}", cache_dir=cache)
         new = hub.pull_corpus("team/corpus", "main", cache_dir=cache)
         print(json.dumps({{"old": [old.commit, load(corpus=old.path).height, str(old.path)],
                            "new": [new.commit, load(corpus=new.path).height]}}))
-    """, tmp_path, hub_server.endpoint)
+    """,
+        tmp_path,
+        hub_server.endpoint,
+    )
     assert out["old"][:2] == [v1, 4]
     assert out["new"] == [v2, 6]
     assert Path(out["old"][2]).is_relative_to(tmp_path / "cache")
@@ -217,23 +255,33 @@ def test_push_then_pull_a_users_runs_table(hub_server, tmp_path):
     user_file = tmp_path / "my_runs.csv"
     user_file.write_bytes(sweep_csv(5))
     before = user_file.read_bytes()
-    out = run_client(f"""
+    out = run_client(
+        f"""
         oid = hub.push_runs("{user_file}", "bob/sweep")
-        table = hub.pull_runs("bob/sweep", oid, cache_dir="{tmp_path / 'cache'}")
+        table = hub.pull_runs("bob/sweep", oid, cache_dir="{tmp_path / "cache"}")
         print(json.dumps({{"oid": oid, "rows": table.height, "losses": table["value"].to_list()}}))
-    """, tmp_path, hub_server.endpoint)
+    """,
+        tmp_path,
+        hub_server.endpoint,
+    )
     assert hub_server.files("bob/sweep")["runs.csv"] == before  # uploaded byte for byte
     assert user_file.read_bytes() == before  # the user's file is never modified
     assert out["oid"] == hub_server.repos["bob/sweep"]["refs"]["main"]
     assert out["rows"] == 5 and out["losses"] == read_table(user_file)["value"].to_list()
     paths = [urlparse(p).path for _, p in hub_server.log]
-    assert {"/api/repos/create", "/api/datasets/bob/sweep/preupload/main", "/api/datasets/bob/sweep/commit/main"} <= set(paths)
+    assert {
+        "/api/repos/create",
+        "/api/datasets/bob/sweep/preupload/main",
+        "/api/datasets/bob/sweep/commit/main",
+    } <= set(paths)
 
 
 def test_pushing_an_invalid_table_fails_before_any_request(hub_server, tmp_path):
     bad = tmp_path / "runs.csv"
     bad.write_bytes(sweep_csv(3).replace(b",2.900,", b",oops,"))
-    with pytest.raises(WorkbenchError, match=rf"{re.escape(str(bad))}: column 'value' row 2: 'oops' is not a valid number"):
+    with pytest.raises(
+        WorkbenchError, match=rf"{re.escape(str(bad))}: column 'value' row 2: 'oops' is not a valid number"
+    ):
         hub.push_runs(bad, "bob/sweep")
     assert hub_server.log == []
     with pytest.raises(WorkbenchError, match="not a Hub repository id"):
@@ -242,8 +290,9 @@ def test_pushing_an_invalid_table_fails_before_any_request(hub_server, tmp_path)
 
 def test_missing_repository_revision_and_file_are_explained(hub_server, tmp_path):
     sha = hub_server.commit("team/corpus", {"sources.toml": MINI_REGISTRY.encode(), "team_sweep.csv": sweep_csv(2)})
-    out = run_client(f"""
-        cache = "{tmp_path / 'cache'}"
+    out = run_client(
+        f"""
+        cache = "{tmp_path / "cache"}"
         msgs = []
         for call in (lambda: hub.pull("team/nothing", "main", cache_dir=cache),
                      lambda: hub.pull("team/corpus", "v9", cache_dir=cache),
@@ -254,7 +303,10 @@ def test_missing_repository_revision_and_file_are_explained(hub_server, tmp_path
             except WorkbenchError as e:
                 msgs.append(str(e))
         print(json.dumps({{"m": msgs}}))
-    """, tmp_path, hub_server.endpoint)["m"]
+    """,
+        tmp_path,
+        hub_server.endpoint,
+    )["m"]
     assert "no dataset repository 'team/nothing'" in out[0]
     assert "has no revision 'v9'" in out[1]
     assert "no such file" in out[2]
@@ -262,37 +314,53 @@ def test_missing_repository_revision_and_file_are_explained(hub_server, tmp_path
 
 
 def test_offline_pull_from_a_prepared_cache(hub_server, tmp_path):
-    sha = hub_server.commit("team/corpus", {"sources.toml": MINI_REGISTRY.encode(), "team_sweep.csv": sweep_csv(3),
-                                            "runs.csv": sweep_csv(3)})
+    sha = hub_server.commit(
+        "team/corpus",
+        {"sources.toml": MINI_REGISTRY.encode(), "team_sweep.csv": sweep_csv(3), "runs.csv": sweep_csv(3)},
+    )
     cache = tmp_path / "cache"
-    run_client(f"""
+    run_client(
+        f"""
         hub.pull("team/corpus", "main", cache_dir="{cache}")
         print(json.dumps({{}}))
-    """, tmp_path, hub_server.endpoint)
+    """,
+        tmp_path,
+        hub_server.endpoint,
+    )
     seen = len(hub_server.log)
-    out = run_client(f"""
+    out = run_client(
+        f"""
         t = time.perf_counter()
         a = hub.pull_corpus("team/corpus", "{sha}", cache_dir="{cache}")
         b = hub.pull("team/corpus", "main", cache_dir="{cache}")
         runs = hub.pull_runs("team/corpus", "{sha}", cache_dir="{cache}")
         print(json.dumps({{"a": a.commit, "b": b.commit, "rows": load(corpus=a.path).height, "runs": runs.height,
                            "seconds": time.perf_counter() - t}}))
-    """, tmp_path, hub_server.endpoint, offline=True)
+    """,
+        tmp_path,
+        hub_server.endpoint,
+        offline=True,
+    )
     assert out == {**out, "a": sha, "b": sha, "rows": 3, "runs": 3}
     assert out["seconds"] < 3
     assert len(hub_server.log) == seen  # offline: not a single request reached the hub
 
 
 def test_offline_without_a_cache_fails_fast_and_says_what_to_do(hub_server, tmp_path):
-    out = run_client(f"""
+    out = run_client(
+        f"""
         t = time.perf_counter()
         try:
-            hub.pull("team/corpus", "{'a' * 40}", cache_dir="{tmp_path / 'empty'}")
+            hub.pull("team/corpus", "{"a" * 40}", cache_dir="{tmp_path / "empty"}")
             msg = "no error"
         except WorkbenchError as e:
             msg = str(e)
         print(json.dumps({{"msg": msg, "seconds": time.perf_counter() - t}}))
-    """, tmp_path, hub_server.endpoint, offline=True)
+    """,
+        tmp_path,
+        hub_server.endpoint,
+        offline=True,
+    )
     assert out["seconds"] < 3
     assert "not in the local Hugging Face cache" in out["msg"] and "HF_HUB_OFFLINE" in out["msg"]
     assert "run the same call once with network access" in out["msg"]
@@ -303,17 +371,21 @@ def test_unreachable_hub_fails_fast_instead_of_retrying(tmp_path):
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    out = run_client(f"""
+    out = run_client(
+        f"""
         t = time.perf_counter()
         msgs = []
-        for call in (lambda: hub.pull("team/corpus", "main", cache_dir="{tmp_path / 'c'}"),
-                     lambda: hub.push_runs("{ROOT / 'datasets' / 'bnsl_addition.csv'}", "bob/x")):
+        for call in (lambda: hub.pull("team/corpus", "main", cache_dir="{tmp_path / "c"}"),
+                     lambda: hub.push_runs("{ROOT / "datasets" / "bnsl_addition.csv"}", "bob/x")):
             try:
                 call(); msgs.append("no error")
             except WorkbenchError as e:
                 msgs.append(str(e))
         print(json.dumps({{"msgs": msgs, "seconds": time.perf_counter() - t}}))
-    """, tmp_path, f"http://127.0.0.1:{port}")
+    """,
+        tmp_path,
+        f"http://127.0.0.1:{port}",
+    )
     assert out["seconds"] < 5
     assert all("does not answer" in m for m in out["msgs"]), out["msgs"]
 

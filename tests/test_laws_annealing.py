@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from test_laws_registry import assert_recovers
-from workbench.laws.annealing import TISSUE_ANNEALING as LAW, annealing_areas
+
+from workbench.laws.annealing import TISSUE_ANNEALING as LAW
+from workbench.laws.annealing import annealing_areas
 
 TRUTH = {"L0": 2.5, "A": 0.8, "C": 0.3, "alpha": 0.45}
 STEPS = 2000
@@ -47,8 +48,8 @@ def test_warmup_rise_is_not_counted_as_annealing():
     s1, s2 = annealing_areas(lr, decay=0.9, warmup_steps=warm)
     np.testing.assert_allclose(s1, np.cumsum(lr))
     np.testing.assert_array_equal(s2[:warm], 0.0)
-    _, tail = annealing_areas(lr[warm - 1:], decay=0.9)  # the same schedule started at the peak
-    np.testing.assert_allclose(s2[warm - 1:], tail, rtol=1e-12, atol=1e-18)
+    _, tail = annealing_areas(lr[warm - 1 :], decay=0.9)  # the same schedule started at the peak
+    np.testing.assert_allclose(s2[warm - 1 :], tail, rtol=1e-12, atol=1e-18)
     _, naive = annealing_areas(lr, decay=0.9)
     assert naive[-1] < s2[-1]  # counting the rise would cancel part of the decay
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from test_laws_registry import assert_recovers
+
 from workbench.fit import fit
 from workbench.laws.bnsl import BNSL1, BNSL2, bnsl, segment_slopes
 
@@ -70,7 +70,15 @@ def test_two_breaks_are_reported_in_order_of_location():
     """Swapping (c1, d1, f1) with (c2, d2, f2) gives the same curve; results always number breaks by location,
     so segment_slopes reads them in the right order."""
     x = np.geomspace(1e2, 1e9, 40)
-    swapped = {**TWO, "c1": TWO["c2"], "d1": TWO["d2"], "f1": TWO["f2"], "c2": TWO["c1"], "d2": TWO["d1"], "f2": TWO["f1"]}
+    swapped = {
+        **TWO,
+        "c1": TWO["c2"],
+        "d1": TWO["d2"],
+        "f1": TWO["f2"],
+        "c2": TWO["c1"],
+        "d2": TWO["d1"],
+        "f2": TWO["f1"],
+    }
     np.testing.assert_allclose(BNSL2.predict({"samples": x}, swapped), BNSL2.predict({"samples": x}, TWO), rtol=1e-12)
     assert BNSL2.canonicalize(swapped) == pytest.approx(TWO)
     res = fit(BNSL2, {"samples": x, "loss": BNSL2.predict({"samples": x}, TWO)})

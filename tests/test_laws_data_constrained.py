@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from test_laws_registry import assert_recovers
+
 from workbench.laws import CHINCHILLA
-from workbench.laws.data_constrained import MUENNIGHOFF_DATA_CONSTRAINED as LAW, README_FIT, effective_data, optimal_allocation
+from workbench.laws.data_constrained import (
+    MUENNIGHOFF_DATA_CONSTRAINED as LAW,
+)
+from workbench.laws.data_constrained import (
+    README_FIT,
+    effective_data,
+    optimal_allocation,
+)
 
 
 def _x(n, d, u):
-    return {"params": np.atleast_1d(np.asarray(n, float)), "tokens": np.atleast_1d(np.asarray(d, float)),
-            "unique_tokens": np.atleast_1d(np.asarray(u, float))}
+    return {
+        "params": np.atleast_1d(np.asarray(n, float)),
+        "tokens": np.atleast_1d(np.asarray(d, float)),
+        "unique_tokens": np.atleast_1d(np.asarray(u, float)),
+    }
 
 
 def test_readme_figure1_fixtures():

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
-
 from test_laws_registry import assert_recovers
-from workbench.laws.efficiency import BASE_PARAMETERS, PRECISION_EFFICIENCY as LAW, QUARTET_BASE, QUEST_BASE
+
+from workbench.laws.efficiency import BASE_PARAMETERS, QUARTET_BASE, QUEST_BASE
+from workbench.laws.efficiency import PRECISION_EFFICIENCY as LAW
 
 N, D = np.meshgrid(np.geomspace(3e7, 7e9, 6), np.geomspace(1e9, 2e11, 6))
 X = {"params": N.ravel(), "tokens": D.ravel()}

@@ -5,22 +5,37 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy.optimize import minimize_scalar
-
 from test_laws_registry import assert_recovers
+
 from workbench.laws.floating_point import (
-    SUN_FP, TABLE2, critical_data_size, optimal_exponent_bits, optimal_exponent_mantissa,
+    SUN_FP,
+    TABLE2,
+    critical_data_size,
+    optimal_exponent_bits,
+    optimal_exponent_mantissa,
 )
 
 
 def _x(n, d, e, m, b):
-    return {"params": np.atleast_1d(float(n)), "tokens": np.atleast_1d(float(d)), "exponent_bits": np.atleast_1d(float(e)),
-            "mantissa_bits": np.atleast_1d(float(m)), "block_size": np.atleast_1d(float(b))}
+    return {
+        "params": np.atleast_1d(float(n)),
+        "tokens": np.atleast_1d(float(d)),
+        "exponent_bits": np.atleast_1d(float(e)),
+        "mantissa_bits": np.atleast_1d(float(m)),
+        "block_size": np.atleast_1d(float(b)),
+    }
 
 
 def test_recovers_table2_constants():
     """41M-679M models (the paper's fitting range), 1-5 exponent and 0-7 mantissa bits, three block sizes."""
-    mesh = np.meshgrid(np.geomspace(4e7, 7e8, 4), np.geomspace(1e9, 1e11, 4), [1, 2, 4, 5], [0, 1, 3, 7],
-                       [32, 128, 1024], indexing="ij")
+    mesh = np.meshgrid(
+        np.geomspace(4e7, 7e8, 4),
+        np.geomspace(1e9, 1e11, 4),
+        [1, 2, 4, 5],
+        [0, 1, 3, 7],
+        [32, 128, 1024],
+        indexing="ij",
+    )
     x = {k: m.ravel().astype(float) for k, m in zip(SUN_FP.variables, mesh)}
     assert_recovers(SUN_FP, {**x, "loss": SUN_FP.predict(x, TABLE2)}, TABLE2, rtol=1e-8)
 
@@ -44,8 +59,12 @@ def test_critical_data_size_sanity_values(e, m, want):
 
 def test_critical_data_size_is_the_loss_minimum_in_d():
     d_crit = critical_data_size(3e8, 2, 1, 64)
-    res = minimize_scalar(lambda ld: SUN_FP.predict(_x(3e8, np.exp(ld), 2, 1, 64), TABLE2)[0],
-                          bounds=(np.log(d_crit) - 3, np.log(d_crit) + 3), method="bounded", options={"xatol": 1e-9})
+    res = minimize_scalar(
+        lambda ld: SUN_FP.predict(_x(3e8, np.exp(ld), 2, 1, 64), TABLE2)[0],
+        bounds=(np.log(d_crit) - 3, np.log(d_crit) + 3),
+        method="bounded",
+        options={"xatol": 1e-9},
+    )
     assert np.exp(res.x) == pytest.approx(d_crit, rel=1e-4)
 
 

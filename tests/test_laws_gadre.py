@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from test_laws_registry import assert_recovers
+
 from workbench.laws.gadre import GADRE_ERROR, GADRE_OVERTRAINING, from_code_form, overtraining_columns
 
 C4 = GADRE_OVERTRAINING.preset("gadre2024_c4").values
@@ -21,7 +21,9 @@ def test_recovers_overtraining_law():
 
 def test_recovers_error_law():
     loss = np.linspace(2.3, 4.5, 10)
-    assert_recovers(GADRE_ERROR, {"loss": loss, "error": GADRE_ERROR.predict({"loss": loss}, C4_ERR)}, C4_ERR, rtol=1e-8)
+    assert_recovers(
+        GADRE_ERROR, {"loss": loss, "error": GADRE_ERROR.predict({"loss": loss}, C4_ERR)}, C4_ERR, rtol=1e-8
+    )
 
 
 @pytest.mark.parametrize("m", [5.0, 20.0, 640.0])
@@ -39,7 +41,9 @@ def test_code_form_equals_paper_form():
     n, m = np.meshgrid(np.geomspace(1e7, 7e9, 5), [5.0, 20.0, 320.0])
     n, m = n.ravel(), m.ravel()
     code = alpha * n**b + beta * 6 ** (b / 2) * (m * n) ** b + e
-    paper = GADRE_OVERTRAINING.predict({"flops": 6 * n**2 * m, "token_multiplier": m}, from_code_form(alpha, beta, b, e))
+    paper = GADRE_OVERTRAINING.predict(
+        {"flops": 6 * n**2 * m, "token_multiplier": m}, from_code_form(alpha, beta, b, e)
+    )
     np.testing.assert_allclose(paper, code, rtol=1e-12)
 
 

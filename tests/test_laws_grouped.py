@@ -7,7 +7,8 @@ import json
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from workbench.errors import WorkbenchError
 from workbench.fit import fit, make_problem
@@ -37,8 +38,9 @@ def test_noiseless_groups_are_recovered_exactly():
     assert law.names == tuple(f"{p}[{g}]" for g in names for p in "EAB") + ("alpha", "beta")
     res = fit(law, data)
     for g, (e, a, b) in TRUTH.items():
-        np.testing.assert_allclose([res.params[f"E[{g}]"], res.params[f"A[{g}]"], res.params[f"B[{g}]"]],
-                                   [e, a, b], rtol=1e-6)
+        np.testing.assert_allclose(
+            [res.params[f"E[{g}]"], res.params[f"A[{g}]"], res.params[f"B[{g}]"]], [e, a, b], rtol=1e-6
+        )
     np.testing.assert_allclose([res.params["alpha"], res.params["beta"]], [ALPHA, BETA], rtol=1e-6)
     assert res.warnings == ()
 
@@ -103,15 +105,20 @@ def test_predictions_name_their_group_and_reject_unknown_codes():
         res.predict({"params": np.array([1e9]), "tokens": np.array([1e11]), "group": np.array([7.0])})
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: per_group(get_law("kaplan_nd"), ["a", "b"]), "not separable"),
-    (lambda: per_group(CHINCHILLA, ["a", "a"]), "distinct"),
-    (lambda: per_group(CHINCHILLA, []), "at least one group"),
-    (lambda: per_group(CHINCHILLA, ["a"], column="params"), "already a column"),
-    (lambda: grouped(CHINCHILLA, _frame(), "nope"), "no column 'nope'"),
-    (lambda: grouped(CHINCHILLA, _frame().with_columns(pl.lit(None, pl.String).alias("dataset")), "dataset"),
-     "no group at row 1"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: per_group(get_law("kaplan_nd"), ["a", "b"]), "not separable"),
+        (lambda: per_group(CHINCHILLA, ["a", "a"]), "distinct"),
+        (lambda: per_group(CHINCHILLA, []), "at least one group"),
+        (lambda: per_group(CHINCHILLA, ["a"], column="params"), "already a column"),
+        (lambda: grouped(CHINCHILLA, _frame(), "nope"), "no column 'nope'"),
+        (
+            lambda: grouped(CHINCHILLA, _frame().with_columns(pl.lit(None, pl.String).alias("dataset")), "dataset"),
+            "no group at row 1",
+        ),
+    ],
+)
 def test_bad_groupings_are_clear_errors(call, message):
     with pytest.raises(WorkbenchError, match=message):
         call()
@@ -123,8 +130,23 @@ def test_cli_per_group(tmp_path, capsys):
     path = tmp_path / "runs.csv"
     _frame(noise=0.002, seed=1).rename({"params": "N", "tokens": "D"}).write_csv(path)
     before = path.read_bytes()
-    assert main(["fit", "--law", "chinchilla", "--data", str(path), "--per-group", "dataset",
-                 "--predict", "7e10:1.4e12:rp", "--json"]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                "--law",
+                "chinchilla",
+                "--data",
+                str(path),
+                "--per-group",
+                "dataset",
+                "--predict",
+                "7e10:1.4e12:rp",
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["data"]["per_group"] == {"column": "dataset", "groups": ["c4", "rp", "rw"]}
     assert set(out["params"]) == {f"{p}[{g}]" for g in TRUTH for p in "EAB"} | {"alpha", "beta"}
@@ -132,16 +154,23 @@ def test_cli_per_group(tmp_path, capsys):
     (pred,) = out["predictions"]
     assert pred["group"] == 1.0 and pred["extrapolates"]
     assert path.read_bytes() == before
-    assert main(["fit", "--law", "chinchilla", "--data", str(path), "--per-group", "dataset",
-                 "--predict", "7e10:1.4e12:rp"]) == 0
+    assert (
+        main(
+            ["fit", "--law", "chinchilla", "--data", str(path), "--per-group", "dataset", "--predict", "7e10:1.4e12:rp"]
+        )
+        == 0
+    )
     assert "group=rp" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--per-group", "nope"], "missing column 'nope'"),
-    (["--per-group", "dataset", "--predict", "1e9:1e11:zz"], "unknown group 'zz'"),
-    (["--per-group", "dataset", "--fix", "E=1.8"], "has no parameter 'E'"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--per-group", "nope"], "missing column 'nope'"),
+        (["--per-group", "dataset", "--predict", "1e9:1e11:zz"], "unknown group 'zz'"),
+        (["--per-group", "dataset", "--fix", "E=1.8"], "has no parameter 'E'"),
+    ],
+)
 def test_cli_per_group_errors_are_one_line(tmp_path, capsys, argv, message):
     from workbench.cli import main
 
@@ -207,8 +236,23 @@ def test_cli_per_group_reports_whether_sharing_is_supported(tmp_path, capsys):
     assert main(["fit", "--law", "chinchilla", "--data", str(path), "--per-group", "dataset", "--json"]) == 0
     sharing = json.loads(capsys.readouterr().out)["sharing"]
     assert sharing["delta_aic"] < -10 and sharing["loss"] == "squared" and sharing["p_value"] < 1e-6
-    assert main(["fit", "--law", "chinchilla", "--data", str(path), "--per-group", "dataset", "--fix", "E[c4]=1.8",
-                 "--json"]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                "--law",
+                "chinchilla",
+                "--data",
+                str(path),
+                "--per-group",
+                "dataset",
+                "--fix",
+                "E[c4]=1.8",
+                "--json",
+            ]
+        )
+        == 0
+    )
     assert "skipped" in json.loads(capsys.readouterr().out)["sharing"]
 
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from test_laws_registry import assert_recovers
+
 from workbench.laws.hyperparameters import STEPLAW_BATCH, STEPLAW_LR
 
 LR = STEPLAW_LR.preset("li2025_bootstrap_mean").values
 BS = STEPLAW_BATCH.preset("li2025_bootstrap_mean").values
 
 
-@pytest.mark.parametrize("n, d, lr, bs", [(7e9, 1.4e12, 9.35e-4, 4.99e6), (1e9, 1e11, 1.66e-3, 1.11e6),
-                                          (1e8, 2e9, 2.58e-3, 1.19e5)])
+@pytest.mark.parametrize(
+    "n, d, lr, bs", [(7e9, 1.4e12, 9.35e-4, 4.99e6), (1e9, 1e11, 1.66e-3, 1.11e6), (1e8, 2e9, 2.58e-3, 1.19e5)]
+)
 def test_sheet_fixtures(n, d, lr, bs):
     """The sheet's [derived] values (three significant figures)."""
     assert float(f"{STEPLAW_LR.predict({'params': n, 'tokens': d}, LR)[0]:.3g}") == lr

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from test_laws_registry import assert_recovers
+
 from workbench.laws.kaplan import KAPLAN_D, KAPLAN_N, KAPLAN_ND, critical_batch_size
 
 TABLE5_N = KAPLAN_N.preset("kaplan2020_table5").values
@@ -46,10 +46,12 @@ def test_joint_law_limits():
     """With unlimited data L(N, D) -> (N_c/N)^alpha_N; with an unlimited model -> (D_c/D)^alpha_D."""
     n = np.geomspace(1e7, 1e11, 5)
     big = np.full_like(n, 1e40)
-    np.testing.assert_allclose(KAPLAN_ND.predict({"params": n, "tokens": big}, TABLE2),
-                               (TABLE2["N_c"] / n) ** TABLE2["alpha_N"], rtol=1e-9)
-    np.testing.assert_allclose(KAPLAN_ND.predict({"params": big, "tokens": n}, TABLE2),
-                               (TABLE2["D_c"] / n) ** TABLE2["alpha_D"], rtol=1e-9)
+    np.testing.assert_allclose(
+        KAPLAN_ND.predict({"params": n, "tokens": big}, TABLE2), (TABLE2["N_c"] / n) ** TABLE2["alpha_N"], rtol=1e-9
+    )
+    np.testing.assert_allclose(
+        KAPLAN_ND.predict({"params": big, "tokens": n}, TABLE2), (TABLE2["D_c"] / n) ** TABLE2["alpha_D"], rtol=1e-9
+    )
 
 
 def test_doubling_n_multiplies_loss_by_0_95():

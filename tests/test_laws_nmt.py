@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy.optimize import minimize_scalar
-
 from test_laws_registry import assert_recovers
+
 from workbench.laws.nmt import NMT_ENCDEC, nmt_law, optimal_encoder_decoder_split
 
 TRUTH = {"L_inf": 0.8, "alpha": 0.5, "p_e": 0.2, "p_d": 0.35}

@@ -11,14 +11,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from test_laws_registry import assert_recovers
+
+from workbench.fit import fit
 from workbench.laws import CHINCHILLA
 from workbench.laws.precision import (
-    KUMAR_PRECISION, KUMAR_PTQ, KUMAR_WEIGHTS, TABLE2, TABLE2_PTQ, compute_optimal_precision, effective_params,
-    precision_factor, table2_gammas,
+    KUMAR_PRECISION,
+    KUMAR_PTQ,
+    KUMAR_WEIGHTS,
+    TABLE2,
+    TABLE2_PTQ,
+    compute_optimal_precision,
+    effective_params,
+    precision_factor,
+    table2_gammas,
 )
-from workbench.fit import fit
 
 WEIGHTS = {k: TABLE2[k] for k in KUMAR_WEIGHTS.names}
 
@@ -31,11 +38,26 @@ def _grid(**axes):
 def test_presets_are_table2_as_printed():
     pre = KUMAR_PRECISION.preset("kumar2024_table2")
     assert pre.origin == "printed" and "App. K Table 2" in pre.locator
-    assert pre.values == {"E": 2.7648, "A": 4.299e3, "B": 1.806e4, "alpha": 0.4965, "beta": 0.4965,
-                          "gamma_w": 2.6745, "n_w": 0.3037, "gamma_a": 2.2102, "n_a": 1.4072,
-                          "gamma_kv": 0.9578, "n_kv": 2.4185}
-    assert KUMAR_PTQ.preset("kumar2024_table2").values == {"C_T": 0.0598, "gamma_D": 0.5068, "gamma_N": 0.3439,
-                                                            "gamma_post": 0.5907, "b": 1.1277}
+    assert pre.values == {
+        "E": 2.7648,
+        "A": 4.299e3,
+        "B": 1.806e4,
+        "alpha": 0.4965,
+        "beta": 0.4965,
+        "gamma_w": 2.6745,
+        "n_w": 0.3037,
+        "gamma_a": 2.2102,
+        "n_a": 1.4072,
+        "gamma_kv": 0.9578,
+        "n_kv": 2.4185,
+    }
+    assert KUMAR_PTQ.preset("kumar2024_table2").values == {
+        "C_T": 0.0598,
+        "gamma_D": 0.5068,
+        "gamma_N": 0.3439,
+        "gamma_post": 0.5907,
+        "b": 1.1277,
+    }
 
 
 def test_recovers_weight_only_law_with_its_offset():
@@ -46,8 +68,13 @@ def test_recovers_weight_only_law_with_its_offset():
 
 def test_recovers_weights_activations_and_kv_cache_with_offsets():
     """Bits from 4 up: below P = n gamma (3.1 bits for activations) the law has no value, as the runs diverge."""
-    x = _grid(params=np.geomspace(3e7, 3e8, 3), tokens=np.geomspace(1.5e9, 3e10, 3), weight_bits=[3, 4, 8, 16],
-              activation_bits=[4, 5, 8, 16], kv_bits=[3, 4, 16])
+    x = _grid(
+        params=np.geomspace(3e7, 3e8, 3),
+        tokens=np.geomspace(1.5e9, 3e10, 3),
+        weight_bits=[3, 4, 8, 16],
+        activation_bits=[4, 5, 8, 16],
+        kv_bits=[3, 4, 16],
+    )
     y = KUMAR_PRECISION.predict(x, TABLE2)
     assert np.all(np.isfinite(y))
     result = fit(KUMAR_PRECISION, {**x, "loss": y}, loss="squared")
@@ -97,8 +124,13 @@ def test_optimal_precision_does_not_move_with_compute():
 
     found = []
     for c in (1e19, 1e22, 1e25):
-        res = minimize(loss, (np.log(c) / 2 - 5, 6.0), args=(c,), method="Nelder-Mead",
-                       options={"xatol": 1e-9, "fatol": 1e-14, "maxiter": 20000})
+        res = minimize(
+            loss,
+            (np.log(c) / 2 - 5, 6.0),
+            args=(c,),
+            method="Nelder-Mead",
+            options={"xatol": 1e-9, "fatol": 1e-14, "maxiter": 20000},
+        )
         found.append(res.x[1])
     np.testing.assert_allclose(found, compute_optimal_precision(), atol=2e-3)
 

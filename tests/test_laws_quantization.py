@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from test_laws_registry import assert_recovers
+
 from workbench.laws.quantization import CHEN_QAT, OUYANG_QID, tokens_to_reach
 
 QID = OUYANG_QID.preset("ouyang2024_eq8").values
@@ -33,7 +33,9 @@ def test_recovers_qat_error_law():
 def test_tokens_to_reach_inverts_the_law():
     n, bits = np.array([1e9, 7e9, 7e10]), np.array([4.0, 3.0, 4.0])
     d = tokens_to_reach(0.3, n, bits)
-    np.testing.assert_allclose(OUYANG_QID.predict({"params": n, "tokens": d, "weight_bits": bits}, QID), 0.3, rtol=1e-12)
+    np.testing.assert_allclose(
+        OUYANG_QID.predict({"params": n, "tokens": d, "weight_bits": bits}, QID), 0.3, rtol=1e-12
+    )
 
 
 def test_tokens_to_reach_sanity_value():

@@ -116,8 +116,13 @@ def test_basis_grad_is_the_derivative_of_basis(name):
         up[j] += h
         dn[j] -= h
         numeric = (law.basis(x, up) - law.basis(x, dn)) / (2 * h)
-        np.testing.assert_allclose(grad[..., j], numeric, rtol=1e-5, atol=1e-7 * np.abs(numeric).max() + 1e-300,
-                                   err_msg=f"{name}: d basis / d {law.nonlinear[j].name}")
+        np.testing.assert_allclose(
+            grad[..., j],
+            numeric,
+            rtol=1e-5,
+            atol=1e-7 * np.abs(numeric).max() + 1e-300,
+            err_msg=f"{name}: d basis / d {law.nonlinear[j].name}",
+        )
 
 
 @pytest.mark.parametrize("name", SEPARABLE)

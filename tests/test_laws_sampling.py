@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from test_laws_registry import assert_recovers
+
 from workbench.laws.sampling import MONKEYS_COVERAGE as LAW
 
 TRUTH = {"a": 2.0, "b": 0.3}

@@ -66,8 +66,15 @@ def test_gadre_table6_is_the_authors_code_fit_rounded(train_set):
     (e, a, b, eta), (eps, k, gamma) = TABLE6[train_set]
     ot = to_table6_form(GADRE_OVERTRAINING.preset(f"gadre2024_{train_set}").values)
     err = GADRE_ERROR.preset(f"gadre2024_{train_set}_17tasks").values
-    pairs = [(ot["E"], e), (ot["a"], a), (ot["b"], b), (ot["eta"], eta),
-             (err["epsilon"], eps), (err["k"], k), (err["gamma"], gamma)]
+    pairs = [
+        (ot["E"], e),
+        (ot["a"], a),
+        (ot["b"], b),
+        (ot["eta"], eta),
+        (err["epsilon"], eps),
+        (err["k"], k),
+        (err["gamma"], gamma),
+    ]
     for ours, printed in pairs:
         assert abs(ours - printed) <= _last_digit(printed) * (1 + 1e-9), (train_set, ours, printed)
 

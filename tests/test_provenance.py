@@ -41,7 +41,7 @@ def test_every_preset_has_an_origin_and_an_exact_locator(law_name, preset):
 
 def test_a_preset_without_origin_or_locator_cannot_be_declared():
     with pytest.raises(TypeError):
-        Preset("x", {"E": 1.0}, "someone 2024, arXiv:0000.00000")  # noqa: the missing arguments are the point
+        Preset("x", {"E": 1.0}, "someone 2024, arXiv:0000.00000")  # the missing arguments are the point
     with pytest.raises(ValueError, match="origin"):
         Preset("x", {"E": 1.0}, "c", origin="published", locator="arXiv:2203.15556 Table 1")
     with pytest.raises(ValueError, match="locator"):
@@ -67,8 +67,12 @@ def test_published_is_said_only_of_printed_constants():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    paths = [root / "README.md", *sorted((root / "notebooks").glob("*.py")), *sorted((root / "workbench" / "course").glob("*.py")),
-             *sorted((root / "workbench" / "viz").glob("*.py"))]
+    paths = [
+        root / "README.md",
+        *sorted((root / "notebooks").glob("*.py")),
+        *sorted((root / "workbench" / "course").glob("*.py")),
+        *sorted((root / "workbench" / "viz").glob("*.py")),
+    ]
     not_printed = [p for _, p in ALL_PRESETS if p.origin != "printed"]
     # the papers whose constants in the workbench are not printed ones
     not_printed_authors = ("Gadre", "Besiroglu", "QuEST", "StepLaw", "datablations", "Muennighoff")

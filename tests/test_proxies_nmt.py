@@ -1,4 +1,5 @@
-"""The ``nmt`` preset: the encoder-decoder's counts and shapes, the translation corpus's known truth, the shipped rows."""
+"""The ``nmt`` preset: the encoder-decoder's counts and shapes, the translation corpus's known truth,
+the shipped rows."""
 
 from __future__ import annotations
 
@@ -12,12 +13,23 @@ import torch
 from workbench.proxies import corpora, results
 from workbench.proxies.config import ModelConfig, RunConfig
 from workbench.proxies.models import EncoderDecoder, build, counts
-from workbench.proxies.presets import (NMT_LINF_TOLERANCE, get_preset, nmt_fit, nmt_grid, nmt_points)
+from workbench.proxies.presets import NMT_LINF_TOLERANCE, get_preset, nmt_fit, nmt_grid, nmt_points
 
 
 def encdec(enc_width: int, width: int, enc_depth: int = 2, depth: int = 2) -> EncoderDecoder:
-    return build(RunConfig(corpus="translate", arch="encdec", enc_width=enc_width, enc_depth=enc_depth, width=width,
-                           depth=depth, ctx=6, batch=8, tokens=48).model)
+    return build(
+        RunConfig(
+            corpus="translate",
+            arch="encdec",
+            enc_width=enc_width,
+            enc_depth=enc_depth,
+            width=width,
+            depth=depth,
+            ctx=6,
+            batch=8,
+            tokens=48,
+        ).model
+    )
 
 
 # -------------------------------------------------------------------- model
@@ -74,20 +86,23 @@ def test_config_rules_and_unchanged_decoder_only_keys():
     with pytest.raises(ValueError, match="encdec"):
         RunConfig(corpus="zipf", arch="encdec", enc_width=16, enc_depth=2)
     assert "enc_width" not in RunConfig().to_dict()  # decoder-only runs keep their cache keys
-    cfg = RunConfig(corpus="translate", arch="encdec", enc_width=16, enc_depth=2, width=32, ctx=6, batch=85,
-                    tokens=1_500_000)
+    cfg = RunConfig(
+        corpus="translate", arch="encdec", enc_width=16, enc_depth=2, width=32, ctx=6, batch=85, tokens=1_500_000
+    )
     assert RunConfig.from_dict(cfg.to_dict()) == cfg
     assert cfg.run_id() == "encdec-enc16x2-dec32x2-t1.5M-cosine-s0"
-    assert cfg.model == ModelConfig(arch="encdec", width=32, depth=2, ctx=6, vocab=257, enc_width=16, enc_depth=2,
-                                    src_vocab=64)
+    assert cfg.model == ModelConfig(
+        arch="encdec", width=32, depth=2, ctx=6, vocab=257, enc_width=16, enc_depth=2, src_vocab=64
+    )
 
 
 # ------------------------------------------------------------------- corpus
 def test_translation_corpus_is_deterministic_and_its_best_loss_is_exact():
     c = corpora.TranslateCorpus()
     v, e = 256, 0.1
-    assert c.H == pytest.approx(-(1 - e + e / v) * math.log(1 - e + e / v) - (v - 1) * (e / v) * math.log(e / v),
-                                rel=1e-12)
+    assert c.H == pytest.approx(
+        -(1 - e + e / v) * math.log(1 - e + e / v) - (v - 1) * (e / v) * math.log(e / v), rel=1e-12
+    )
     assert c.H == pytest.approx(0.876186, abs=1e-6)
     w = c.eval_windows(20_000, 6)
     assert w.shape == (20_000, 13) and (w[:, 6] == c.bos).all()
@@ -127,8 +142,21 @@ def test_a_few_training_steps_give_valid_rows_with_encoder_and_decoder_params():
     from workbench.corpus.load import validate
     from workbench.proxies.train import train
 
-    cfg = RunConfig(corpus="translate", arch="encdec", enc_width=16, enc_depth=1, width=32, depth=1, ctx=6, batch=85,
-                    tokens=5100, eval_tokens=1200, curve_points=2, curve_eval_tokens=600, lr=1e-3)
+    cfg = RunConfig(
+        corpus="translate",
+        arch="encdec",
+        enc_width=16,
+        enc_depth=1,
+        width=32,
+        depth=1,
+        ctx=6,
+        batch=85,
+        tokens=5100,
+        eval_tokens=1200,
+        curve_points=2,
+        curve_eval_tokens=600,
+        lr=1e-3,
+    )
     threads = torch.get_num_threads()
     try:
         res = train(cfg, threads=1)

@@ -21,8 +21,9 @@ PY = sys.executable
 
 
 def tiny(**kw) -> RunConfig:
-    base = dict(corpus="zipf", width=16, depth=1, tokens=32_768, eval_tokens=4096, curve_points=4,
-                curve_eval_tokens=1024)
+    base = dict(
+        corpus="zipf", width=16, depth=1, tokens=32_768, eval_tokens=4096, curve_points=4, curve_eval_tokens=1024
+    )
     return RunConfig(**{**base, **kw})
 
 
@@ -57,8 +58,13 @@ def test_a_killed_sweep_resumes_without_losing_or_repeating_runs(tmp_path):
     script = tmp_path / "sweep.py"
     script.write_text(SCRIPT)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([PY, str(script), str(out), "1"], env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [PY, str(script), str(out), "1"],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     runs = out / "runs"
     deadline = time.time() + 120
     try:
@@ -80,8 +86,10 @@ def test_a_killed_sweep_resumes_without_losing_or_repeating_runs(tmp_path):
 
     from workbench.proxies.sweep import run_sweep
 
-    cfgs = [RunConfig(corpus="zipf", width=16, depth=1, tokens=t, eval_tokens=4096, curve_points=3,
-                      curve_eval_tokens=1024) for t in (8192, 16384, 24576, 32768, 40960, 49152)]
+    cfgs = [
+        RunConfig(corpus="zipf", width=16, depth=1, tokens=t, eval_tokens=4096, curve_points=3, curve_eval_tokens=1024)
+        for t in (8192, 16384, 24576, 32768, 40960, 49152)
+    ]
     res = run_sweep(cfgs, out, preset="resume", workers=0, progress=False)
     assert res.summary["cached"] == len(finished)  # nothing finished was lost ...
     assert res.summary["trained"] == 6 - len(finished)  # ... or repeated
@@ -128,10 +136,13 @@ def test_cli_sweep_json_and_resume(tmp_path):
     assert second.returncode == 0 and "0 trained now, 3 cached" in second.stdout
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--preset", "nope", "--out", "x"], "unknown preset"),
-    (["--preset", "smoke", "--out", "x", "--threads", "0"], "--threads"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--preset", "nope", "--out", "x"], "unknown preset"),
+        (["--preset", "smoke", "--out", "x", "--threads", "0"], "--threads"),
+    ],
+)
 def test_cli_sweep_errors_are_one_line(args, needle, tmp_path):
     r = run_cli("sweep", *[a if a != "x" else str(tmp_path / "o") for a in args])
     assert r.returncode == 2

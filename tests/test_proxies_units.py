@@ -63,7 +63,15 @@ def test_zipf_entropy_rate_is_exact_and_rows_are_permutations():
 
 def test_stdlib_corpus_is_documented_and_hashed(tmp_path):
     root = tmp_path / "lib"
-    for rel in ["a.py", "pkg/b.py", "test/c.py", "pkg/tests/d.py", "site-packages/e.py", "pkg/__pycache__/f.py", "g.txt"]:
+    for rel in [
+        "a.py",
+        "pkg/b.py",
+        "test/c.py",
+        "pkg/tests/d.py",
+        "site-packages/e.py",
+        "pkg/__pycache__/f.py",
+        "g.txt",
+    ]:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(f"# {rel}\n")
     assert [p.as_posix() for p in corpora.stdlib_files(root)] == ["a.py", "pkg/b.py"]
@@ -170,8 +178,17 @@ def test_a_run_becomes_valid_corpus_rows():
     from workbench.proxies import results
     from workbench.proxies.train import train
 
-    cfg = RunConfig(corpus="zipf", width=16, depth=1, tokens=16_384, eval_tokens=4096, curve_points=3,
-                    curve_eval_tokens=1024, ptq=("int4", "fp4_e2m1"), label="t")
+    cfg = RunConfig(
+        corpus="zipf",
+        width=16,
+        depth=1,
+        tokens=16_384,
+        eval_tokens=4096,
+        curve_points=3,
+        curve_eval_tokens=1024,
+        ptq=("int4", "fp4_e2m1"),
+        label="t",
+    )
     res = train(cfg, threads=1)
     df = results.to_frame(results.rows(res, "unit"))
     df = validate(df, "proxy rows")  # the corpus's own validation: types, required columns, unique keys

@@ -37,7 +37,7 @@ from workbench.laws.gadre import GADRE_ERROR, GADRE_OVERTRAINING
 
 def _source(source_id: str, **kwargs) -> pl.DataFrame:
     if source_id not in corpus.sources():
-        pytest.skip(f"corpus source {source_id!r} is not curated yet (reference data: /work/shared/reference-data)")
+        pytest.skip(f"corpus source {source_id!r} is not curated yet (curate it from ../shared/reference-data)")
     return corpus.load(source_id, **kwargs)
 
 
@@ -46,9 +46,25 @@ def _source(source_id: str, **kwargs) -> pl.DataFrame:
 # --------------------------------------------------------------------------------------------------
 
 # The 17-task subset of the authors' scaling/constants.py (SUBSET).
-SUBSET_17 = ("bigbench_operators", "pubmed_qa_labeled", "hellaswag_zeroshot", "boolq", "arc_easy", "coqa",
-             "bigbench_dyck_languages", "lambada_openai", "bigbench_novel_concepts", "winograd",
-             "bigbench_cs_algorithms", "commonsense_qa", "bigbench_qa_wikidata", "hellaswag", "copa", "squad", "piqa")
+SUBSET_17 = (
+    "bigbench_operators",
+    "pubmed_qa_labeled",
+    "hellaswag_zeroshot",
+    "boolq",
+    "arc_easy",
+    "coqa",
+    "bigbench_dyck_languages",
+    "lambada_openai",
+    "bigbench_novel_concepts",
+    "winograd",
+    "bigbench_cs_algorithms",
+    "commonsense_qa",
+    "bigbench_qa_wikidata",
+    "hellaswag",
+    "copa",
+    "squad",
+    "piqa",
+)
 SMALL_SHAPES = ("d=96_l=8_h=4", "d=512_l=8_h=4", "d=576_l=24_h=8", "d=1024_l=24_h=8")
 DATASETS = {"c4": "gadre2024_c4", "redpajama": "gadre2024_redpajama", "refinedweb": "gadre2024_refinedweb"}
 
@@ -71,17 +87,21 @@ def gadre_runs() -> pl.DataFrame:
         err17=(1 - pl.col("value")).filter(pl.col("eval_set").is_in(SUBSET_17)).mean(),
     )
     loss = df.filter((pl.col("metric") == "loss") & (pl.col("eval_set") == "c4_val"))
-    return (loss.select("run_id", "train_set", "params", "tokens", "mult", "shape", pl.col("value").alias("loss"))
-            .join(err, on="run_id")
-            .with_columns(token_multiplier=20 * pl.col("mult"))
-            .with_columns(flops=6 * pl.col("params") ** 2 * pl.col("token_multiplier")))
+    return (
+        loss.select("run_id", "train_set", "params", "tokens", "mult", "shape", pl.col("value").alias("loss"))
+        .join(err, on="run_id")
+        .with_columns(token_multiplier=20 * pl.col("mult"))
+        .with_columns(flops=6 * pl.col("params") ** 2 * pl.col("token_multiplier"))
+    )
 
 
 def _loss_fit_runs(runs: pl.DataFrame, train_set: str) -> pl.DataFrame:
     """The authors' fit_ds selection: the four small shapes at M = 20 plus the 11M shape at M = 320."""
     r = runs.filter(pl.col("train_set") == train_set)
-    out = r.filter((pl.col("shape").is_in(SMALL_SHAPES) & (pl.col("mult") == 1.0))
-                   | ((pl.col("shape") == SMALL_SHAPES[0]) & (pl.col("mult") == 16.0)))
+    out = r.filter(
+        (pl.col("shape").is_in(SMALL_SHAPES) & (pl.col("mult") == 1.0))
+        | ((pl.col("shape") == SMALL_SHAPES[0]) & (pl.col("mult") == 16.0))
+    )
     assert out.height == 5
     return out
 
@@ -89,7 +109,9 @@ def _loss_fit_runs(runs: pl.DataFrame, train_set: str) -> pl.DataFrame:
 def _error_fit_runs(runs: pl.DataFrame, train_set: str) -> pl.DataFrame:
     """... plus the 1.4B run at M = 20 for the error law."""
     r = runs.filter(pl.col("train_set") == train_set)
-    return pl.concat([_loss_fit_runs(runs, train_set), r.filter((pl.col("shape") == "open_lm_1b") & (pl.col("mult") == 1.0))])
+    return pl.concat(
+        [_loss_fit_runs(runs, train_set), r.filter((pl.col("shape") == "open_lm_1b") & (pl.col("mult") == 1.0))]
+    )
 
 
 def _held_out(runs: pl.DataFrame, train_set: str) -> pl.DataFrame:
@@ -119,8 +141,13 @@ def test_gadre_rows_and_form_give_back_every_digit_of_the_authors_fit(gadre_runs
     """
     pub = GADRE_OVERTRAINING.preset(DATASETS[train_set]).values
     fit_rows = _loss_fit_runs(gadre_runs, train_set)
-    popt, _ = curve_fit(_paper_form, (fit_rows["flops"].to_numpy(), fit_rows["token_multiplier"].to_numpy()),
-                        fit_rows["loss"].to_numpy(), p0=[pub[k] for k in ("E", "a", "b", "eta")], maxfev=100000)
+    popt, _ = curve_fit(
+        _paper_form,
+        (fit_rows["flops"].to_numpy(), fit_rows["token_multiplier"].to_numpy()),
+        fit_rows["loss"].to_numpy(),
+        p0=[pub[k] for k in ("E", "a", "b", "eta")],
+        maxfev=100000,
+    )
     got = dict(zip(("E", "a", "b", "eta"), popt))
     assert {k: round(got[k], 1 if k in "ab" else 4) for k in got} == pytest.approx(pub, abs=1e-12)
 
@@ -135,15 +162,24 @@ def test_gadre_rows_and_form_give_back_every_digit_of_the_authors_fit(gadre_runs
 def test_gadre_notebook_extrapolation_errors(gadre_runs):
     """The authors' notebook: RedPajama fits predict the C4-eval loss of the 1.4B M = 640 and 6.9B M = 20 runs
     within 0.71 % and 0.73 %, and (chaining the predicted loss into the error law) their 17-task error within
-    3.64 % and 0.05 % (the notebook's printed output).  Tolerance 0.005 percentage points: the notebook prints two decimals."""
+    3.64 % and 0.05 % (the notebook's printed output).  Tolerance 0.005 percentage points: the notebook
+    prints two decimals."""
     fit_rows = _loss_fit_runs(gadre_runs, "redpajama")
     pub = GADRE_OVERTRAINING.preset("gadre2024_redpajama").values
-    p_loss, _ = curve_fit(_paper_form, (fit_rows["flops"].to_numpy(), fit_rows["token_multiplier"].to_numpy()),
-                          fit_rows["loss"].to_numpy(), p0=[pub[k] for k in ("E", "a", "b", "eta")], maxfev=100000)
+    p_loss, _ = curve_fit(
+        _paper_form,
+        (fit_rows["flops"].to_numpy(), fit_rows["token_multiplier"].to_numpy()),
+        fit_rows["loss"].to_numpy(),
+        p0=[pub[k] for k in ("E", "a", "b", "eta")],
+        maxfev=100000,
+    )
     rows = _error_fit_runs(gadre_runs, "redpajama")
     p_err, _ = curve_fit(_error_form, rows["loss"].to_numpy(), rows["err17"].to_numpy(), maxfev=10000)
-    held = _held_out(gadre_runs, "redpajama").filter(
-        ((pl.col("shape") == "open_lm_1b") & (pl.col("mult") == 32.0)) | (pl.col("shape") == "open_lm_7b")).sort("shape")
+    held = (
+        _held_out(gadre_runs, "redpajama")
+        .filter(((pl.col("shape") == "open_lm_1b") & (pl.col("mult") == 32.0)) | (pl.col("shape") == "open_lm_7b"))
+        .sort("shape")
+    )
     loss_hat = _paper_form((held["flops"].to_numpy(), held["token_multiplier"].to_numpy()), *p_loss)
     err_hat = _error_form(loss_hat, *p_err)
     loss_pct = 100 * np.abs(loss_hat / held["loss"].to_numpy() - 1)
@@ -214,6 +250,7 @@ def test_gadre_error_fit_by_the_workbench(gadre_runs, train_set, col, suffix):
 # QuEST (Panferov et al. 2025): forward-pass efficiency of every precision class from the 104 runs
 # --------------------------------------------------------------------------------------------------
 
+
 def _quest_class(w: str, a: str, bits: float) -> str:
     """The precision classes of the QuEST notebook's ``runs_for_fit`` (by quantiser names and bits)."""
     b = f"{bits:g}"
@@ -233,7 +270,10 @@ def _quest_class(w: str, a: str, bits: float) -> str:
 @pytest.fixture(scope="module")
 def quest_runs() -> pl.DataFrame:
     df = _source("quest_qat", metric="loss").with_columns(
-        loss=pl.col("value"), w=pl.col("condition").str.extract(r"w=(\S+)"), a=pl.col("condition").str.extract(r"a=(\S+)"))
+        loss=pl.col("value"),
+        w=pl.col("condition").str.extract(r"w=(\S+)"),
+        a=pl.col("condition").str.extract(r"a=(\S+)"),
+    )
     classes = [_quest_class(w, a, bits) for w, a, bits in df.select("w", "a", "weight_bits").iter_rows()]
     return df.with_columns(cls=pl.Series(classes))
 
@@ -293,7 +333,8 @@ def _rmsle(result, rows):
 # Work-around for the engine limitation below: bound the limit a by 1e-12 instead of 0, which makes the
 # engine optimise it in natural space.  The model is unchanged.
 BNSL1_A_POSITIVE = dataclasses.replace(
-    BNSL1, parameters=(dataclasses.replace(BNSL1.parameters[0], lower=1e-12, upper=100.0), *BNSL1.parameters[1:]))
+    BNSL1, parameters=(dataclasses.replace(BNSL1.parameters[0], lower=1e-12, upper=100.0), *BNSL1.parameters[1:])
+)
 
 
 def test_bnsl_break_on_4_digit_addition(addition):

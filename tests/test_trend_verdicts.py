@@ -99,8 +99,9 @@ def test_every_shape_is_named_in_both_orientations(verdict, lower_is_better):
 
 
 @SETTINGS
-@given(n=st.integers(10, 20), sigma=st.floats(0.002, 0.05), lower_is_better=st.booleans(),
-       seed=st.integers(0, 2**32 - 1))
+@given(
+    n=st.integers(10, 20), sigma=st.floats(0.002, 0.05), lower_is_better=st.booleans(), seed=st.integers(0, 2**32 - 1)
+)
 def test_pure_noise_is_rarely_called_a_trend(n, sigma, lower_is_better, seed):
     """At a 95 % level, no more than 2 of 10 flat noisy curves may be given a trend (expected: 0.5)."""
     rng = np.random.default_rng(seed)
@@ -108,8 +109,9 @@ def test_pure_noise_is_rarely_called_a_trend(n, sigma, lower_is_better, seed):
     verdicts = []
     for _ in range(10):
         data = {"params": x, "metric": 0.6 * np.exp(rng.normal(0.0, sigma, n))}
-        verdicts.append(scaling_trend(QUAD, data, "params", lower_is_better=lower_is_better, draws=100,
-                                      loss="squared").verdict)
+        verdicts.append(
+            scaling_trend(QUAD, data, "params", lower_is_better=lower_is_better, draws=100, loss="squared").verdict
+        )
     assert set(verdicts) <= set(VERDICTS)
     assert sum(v != "no significant trend" for v in verdicts) <= 2, verdicts
 
@@ -136,12 +138,15 @@ def test_trend_p_value_sees_every_shape_and_not_noise():
     assert trend_p_value(x[:3], noise[:3]) == 1.0  # too few points to tell
 
 
-@pytest.mark.parametrize("c0, c1, lower_is_better, verdict", [
-    (0.25, -0.45, True, "inverted-U"),  # a loss that falls, then rises: better, then worse
-    (-0.25, 0.45, True, "U-shaped"),  # a loss that rises, then falls: worse, then better
-    (0.25, -0.45, False, "U-shaped"),  # an accuracy that falls, then rises
-    (-0.25, 0.45, False, "inverted-U"),  # an accuracy that rises, then falls
-])
+@pytest.mark.parametrize(
+    "c0, c1, lower_is_better, verdict",
+    [
+        (0.25, -0.45, True, "inverted-U"),  # a loss that falls, then rises: better, then worse
+        (-0.25, 0.45, True, "U-shaped"),  # a loss that rises, then falls: worse, then better
+        (0.25, -0.45, False, "U-shaped"),  # an accuracy that falls, then rises
+        (-0.25, 0.45, False, "inverted-U"),  # an accuracy that rises, then falls
+    ],
+)
 def test_the_default_bnsl_names_both_turning_shapes(c0, c1, lower_is_better, verdict):
     law = trend_law("params", "metric")
     truth = {"a": 0.5, "b": 30.0 if c0 > 0 else 0.02, "c0": c0, "c1": c1, "d1": 3e8, "f1": 0.3}

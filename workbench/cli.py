@@ -16,8 +16,8 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import polars as pl
 
@@ -45,7 +45,12 @@ def _parse_point(text: str, law, groups: tuple[str, ...] = (), group_column: str
         except ValueError:
             raise WorkbenchError(f"--predict {text!r}: {part!r} is not a number for {name}") from None
         domain = law.domains.get(name, "positive")
-        if value != value or abs(value) == float("inf") or (domain == "positive" and value <= 0) or (domain == "nonnegative" and value < 0):
+        if (
+            value != value
+            or abs(value) == float("inf")
+            or (domain == "positive" and value <= 0)
+            or (domain == "nonnegative" and value < 0)
+        ):
             kind = {"positive": "a positive", "nonnegative": "a non-negative"}.get(domain, "a")
             raise WorkbenchError(f"--predict {text!r}: {name} must be {kind} finite number")
         point[name] = value
@@ -63,8 +68,7 @@ def _load_fit_data(spec: str, law, carry: Sequence[str] = ()):
     path = Path(spec)
     if path.exists() or any(sep in spec for sep in ("/", "\\")) or path.suffix:
         table = corpus.read_user_table(path, law.variables, law.target, law.domains, carry=carry)
-        info = {"file": str(path), "rows_fitted": table.frame.height,
-                "summary": f"{path}: {table.frame.height} points"}
+        info = {"file": str(path), "rows_fitted": table.frame.height, "summary": f"{path}: {table.frame.height} points"}
         return table.frame, list(table.notes), info
     source_id, subset = _source_and_subset(spec, corpus.sources())
     src = corpus.get_source(source_id)
@@ -72,22 +76,33 @@ def _load_fit_data(spec: str, law, carry: Sequence[str] = ()):
     if law.target == "loss":
         frame = corpus.loss_points(source_id)
     else:
-        frame = corpus.load(source_id, metric=law.target, final_only=True).with_columns(pl.col("value").alias(law.target))
+        frame = corpus.load(source_id, metric=law.target, final_only=True).with_columns(
+            pl.col("value").alias(law.target)
+        )
         if frame.height == 0:
-            raise WorkbenchError(f"corpus source {source_id!r} has no final-checkpoint {law.target!r} rows for law {law.name!r}")
+            raise WorkbenchError(
+                f"corpus source {source_id!r} has no final-checkpoint {law.target!r} rows for law {law.name!r}"
+            )
     total = frame.height
     if sub is not None:
         frame = corpus.select_subset(frame, sub, spec)
     unknown = [v for v in (*law.variables, *carry) if v not in frame.columns]
     if unknown:
-        raise WorkbenchError(f"corpus source {source_id!r} has no column {', '.join(map(repr, unknown))} needed by law {law.name!r}")
+        raise WorkbenchError(
+            f"corpus source {source_id!r} has no column {', '.join(map(repr, unknown))} needed by law {law.name!r}"
+        )
     missing = [v for v in law.variables if frame[v].null_count() == frame.height]
     if missing:
-        raise WorkbenchError(f"corpus source {source_id!r} has no {', '.join(missing)} values needed by law {law.name!r}")
+        raise WorkbenchError(
+            f"corpus source {source_id!r} has no {', '.join(missing)} values needed by law {law.name!r}"
+        )
     notes = []
     complete = frame.drop_nulls(list(law.variables))
     if complete.height < frame.height:
-        notes.append(f"{frame.height - complete.height} of {frame.height} rows of {spec!r} lack {', '.join(law.variables)} and were not fitted")
+        notes.append(
+            f"{frame.height - complete.height} of {frame.height} rows of {spec!r} lack {', '.join(law.variables)} "
+            "and were not fitted"
+        )
     return complete, notes, _source_info(src, sub, complete.height, total, frame if sub is None else None)
 
 
@@ -98,8 +113,10 @@ def _source_and_subset(spec: str, known) -> tuple[str, str | None]:
     source_id, sep, subset = spec.rpartition(":")
     if sep and source_id in known and subset:
         return source_id, subset
-    raise WorkbenchError(f"--data {spec!r}: no such file, and not a corpus source id (known: {', '.join(known)}; "
-                         "a subset is written source:subset)")
+    raise WorkbenchError(
+        f"--data {spec!r}: no such file, and not a corpus source id (known: {', '.join(known)}; "
+        "a subset is written source:subset)"
+    )
 
 
 def _source_info(src, sub, fitted: int, total: int, all_rows) -> dict:
@@ -109,12 +126,12 @@ def _source_info(src, sub, fitted: int, total: int, all_rows) -> dict:
     info = {"source": src.id, "subset": sub.name if sub else None, "rows_fitted": fitted, "rows_in_source": total}
     if sub is not None:
         info["subset_rule"] = sub.rule
-        info["summary"] = (f"{src.id}, subset {sub.name}: {fitted} of {total} points "
-                           f"({sub.rule}, as {sub.used_by})")
+        info["summary"] = f"{src.id}, subset {sub.name}: {fitted} of {total} points ({sub.rule}, as {sub.used_by})"
         return info
     counted = [(s, select_subset(all_rows, s, src.id).height) for s in src.subsets if s.column in all_rows.columns]
-    info["subsets"] = {s.name: {"rows": n, "rule": s.rule, "used_by": s.used_by, "reference": s.reference}
-                       for s, n in counted}
+    info["subsets"] = {
+        s.name: {"rows": n, "rule": s.rule, "used_by": s.used_by, "reference": s.reference} for s, n in counted
+    }
     head = f"{src.id}: all {total} points" if fitted == total else f"{src.id}: {fitted} of {total} points"
     others = "; ".join(f"{s.used_by} fitted {n} (use {src.id}:{s.name})" for s, n in counted)
     info["summary"] = f"{head}; {others}" if others else head
@@ -135,18 +152,32 @@ def _parse_fixed(items: Sequence[str], law) -> dict[str, float]:
     return out
 
 
+def _fit_options(args, law):
+    """The fit's options from the flags, built once for the fit, its bootstrap and its backtest."""
+    from workbench.fit import FitOptions
+
+    return FitOptions(
+        loss=args.loss,
+        delta=args.delta,
+        fixed=_parse_fixed(args.fix, law),
+        tie=tuple(args.tie),
+        weight=args.weight,
+        space=args.residuals,
+    )
+
+
 def cmd_fit(args) -> int:
     from workbench.analysis.backtest import backtest
     from workbench.fit import fit_problem, make_problem
-    from workbench.fit.bootstrap import bootstrap
     from workbench.laws import get_law
 
     law = get_law(args.law)
     groups: tuple[str, ...] = ()
     if args.per_group:
         if law.basis is None:
-            raise WorkbenchError(f"--per-group: law {law.name!r} is not separable, so it has no coefficients to fit "
-                                 "per group")
+            raise WorkbenchError(
+                f"--per-group: law {law.name!r} is not separable, so it has no coefficients to fit per group"
+            )
         frame, notes, data_info = _load_fit_data(args.data, law, carry=(args.per_group,))
         from workbench.laws.grouped import grouped
 
@@ -155,12 +186,10 @@ def cmd_fit(args) -> int:
     else:
         frame, notes, data_info = _load_fit_data(args.data, law)
     points = [_parse_point(p, law, groups) for p in args.predict]
-    options = dict(loss=args.loss, delta=args.delta, fixed=_parse_fixed(args.fix, law), tie=args.tie, weight=args.weight,
-                   space=args.residuals)
-    problem = make_problem(law, frame, **options)
-    result = fit_problem(problem)
+    options = _fit_options(args, law)
+    result = fit_problem(make_problem(law, frame, options))
     if args.bootstrap:
-        result, _ = bootstrap(problem, result, draws=args.bootstrap, seed=args.seed)
+        result = result.bootstrap(draws=args.bootstrap, seed=args.seed)
     out = result.to_dict()
     out["warnings"] = notes + out["warnings"]
     out["data"] = data_info
@@ -174,7 +203,7 @@ def cmd_fit(args) -> int:
             cmp = shared_vs_separate(get_law(args.law), frame, args.per_group, shared=result)  # squared loss: AIC
             out["sharing"] = cmp.to_dict()
     if args.holdout:
-        bt = backtest(law, frame, args.holdout, **options)
+        bt = backtest(law, frame, args.holdout, options)
         out["backtest"] = {**bt.to_dict(), "params": dict(bt.fit.params), "warnings": list(bt.fit.warnings)}
     if args.json:
         print(json.dumps(out, indent=2))
@@ -193,24 +222,29 @@ def _format_fit(out: dict, law) -> str:
     for flag in out["flags"]:
         if flag["parameter"]:
             marks.setdefault(flag["parameter"], []).append(flag["label"])
+    level = f"{out['ci_level']:.0%}" if "ci_level" in out else ""
     for name, value in out["params"].items():
         ci = out.get("ci", {}).get(name)
-        extra = f"   95% CI [{ci[0]:.6g}, {ci[1]:.6g}]" if ci else ""
+        extra = f"   {level} CI [{ci[0]:.6g}, {ci[1]:.6g}]" if ci else ""
         mark = f"   <- {'; '.join(marks[name])}" if name in marks else ""
         lines.append(f"  {name:>8} = {value:.6g}{extra}{mark}")
     for p in out["predictions"]:
         where = "extrapolates" if p["extrapolates"] else "interpolates"
         groups = out["data"].get("per_group", {}).get("groups", [])
-        inputs = ", ".join(f"{v}={groups[int(p[v])]}" if groups and v == law.variables[-1] else f"{v}={p[v]:.4g}"
-                           for v in law.variables)
-        ci = f" [95% CI {p['ci'][0]:.6g}, {p['ci'][1]:.6g}]" if "ci" in p else ""
+        inputs = ", ".join(
+            f"{v}={groups[int(p[v])]}" if groups and v == law.variables[-1] else f"{v}={p[v]:.4g}"
+            for v in law.variables
+        )
+        ci = f" [{level} CI {p['ci'][0]:.6g}, {p['ci'][1]:.6g}]" if "ci" in p else ""
         caution = f" (caution: fit has warnings: {'; '.join(p['warnings'])})" if p["warnings"] else ""
         lines.append(f"  predict {inputs}: {law.target} = {p[law.target]:.6g}{ci} ({where}){caution}")
     if "backtest" in out:
         b = out["backtest"]
-        lines.append(f"backtest [{b['holdout']}]: fitted on {b['n_train']}, scored on {b['n_test']}: "
-                     f"mean |log error| {b['mae_log']:.4f} ({b['mean_abs_pct']:.2f} %), bias {b['bias_log']:+.4f}, "
-                     f"up to {b['max_decades_beyond_data']:.2f} decades beyond the training data")
+        lines.append(
+            f"backtest [{b['holdout']}]: fitted on {b['n_train']}, scored on {b['n_test']}: "
+            f"mean |log error| {b['mae_log']:.4f} ({b['mean_abs_pct']:.2f} %), bias {b['bias_log']:+.4f}, "
+            f"up to {b['max_decades_beyond_data']:.2f} decades beyond the training data"
+        )
     if "sharing" in out and "verdict" in out["sharing"]:
         sh = out["sharing"]
         lines.append(f"shared vs separate exponents across {sh['by']} ({sh['loss']} fits): {sh['verdict']}")
@@ -231,10 +265,17 @@ def cmd_list_laws(args) -> int:
     from workbench.laws import LAWS
 
     rows = [
-        {"name": law.name, "title": law.title, "variables": list(law.variables), "parameters": list(law.names),
-         "latex": law.latex,
-         "presets": [{"name": p.name, "origin": p.origin, "label": p.label, "locator": p.locator, "values": dict(p.values)}
-                     for p in law.presets]}
+        {
+            "name": law.name,
+            "title": law.title,
+            "variables": list(law.variables),
+            "parameters": list(law.names),
+            "latex": law.latex,
+            "presets": [
+                {"name": p.name, "origin": p.origin, "label": p.label, "locator": p.locator, "values": dict(p.values)}
+                for p in law.presets
+            ],
+        }
         for law in LAWS.values()
     ]
 
@@ -252,12 +293,21 @@ def cmd_sources(args) -> int:
 
     def row(src, kind: str, **extra) -> dict:
         df = corpus.load(src.id)
-        return {"id": src.id, "kind": kind, "rows": df.height,
-                "axes": [a for a in AXES if df[a].null_count() < df.height],
-                "metrics": sorted(df["metric"].unique().to_list()), "licence": src.licence,
-                "citation": src.citation, "how_obtained": src.how_obtained, **extra}
+        return {
+            "id": src.id,
+            "kind": kind,
+            "rows": df.height,
+            "axes": [a for a in AXES if df[a].null_count() < df.height],
+            "metrics": sorted(df["metric"].unique().to_list()),
+            "licence": src.licence,
+            "citation": src.citation,
+            "how_obtained": src.how_obtained,
+            **extra,
+        }
 
-    rows = [row(src, "published", arxiv=list(src.arxiv), subsets=_subset_rows(src)) for src in corpus.sources().values()]
+    rows = [
+        row(src, "published", arxiv=list(src.arxiv), subsets=_subset_rows(src)) for src in corpus.sources().values()
+    ]
     if args.proxies:
         from workbench.corpus.proxy_sources import proxy_sources
 
@@ -272,17 +322,30 @@ def _subset_rows(src) -> list[dict]:
     if not src.subsets:
         return []
     points = corpus.loss_points(src.id)
-    return [{"name": s.name, "data": f"{src.id}:{s.name}", "rows": corpus.select_subset(points, s, src.id).height,
-             "of": points.height, "rule": s.rule, "used_by": s.used_by, "reference": s.reference,
-             "description": s.description} for s in src.subsets]
+    return [
+        {
+            "name": s.name,
+            "data": f"{src.id}:{s.name}",
+            "rows": corpus.select_subset(points, s, src.id).height,
+            "of": points.height,
+            "rule": s.rule,
+            "used_by": s.used_by,
+            "reference": s.reference,
+            "description": s.description,
+        }
+        for s in src.subsets
+    ]
 
 
 def _source_line(r: dict) -> str:
-    text = (f"{r['id']:<28} {r['rows']:>7} rows  axes: {', '.join(r['axes'])}  licence: {r['licence']}\n"
-            f"    {r['citation']}")
+    text = (
+        f"{r['id']:<28} {r['rows']:>7} rows  axes: {', '.join(r['axes'])}  licence: {r['licence']}\n    {r['citation']}"
+    )
     for s in r.get("subsets", []):
-        text += (f"\n    subset {s['data']}: {s['rows']} of {s['of']} points, {s['rule']}, as {s['used_by']} "
-                 f"({s['reference']})")
+        text += (
+            f"\n    subset {s['data']}: {s['rows']} of {s['of']} points, {s['rule']}, as {s['used_by']} "
+            f"({s['reference']})"
+        )
     return text
 
 
@@ -306,7 +369,11 @@ def cmd_hub(args) -> int:
 
     if args.hub_command == "pull":
         pulled = hub.pull(args.repo, args.revision)
-        print(json.dumps({"repo": pulled.repo_id, "revision": pulled.revision, "commit": pulled.commit, "path": str(pulled.path)}))
+        print(
+            json.dumps(
+                {"repo": pulled.repo_id, "revision": pulled.revision, "commit": pulled.commit, "path": str(pulled.path)}
+            )
+        )
     else:
         commit = hub.push_runs(args.file, args.repo, path_in_repo=args.path_in_repo, private=args.private)
         print(json.dumps({"repo": args.repo, "commit": commit}))
@@ -316,7 +383,8 @@ def cmd_hub(args) -> int:
 def cmd_figures(args) -> int:
     import time
 
-    from workbench.course import load_all
+    from workbench.course import REQUIRES, load_all
+    from workbench.course.inputs import missing_inputs
     from workbench.viz.export import export_figure
 
     out_dir = Path(args.out)
@@ -326,16 +394,30 @@ def cmd_figures(args) -> int:
     if unknown:
         raise WorkbenchError(f"unknown figure(s) {', '.join(unknown)}; known: {', '.join(registry)}")
     index = ["# Course figures", "", "| figure | notebook | files | caption |", "|---|---|---|---|"]
+    skipped = []
     for name in names:
+        missing = missing_inputs(REQUIRES.get(name, ()))
+        if missing:  # declared inputs not in this checkout: say so, build the others
+            skipped.append(name)
+            print(f"{name}: skipped, missing {', '.join(missing)}")
+            index.append(f"| {name} | — | — | skipped: missing {', '.join(missing)} |")
+            continue
         t0 = time.perf_counter()
         fig = registry[name]()
-        paths = export_figure(fig.chart, out_dir, name, tables=fig.tables, bibtex=fig.bibtex, formats=args.format,
-                              caption=fig.full_caption)
+        paths = export_figure(
+            fig.chart,
+            out_dir,
+            name,
+            tables=fig.tables,
+            bibtex=fig.bibtex,
+            formats=args.format,
+            caption=fig.full_caption,
+        )
         links = " ".join(f"[{p.suffix[1:]}]({p.name})" for p in paths)
         index.append(f"| {name} | {fig.notebook} | {links} | {fig.full_caption} |")
         print(f"{name}: {len(paths)} files in {time.perf_counter() - t0:.1f} s")
     (out_dir / "index.md").write_text("\n".join(index) + "\n", encoding="utf-8")
-    print(f"index: {out_dir / 'index.md'}")
+    print(f"index: {out_dir / 'index.md'}" + (f" ({len(skipped)} skipped for missing inputs)" if skipped else ""))
     return 0
 
 
@@ -346,28 +428,62 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fit", help="fit a law to a CSV/parquet file or a corpus source")
     p.add_argument("--law", help="law name (see --list-laws)")
     p.add_argument("--list-laws", action="store_true", help="list the laws and exit")
-    p.add_argument("--data", help="CSV/parquet with columns params, tokens, loss (aliases: N, D, L, ...), or a corpus source id")
-    p.add_argument("--predict", action="append", default=[], metavar="N:D", help="point to predict, values in the law's variable order; repeatable")
-    p.add_argument("--bootstrap", type=int, default=0, metavar="B", help="bootstrap draws for 95%% confidence intervals")
+    p.add_argument(
+        "--data", help="CSV/parquet with columns params, tokens, loss (aliases: N, D, L, ...), or a corpus source id"
+    )
+    p.add_argument(
+        "--predict",
+        action="append",
+        default=[],
+        metavar="N:D",
+        help="point to predict, values in the law's variable order; repeatable",
+    )
+    p.add_argument(
+        "--bootstrap", type=int, default=0, metavar="B", help="bootstrap draws for 95%% confidence intervals"
+    )
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    p.add_argument("--loss", default="huber", choices=["huber", "squared", "asymmetric"], help="fitting loss on log residuals")
+    p.add_argument(
+        "--loss", default="huber", choices=["huber", "squared", "asymmetric"], help="fitting loss on log residuals"
+    )
     p.add_argument("--delta", type=float, default=1e-3, help="Huber delta (default 1e-3)")
     p.add_argument("--weight", type=float, default=4.0, help="over-prediction weight of --loss asymmetric (default 4)")
-    p.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE", help="pin a parameter, e.g. E=1.69; repeatable")
-    p.add_argument("--tie", action="append", default=[], metavar="A=B", help="make parameter A equal B, e.g. beta=alpha; repeatable")
-    p.add_argument("--residuals", choices=["log", "linear"], default="log",
-                   help="fit residuals of log values (default) or of the values themselves, as curve_fit does")
-    p.add_argument("--per-group", metavar="COLUMN",
-                   help="fit the law's coefficients separately for each value of COLUMN, exponents shared "
-                        "(parameters become E[group], ...; --predict then ends with a group name)")
-    p.add_argument("--holdout", metavar="EXPR", help="backtest: fit without the rows EXPR selects (e.g. 'flops>1e21') and score on them")
+    p.add_argument(
+        "--fix", action="append", default=[], metavar="NAME=VALUE", help="pin a parameter, e.g. E=1.69; repeatable"
+    )
+    p.add_argument(
+        "--tie",
+        action="append",
+        default=[],
+        metavar="A=B",
+        help="make parameter A equal B, e.g. beta=alpha; repeatable",
+    )
+    p.add_argument(
+        "--residuals",
+        choices=["log", "linear"],
+        default="log",
+        help="fit residuals of log values (default) or of the values themselves, as curve_fit does",
+    )
+    p.add_argument(
+        "--per-group",
+        metavar="COLUMN",
+        help="fit the law's coefficients separately for each value of COLUMN, exponents shared "
+        "(parameters become E[group], ...; --predict then ends with a group name)",
+    )
+    p.add_argument(
+        "--holdout",
+        metavar="EXPR",
+        help="backtest: fit without the rows EXPR selects (e.g. 'flops>1e21') and score on them",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_fit)
 
     s = sub.add_parser("sources", help="list the corpus sources")
     s.add_argument("--json", action="store_true")
-    s.add_argument("--proxies", action="store_true",
-                   help="also list the workbench's own proxy runs (proxy:zipf, proxy:pystdlib, proxy:trap)")
+    s.add_argument(
+        "--proxies",
+        action="store_true",
+        help="also list the workbench's own proxy runs (proxy:zipf, proxy:pystdlib, proxy:trap)",
+    )
     s.set_defaults(func=cmd_sources)
 
     c = sub.add_parser("curate", help="rebuild curated tables from the original files")
@@ -376,6 +492,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--source", action="append", help="only this source id; repeatable")
     c.set_defaults(func=cmd_curate)
     from workbench.proxies.cli import register as register_sweep
+
     register_sweep(sub)
     h = sub.add_parser("hub", help="pull a corpus or runs from the Hugging Face Hub, or push your runs")
     hs = h.add_subparsers(dest="hub_command", required=True)

@@ -6,6 +6,18 @@ from workbench.corpus.sources import Source, Subset, get_source, sources
 from workbench.corpus.tables import UserTable, read_user_table
 
 __all__ = [
-    "COLUMNS", "NAMES", "SCHEMA", "Source", "Subset", "UserTable", "get_source", "load", "loss_points",
-    "read_table", "read_user_table", "select_subset", "sources", "validate",
+    "COLUMNS",
+    "NAMES",
+    "SCHEMA",
+    "Source",
+    "Subset",
+    "UserTable",
+    "get_source",
+    "load",
+    "loss_points",
+    "read_table",
+    "read_user_table",
+    "select_subset",
+    "sources",
+    "validate",
 ]

@@ -81,7 +81,10 @@ def fetch(src: Source, from_dir: Path | None = None, cache_dir: Path | None = No
         digest = sha256(path)
         if digest != raw.sha256:
             repository, commit = _origin(src, raw)
-            raise WorkbenchError(f"{path}: sha256 {digest} does not match the pinned {raw.sha256} for {repository}@{commit[:10]}/{raw.path}")
+            raise WorkbenchError(
+                f"{path}: sha256 {digest} does not match the pinned {raw.sha256} for "
+                f"{repository}@{commit[:10]}/{raw.path}"
+            )
         out[raw.path] = path
     return out
 
@@ -100,7 +103,8 @@ def build_report(source_id: str, from_dir: Path | None = None, cache_dir: Path |
     declared = dict(src.dropped)
     if dropped != declared:
         raise WorkbenchError(
-            f"curation of {source_id}: left out {dropped or 'nothing'}, but the registry declares {declared or 'nothing'}; "
+            f"curation of {source_id}: left out {dropped or 'nothing'}, but the registry declares "
+            f"{declared or 'nothing'}; "
             f"update the source's 'dropped' table in sources.toml only after checking why"
         )
     return Curated(frame, dropped)

@@ -93,12 +93,15 @@ def _explain(exc: Exception, what: str, repo_id: str, revision: str | None = Non
     if isinstance(exc, EntryNotFoundError):
         return WorkbenchError(f"cannot {what} {at}: the repository has no such file at that revision")
     if isinstance(exc, FileMetadataError):
-        return WorkbenchError(f"cannot {what} {at}: {constants.ENDPOINT} does not answer like a Hugging Face Hub (check HF_ENDPOINT)")
+        return WorkbenchError(
+            f"cannot {what} {at}: {constants.ENDPOINT} does not answer like a Hugging Face Hub (check HF_ENDPOINT)"
+        )
     if isinstance(exc, HfHubHTTPError):
         status = getattr(getattr(exc, "response", None), "status_code", None)
         if status in (401, 403):
             return WorkbenchError(
-                f"cannot {what} {at}: not authorised (HTTP {status}); log in with `hf auth login` or pass a token with write access"
+                f"cannot {what} {at}: not authorised (HTTP {status}); log in with `hf auth login` or pass a token "
+                "with write access"
             )
         return WorkbenchError(f"cannot {what} {at}: the Hub answered HTTP {status}: {str(exc).splitlines()[0]}")
     return WorkbenchError(f"cannot {what} {at}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
@@ -113,8 +116,13 @@ def _hub_errors() -> tuple[type[Exception], ...]:
         OfflineModeIsEnabled,
     )
 
-    errors: list[type[Exception]] = [HfHubHTTPError, LocalEntryNotFoundError, EntryNotFoundError, FileMetadataError,
-                                     OfflineModeIsEnabled]
+    errors: list[type[Exception]] = [
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        EntryNotFoundError,
+        FileMetadataError,
+        OfflineModeIsEnabled,
+    ]
     for client in ("httpx2", "httpx"):  # the HTTP client of huggingface_hub 2.x (httpx2) or 1.x (httpx)
         try:
             errors.append(__import__(client).HTTPError)
@@ -148,7 +156,8 @@ def _require_hub(what: str, repo_id: str, revision: str | None = None, timeout: 
         at = f"{repo_id}@{revision}" if revision else repo_id
         raise WorkbenchError(
             f"cannot {what} {at}: the Hub at {constants.ENDPOINT} does not answer ({type(exc).__name__}); "
-            f"check the network (or HF_ENDPOINT); a revision pulled before is served from the cache with HF_HUB_OFFLINE=1"
+            "check the network (or HF_ENDPOINT); a revision pulled before is served from the cache with "
+            "HF_HUB_OFFLINE=1"
         ) from None
 
 
@@ -159,13 +168,21 @@ def _cached(repo_id: str, revision: str, cache_dir, token) -> str | None:
     if not _COMMIT.match(revision):
         return None  # a branch or tag may have moved: ask the Hub
     try:
-        return snapshot_download(repo_id=repo_id, repo_type=REPO_TYPE, revision=revision, cache_dir=cache_dir,
-                                 token=token, local_files_only=True)
+        return snapshot_download(
+            repo_id=repo_id,
+            repo_type=REPO_TYPE,
+            revision=revision,
+            cache_dir=cache_dir,
+            token=token,
+            local_files_only=True,
+        )
     except Exception:  # noqa: BLE001 - not (completely) cached: fall through to a download
         return None
 
 
-def pull(repo_id: str, revision: str, *, cache_dir: str | Path | None = None, token: str | bool | None = None) -> Pulled:
+def pull(
+    repo_id: str, revision: str, *, cache_dir: str | Path | None = None, token: str | bool | None = None
+) -> Pulled:
     """Download (or find in the cache) a dataset repository at ``revision``.
 
     A commit id already in the cache is served without any network access;
@@ -178,14 +195,20 @@ def pull(repo_id: str, revision: str, *, cache_dir: str | Path | None = None, to
     if folder is None:
         _require_hub("pull", repo_id, revision)
         try:
-            folder = snapshot_download(repo_id=repo_id, repo_type=REPO_TYPE, revision=revision, cache_dir=cache_dir, token=token)
+            folder = snapshot_download(
+                repo_id=repo_id, repo_type=REPO_TYPE, revision=revision, cache_dir=cache_dir, token=token
+            )
         except _hub_errors() as exc:
             raise _explain(exc, "pull", repo_id, revision) from None
     path = Path(folder)
-    return Pulled(repo_id=repo_id, revision=revision, commit=path.name if _COMMIT.match(path.name) else revision, path=path)
+    return Pulled(
+        repo_id=repo_id, revision=revision, commit=path.name if _COMMIT.match(path.name) else revision, path=path
+    )
 
 
-def pull_corpus(repo_id: str, revision: str, *, cache_dir: str | Path | None = None, token: str | bool | None = None) -> Pulled:
+def pull_corpus(
+    repo_id: str, revision: str, *, cache_dir: str | Path | None = None, token: str | bool | None = None
+) -> Pulled:
     """Pull a corpus repository and check it: a registry and a valid table for every source it lists.
 
     Load it with ``workbench.corpus.load(corpus=pulled.path)``.
@@ -200,8 +223,10 @@ def pull_corpus(repo_id: str, revision: str, *, cache_dir: str | Path | None = N
         wrong = table["source_id"] != src.id
         if wrong.any():
             row = int(wrong.arg_max())
-            raise WorkbenchError(f"{repo_id}@{pulled.commit[:10]}/{src.table.name}: column 'source_id' row {row + 1}: "
-                                 f"{table['source_id'][row]!r} should be {src.id!r}")
+            raise WorkbenchError(
+                f"{repo_id}@{pulled.commit[:10]}/{src.table.name}: column 'source_id' row {row + 1}: "
+                f"{table['source_id'][row]!r} should be {src.id!r}"
+            )
     return pulled
 
 
@@ -218,16 +243,24 @@ def pull_runs(
 
     _check(repo_id, revision)
     try:
-        path = hf_hub_download(repo_id=repo_id, filename=filename, repo_type=REPO_TYPE, revision=revision,
-                               cache_dir=cache_dir, token=token, local_files_only=True)
+        path = hf_hub_download(
+            repo_id=repo_id,
+            filename=filename,
+            repo_type=REPO_TYPE,
+            revision=revision,
+            cache_dir=cache_dir,
+            token=token,
+            local_files_only=True,
+        )
     except Exception:  # noqa: BLE001 - not cached yet
         path = None
     if path is not None and _COMMIT.match(revision):
         return read_table(Path(path), f"{repo_id}@{revision}/{filename}")
     _require_hub(f"pull {filename} from", repo_id, revision)
     try:
-        path = hf_hub_download(repo_id=repo_id, filename=filename, repo_type=REPO_TYPE, revision=revision,
-                               cache_dir=cache_dir, token=token)
+        path = hf_hub_download(
+            repo_id=repo_id, filename=filename, repo_type=REPO_TYPE, revision=revision, cache_dir=cache_dir, token=token
+        )
     except _hub_errors() as exc:
         raise _explain(exc, f"pull {filename} from", repo_id, revision) from None
     return read_table(Path(path), f"{repo_id}@{revision}/{filename}")
@@ -277,7 +310,10 @@ def push_runs(
     try:
         api.create_repo(repo_id, repo_type=REPO_TYPE, private=private, exist_ok=True)
         info = api.upload_file(
-            path_or_fileobj=payload, path_in_repo=path_in_repo, repo_id=repo_id, repo_type=REPO_TYPE,
+            path_or_fileobj=payload,
+            path_in_repo=path_in_repo,
+            repo_id=repo_id,
+            repo_type=REPO_TYPE,
             commit_message=commit_message or f"Add {rows} runs ({path_in_repo}) from the scaling-law workbench",
         )
     except _hub_errors() as exc:

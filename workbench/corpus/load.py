@@ -8,8 +8,8 @@ have a given axis.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import polars as pl
 
@@ -25,7 +25,9 @@ def validate(df: pl.DataFrame, origin: str) -> pl.DataFrame:
     """Check a table against the schema and return it conformed (typed, all columns)."""
     unknown = [c for c in df.columns if c not in schema.BY_NAME]
     if unknown:
-        raise WorkbenchError(f"{origin}: unknown column(s) {', '.join(map(repr, unknown))}; see workbench.corpus.schema")
+        raise WorkbenchError(
+            f"{origin}: unknown column(s) {', '.join(map(repr, unknown))}; see workbench.corpus.schema"
+        )
     missing = [c.name for c in schema.COLUMNS if c.required and c.name not in df.columns]
     if missing:
         raise WorkbenchError(f"{origin}: missing required column(s) {', '.join(map(repr, missing))}")
@@ -47,8 +49,12 @@ def validate(df: pl.DataFrame, origin: str) -> pl.DataFrame:
     key = [c for c in schema.KEY if c in typed.columns]
     if typed.select(key).is_duplicated().any():
         groups = (
-            typed.select(key).with_row_index("_row").group_by(key, maintain_order=True)
-            .agg(pl.col("_row")).filter(pl.col("_row").list.len() > 1).sort(pl.col("_row").list.first())
+            typed.select(key)
+            .with_row_index("_row")
+            .group_by(key, maintain_order=True)
+            .agg(pl.col("_row"))
+            .filter(pl.col("_row").list.len() > 1)
+            .sort(pl.col("_row").list.first())
         )
         rows = [i + 1 for i in groups["_row"][0].to_list()]
         raise WorkbenchError(
@@ -67,7 +73,9 @@ def load_source(src: Source) -> pl.DataFrame:
     wrong = df["source_id"] != src.id
     if wrong.any():
         row = int(wrong.arg_max())
-        raise WorkbenchError(f"{src.table}: column 'source_id' row {row + 1}: {df['source_id'][row]!r} should be {src.id!r}")
+        raise WorkbenchError(
+            f"{src.table}: column 'source_id' row {row + 1}: {df['source_id'][row]!r} should be {src.id!r}"
+        )
     return df
 
 
@@ -90,8 +98,9 @@ def load(
     ``proxy:pystdlib``, ``proxy:trap``; see ``datasets/proxies/sources.toml``).
     """
     ids = list(sources(corpus)) if source is None else [source] if isinstance(source, str) else list(source)
-    frames = [_load_proxy(i) if i.startswith("proxy:") and corpus is None else load_source(get_source(i, corpus))
-              for i in ids]
+    frames = [
+        _load_proxy(i) if i.startswith("proxy:") and corpus is None else load_source(get_source(i, corpus)) for i in ids
+    ]
     df = pl.concat(frames, how="vertical") if frames else schema.conform(pl.DataFrame())
     if metric is not None:
         metrics = [metric] if isinstance(metric, str) else list(metric)
@@ -140,8 +149,9 @@ def select_subset(frame: pl.DataFrame, subset: Subset, origin: str) -> pl.DataFr
         raise WorkbenchError(f"{origin}: subset {subset.name!r} selects by column {column!r}, which these rows lack")
     values = frame[column]
     if values.null_count():
-        raise WorkbenchError(f"{origin}: subset {subset.name!r}: column {column!r} row "
-                             f"{int(values.is_null().arg_max()) + 1} is empty")
+        raise WorkbenchError(
+            f"{origin}: subset {subset.name!r}: column {column!r} row {int(values.is_null().arg_max()) + 1} is empty"
+        )
     if frame.height <= n:
         raise WorkbenchError(f"{origin}: subset {subset.name!r} drops the {n} highest of only {frame.height} rows")
     threshold = values.sort(descending=True)[n - 1]

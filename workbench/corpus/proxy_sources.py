@@ -65,10 +65,17 @@ def proxy_sources() -> dict[str, ProxySource]:
     for entry in read_registry(path):
         try:
             out[entry["id"]] = ProxySource(
-                id=entry["id"], title=entry["title"], citation=entry["citation"], backing=entry["backing"],
-                presets=tuple(entry["presets"]), licence=entry["licence"], how_obtained=entry["how_obtained"],
-                params_convention=entry["params_convention"], caveats=tuple(entry.get("caveats", ())),
-                bibtex=entry.get("bibtex", "").strip())
+                id=entry["id"],
+                title=entry["title"],
+                citation=entry["citation"],
+                backing=entry["backing"],
+                presets=tuple(entry["presets"]),
+                licence=entry["licence"],
+                how_obtained=entry["how_obtained"],
+                params_convention=entry["params_convention"],
+                caveats=tuple(entry.get("caveats", ())),
+                bibtex=entry.get("bibtex", "").strip(),
+            )
         except KeyError as exc:
             raise WorkbenchError(f"{path}: source {entry.get('id', '?')!r} is missing field {exc}") from None
     return out
@@ -82,6 +89,8 @@ def load_proxy_source(source_id: str) -> pl.DataFrame:
     df = pl.concat([load_preset(p) for p in known[source_id].presets], how="vertical")
     wrong = df.filter(pl.col("source_id") != source_id)
     if wrong.height:
-        raise WorkbenchError(f"run {wrong['run_id'][0]!r} in the presets of {source_id} has source_id "
-                             f"{wrong['source_id'][0]!r}: datasets/proxies/sources.toml lists the wrong presets")
+        raise WorkbenchError(
+            f"run {wrong['run_id'][0]!r} in the presets of {source_id} has source_id "
+            f"{wrong['source_id'][0]!r}: datasets/proxies/sources.toml lists the wrong presets"
+        )
     return df

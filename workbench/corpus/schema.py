@@ -45,25 +45,53 @@ COLUMNS: tuple[Column, ...] = (
     Column("organization", pl.String, "", "organisation that trained the model (catalogues)"),
     Column("date", pl.Date, "date", "publication date of the model (catalogues)"),
     Column("train_set", pl.String, "", "training data set of the run (e.g. c4, refinedweb, pile_deduped)"),
-    Column("condition", pl.String, "", "source-specific setting that groups comparable rows (a schedule, a quantisation scheme, a rating)"),
+    Column(
+        "condition",
+        pl.String,
+        "",
+        "source-specific setting that groups comparable rows (a schedule, a quantisation scheme, a rating)",
+    ),
     # scale axes
-    Column("params", pl.Float64, "parameters", "parameter count as the paper reports it (see params_convention)", positive=True),
+    Column(
+        "params",
+        pl.Float64,
+        "parameters",
+        "parameter count as the paper reports it (see params_convention)",
+        positive=True,
+    ),
     Column("params_convention", pl.String, "", "how params counts: one of PARAMS_CONVENTIONS (see above)"),
-    Column("params_total", pl.Float64, "parameters", "total parameters including embeddings, where known", positive=True),
-    Column("params_non_embedding", pl.Float64, "parameters", "parameters excluding embeddings, where known", positive=True),
+    Column(
+        "params_total", pl.Float64, "parameters", "total parameters including embeddings, where known", positive=True
+    ),
+    Column(
+        "params_non_embedding", pl.Float64, "parameters", "parameters excluding embeddings, where known", positive=True
+    ),
     Column("tokens", pl.Float64, "tokens", "training tokens seen at this checkpoint", positive=True),
-    Column("samples", pl.Float64, "examples", "training examples seen where data is not counted in tokens (image-text pairs, problems)", positive=True),
+    Column(
+        "samples",
+        pl.Float64,
+        "examples",
+        "training examples seen where data is not counted in tokens (image-text pairs, problems)",
+        positive=True,
+    ),
     Column("flops", pl.Float64, "FLOP", "training compute at this checkpoint", positive=True),
     Column("step", pl.Int64, "steps", "optimizer step of the checkpoint"),
     Column("final", pl.Boolean, "", "true for the run's final checkpoint"),
     # measurement
     Column("eval_set", pl.String, "", "evaluation data set or benchmark", required=True),
     Column("metric", pl.String, "", "what value measures: one of METRICS (below) or a user's own name", required=True),
-    Column("value", pl.Float64, "per metric", "the measured value, in the unit METRICS gives for its metric", required=True),
+    Column(
+        "value", pl.Float64, "per metric", "the measured value, in the unit METRICS gives for its metric", required=True
+    ),
     Column("value_stderr", pl.Float64, "per metric", "standard error of value as the source reports it"),
     Column("k", pl.Int64, "samples", "k of pass@k / coverage metrics"),
     Column("shots", pl.Int64, "examples", "few-shot examples in the prompt"),
-    Column("in_source_fit", pl.Boolean, "", "false where the source held the point out of its own fit or flagged it as an outlier"),
+    Column(
+        "in_source_fit",
+        pl.Boolean,
+        "",
+        "false where the source held the point out of its own fit or flagged it as an outlier",
+    ),
     Column("note", pl.String, "", "per-row remark from curation (e.g. the source's reason for flagging a point)"),
     # architecture
     Column("width", pl.Int64, "", "model width (d_model)", positive=True),
@@ -78,7 +106,13 @@ COLUMNS: tuple[Column, ...] = (
     Column("weight_bits", pl.Float64, "bits", "bits per weight", positive=True),
     Column("activation_bits", pl.Float64, "bits", "bits per activation", positive=True),
     Column("kv_bits", pl.Float64, "bits", "bits per KV-cache entry", positive=True),
-    Column("gradient_bits", pl.Float64, "bits", "bits of the backward-pass operands (gradients) in quantised training", positive=True),
+    Column(
+        "gradient_bits",
+        pl.Float64,
+        "bits",
+        "bits of the backward-pass operands (gradients) in quantised training",
+        positive=True,
+    ),
     Column("number_format", pl.String, "", "int | fp | nvfp4 | mxfp4 | bf16 | ..."),
     Column("exponent_bits", pl.Int64, "bits", "exponent bits of a floating-point format"),
     Column("mantissa_bits", pl.Int64, "bits", "mantissa bits of a floating-point format"),
@@ -96,20 +130,51 @@ COLUMNS: tuple[Column, ...] = (
     Column("context", pl.Int64, "tokens", "training context length", positive=True),
     Column("lr_schedule", pl.String, "", "learning-rate schedule: constant | cosine | wsd (warmup-stable-decay)"),
     Column("learning_rate", pl.Float64, "", "learning rate at this step", positive=True),
-    Column("lr_area", pl.Float64, "lr x steps", "area under the learning-rate curve up to this step, S1 = sum of lr (Tissue et al. 2024)"),
-    Column("lr_anneal_area", pl.Float64, "lr x steps", "learning-rate annealing area up to this step, S2 with decay 0.999 (Tissue et al. 2024)"),
+    Column(
+        "lr_area",
+        pl.Float64,
+        "lr x steps",
+        "area under the learning-rate curve up to this step, S1 = sum of lr (Tissue et al. 2024)",
+    ),
+    Column(
+        "lr_anneal_area",
+        pl.Float64,
+        "lr x steps",
+        "learning-rate annealing area up to this step, S2 with decay 0.999 (Tissue et al. 2024)",
+    ),
 )
 
 BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
 NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 SCHEMA: dict[str, pl.DataType] = {c.name: c.dtype for c in COLUMNS}
 AXES: tuple[str, ...] = (
-    "params", "tokens", "samples", "flops", "step", "date", "width", "depth", "heads",
-    "encoder_params", "decoder_params", "vision_params", "text_params",
-    "weight_bits", "activation_bits", "kv_bits", "gradient_bits", "exponent_bits", "mantissa_bits", "block_size",
+    "params",
+    "tokens",
+    "samples",
+    "flops",
+    "step",
+    "date",
+    "width",
+    "depth",
+    "heads",
+    "encoder_params",
+    "decoder_params",
+    "vision_params",
+    "text_params",
+    "weight_bits",
+    "activation_bits",
+    "kv_bits",
+    "gradient_bits",
+    "exponent_bits",
+    "mantissa_bits",
+    "block_size",
 )
 PARAMS_CONVENTIONS: tuple[str, ...] = (
-    "total", "non_embedding", "non_embedding_with_head", "effective_with_attention", "unknown",
+    "total",
+    "non_embedding",
+    "non_embedding_with_head",
+    "effective_with_attention",
+    "unknown",
 )
 # The columns that identify one measurement: no two rows of a table may share them.
 KEY: tuple[str, ...] = ("source_id", "run_id", "condition", "seed", "step", "eval_set", "metric", "k", "shots")

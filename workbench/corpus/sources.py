@@ -104,15 +104,25 @@ def _subsets(path: Path, source_id: str, table: dict) -> tuple[Subset, ...]:
         rules = [k for k in entry if k in SUBSET_RULES]
         unknown = [k for k in entry if k not in (*SUBSET_RULES, "used_by", "reference", "description")]
         if unknown or len(rules) != 1:
-            raise WorkbenchError(f"{where}: needs exactly one rule ({', '.join(SUBSET_RULES)}) and only the fields "
-                                 f"used_by, reference, description" + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+            raise WorkbenchError(
+                f"{where}: needs exactly one rule ({', '.join(SUBSET_RULES)}) and only the fields "
+                f"used_by, reference, description" + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+            )
         rule = entry["drop_highest"]
         n = rule.get("n") if isinstance(rule, dict) else None
         if not isinstance(n, int) or isinstance(n, bool) or n < 1 or not isinstance(rule.get("column"), str):
-            raise WorkbenchError(f"{where}: drop_highest must look like {{ column = \"loss\", n = 5 }} with n >= 1")
+            raise WorkbenchError(f'{where}: drop_highest must look like {{ column = "loss", n = 5 }} with n >= 1')
         try:
-            out.append(Subset(name=name, used_by=entry["used_by"], reference=entry["reference"],
-                              description=entry["description"], column=rule["column"], drop_highest=n))
+            out.append(
+                Subset(
+                    name=name,
+                    used_by=entry["used_by"],
+                    reference=entry["reference"],
+                    description=entry["description"],
+                    column=rule["column"],
+                    drop_highest=n,
+                )
+            )
         except KeyError as exc:
             raise WorkbenchError(f"{where}: missing field {exc}") from None
     return tuple(out)

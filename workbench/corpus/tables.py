@@ -9,9 +9,9 @@ coerced to null.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import polars as pl
 
@@ -82,7 +82,9 @@ def cast_strict(
             empty = text.is_null() | (text == "")
             if dtype == pl.Boolean:
                 lowered = text.str.to_lowercase()
-                cast = lowered.replace_strict({"true": True, "false": False, "1": True, "0": False}, default=None, return_dtype=pl.Boolean)
+                cast = lowered.replace_strict(
+                    {"true": True, "false": False, "1": True, "0": False}, default=None, return_dtype=pl.Boolean
+                )
             elif dtype == pl.String:
                 cast = text
             elif dtype == pl.Date:
@@ -92,13 +94,17 @@ def cast_strict(
             bad = (~empty) & cast.is_null()
             if bad.any():
                 row = int(bad.arg_max())
-                raise WorkbenchError(f"{origin}: column {name!r} row {row + 1}: {col[row]!r} is not a valid {_kind(dtype)}")
+                raise WorkbenchError(
+                    f"{origin}: column {name!r} row {row + 1}: {col[row]!r} is not a valid {_kind(dtype)}"
+                )
             cast = cast.set(empty, None)
         else:
             try:
                 cast = col.cast(dtype, strict=True)
             except pl.exceptions.PolarsError:
-                raise WorkbenchError(f"{origin}: column {name!r} has type {col.dtype}, expected a {_kind(dtype)}") from None
+                raise WorkbenchError(
+                    f"{origin}: column {name!r} has type {col.dtype}, expected a {_kind(dtype)}"
+                ) from None
             empty = cast.is_null()
         if name in required and empty.any():
             row = int(empty.arg_max())
@@ -158,7 +164,10 @@ def resolve_columns(df: pl.DataFrame, wanted: Sequence[str], origin: str) -> dic
 
 
 def read_user_table(
-    path: str | Path, variables: Sequence[str], target: str = "loss", domains: Mapping[str, str] | None = None,
+    path: str | Path,
+    variables: Sequence[str],
+    target: str = "loss",
+    domains: Mapping[str, str] | None = None,
     carry: Sequence[str] = (),
 ) -> UserTable:
     """Read a user's CSV/parquet holding ``variables`` and ``target`` (aliases allowed).
@@ -187,7 +196,10 @@ def read_user_table(
     numeric = {n: pl.Float64 for n in frame.columns}
     domains = domains or {}
     frame = cast_strict(
-        frame, numeric, origin, required=list(numeric),
+        frame,
+        numeric,
+        origin,
+        required=list(numeric),
         positive=[n for n in numeric if domains.get(n, "positive") == "positive"],
         nonnegative=[n for n in numeric if domains.get(n) == "nonnegative"],
     )

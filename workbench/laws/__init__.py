@@ -7,8 +7,8 @@ fitting engine, CLI and notebooks pick it up from this registry.
 from __future__ import annotations
 
 from workbench.errors import WorkbenchError
-from workbench.laws.base import Law, Parameter, Preset
 from workbench.laws.annealing import ANNEALING_LAWS
+from workbench.laws.base import Law, Parameter, Preset
 from workbench.laws.bnsl import BNSL_LAWS
 from workbench.laws.chinchilla import CHINCHILLA
 from workbench.laws.data_constrained import DATA_CONSTRAINED_LAWS
@@ -25,8 +25,19 @@ from workbench.laws.sampling import SAMPLING_LAWS
 
 # Order: general forms first, then by topic (data, precision, schedules, inference).
 _ALL = (
-    *POWER_LAWS, *KAPLAN_LAWS, CHINCHILLA, *BNSL_LAWS, *NMT_LAWS, *GADRE_LAWS, *DATA_CONSTRAINED_LAWS,
-    *KUMAR_LAWS, *SUN_LAWS, *QUANTIZATION_LAWS, *EFFICIENCY_LAWS, *ANNEALING_LAWS, *HYPERPARAMETER_LAWS,
+    *POWER_LAWS,
+    *KAPLAN_LAWS,
+    CHINCHILLA,
+    *BNSL_LAWS,
+    *NMT_LAWS,
+    *GADRE_LAWS,
+    *DATA_CONSTRAINED_LAWS,
+    *KUMAR_LAWS,
+    *SUN_LAWS,
+    *QUANTIZATION_LAWS,
+    *EFFICIENCY_LAWS,
+    *ANNEALING_LAWS,
+    *HYPERPARAMETER_LAWS,
     *SAMPLING_LAWS,
 )
 LAWS: dict[str, Law] = {law.name: law for law in _ALL}

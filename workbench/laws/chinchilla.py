@@ -28,7 +28,7 @@ def _basis(x: Columns, theta: np.ndarray) -> np.ndarray:
 def _basis_grad(x: Columns, theta: np.ndarray) -> np.ndarray:
     alpha, beta = theta
     n, d = x["params"], x["tokens"]
-    d_alpha, d_beta = np.broadcast_arrays(-np.log(n) * n ** -alpha, -np.log(d) * d ** -beta)
+    d_alpha, d_beta = np.broadcast_arrays(-np.log(n) * n**-alpha, -np.log(d) * d**-beta)
     out = np.zeros(d_alpha.shape + (3, 2))
     out[..., 1, 0] = d_alpha
     out[..., 2, 1] = d_beta

@@ -23,8 +23,15 @@ from scipy.optimize import minimize_scalar
 
 from workbench.laws.base import Columns, Law, Parameter, Preset
 
-README_FIT = {"E": float(np.exp(0.6254804)), "A": float(np.exp(6.255414)), "B": float(np.exp(7.3049974)),
-              "alpha": 0.3526596, "beta": 0.3526596, "rd_star": 15.387756, "rn_star": 5.309743}
+README_FIT = {
+    "E": float(np.exp(0.6254804)),
+    "A": float(np.exp(6.255414)),
+    "B": float(np.exp(7.3049974)),
+    "alpha": 0.3526596,
+    "beta": 0.3526596,
+    "rd_star": 15.387756,
+    "rn_star": 5.309743,
+}
 
 
 def _decayed(unique, repeats, star):
@@ -59,21 +66,32 @@ MUENNIGHOFF_DATA_CONSTRAINED = Law(
         Parameter("B", 1e-3, 1e12, "B", "data coefficient", grid=(1e2, 1e3, 1e4), log_scale=True),
         Parameter("alpha", 0.01, 3.0, r"\alpha", "model-size exponent", grid=(0.2, 0.35, 0.5)),
         Parameter("beta", 0.01, 3.0, r"\beta", "data exponent", grid=(0.2, 0.35, 0.5)),
-        Parameter("rd_star", 0.01, 1e4, r"R_D^*", "decay scale of repeated epochs", grid=(3.0, 15.0, 60.0), log_scale=True),
-        Parameter("rn_star", 0.01, 1e4, r"R_N^*", "decay scale of excess parameters", grid=(1.0, 5.0, 25.0), log_scale=True),
+        Parameter(
+            "rd_star", 0.01, 1e4, r"R_D^*", "decay scale of repeated epochs", grid=(3.0, 15.0, 60.0), log_scale=True
+        ),
+        Parameter(
+            "rn_star", 0.01, 1e4, r"R_N^*", "decay scale of excess parameters", grid=(1.0, 5.0, 25.0), log_scale=True
+        ),
     ),
-    latex=(r"L = E + \frac{A}{N'^{\alpha}} + \frac{B}{D'^{\beta}},\quad "
-           r"D' = U_D + U_D R_D^*\left(1 - e^{-R_D/R_D^*}\right),\ "
-           r"N' = U_N + U_N R_N^*\left(1 - e^{-R_N/R_N^*}\right)"),
+    latex=(
+        r"L = E + \frac{A}{N'^{\alpha}} + \frac{B}{D'^{\beta}},\quad "
+        r"D' = U_D + U_D R_D^*\left(1 - e^{-R_D/R_D^*}\right),\ "
+        r"N' = U_N + U_N R_N^*\left(1 - e^{-R_N/R_N^*}\right)"
+    ),
     formula=_loss,
-    presets=(Preset("muennighoff2023_readme", README_FIT,
-                    "Muennighoff et al. 2023, Scaling Data-Constrained Language Models, arXiv:2305.16264",
-                    origin="authors-code",
-                    locator="huggingface/datablations@0c76502267929830725f1de47a1b7b02bec78af4:README.md "
-                            "('Parametric Fit': a, b, e, alpha, beta, rd_star, rn_star)",
-                    note="C4, GPT-2 tokenizer, up to 9B parameters and 900B tokens; alpha = beta. The paper's "
-                         "appendices print the same digits (C4 scaling coefficients; R_N* = 5.309743, "
-                         "R_D* = 15.387756), seen here only in a transcription of its LaTeX."),),
+    presets=(
+        Preset(
+            "muennighoff2023_readme",
+            README_FIT,
+            "Muennighoff et al. 2023, Scaling Data-Constrained Language Models, arXiv:2305.16264",
+            origin="authors-code",
+            locator="huggingface/datablations@0c76502267929830725f1de47a1b7b02bec78af4:README.md "
+            "('Parametric Fit': a, b, e, alpha, beta, rd_star, rn_star)",
+            note="C4, GPT-2 tokenizer, up to 9B parameters and 900B tokens; alpha = beta. The paper's "
+            "appendices print the same digits (C4 scaling coefficients; R_N* = 5.309743, "
+            "R_D* = 15.387756), seen here only in a transcription of its LaTeX.",
+        ),
+    ),
     description="Loss when D training tokens repeat U_D unique ones (Muennighoff et al. 2023).",
     references=("arXiv:2305.16264",),
 )

@@ -38,19 +38,31 @@ more data, calls for more bits.
 from __future__ import annotations
 
 import numpy as np
-
 from scipy.optimize import minimize
 
 from workbench.laws.base import Columns, Law, Parameter, Preset
 
 _CITE = "Sun et al. 2025, Scaling Laws for Floating-Point Quantization Training, arXiv:2501.02423"
-TABLE2 = {"eps": 1.9061, "n": 69.2343, "d": 68973.0621, "inv_gamma": 1.0 / 11334.5197,
-          "alpha": 0.2368, "beta": 0.5162, "delta": 3.1926, "nu": 2.9543}
+TABLE2 = {
+    "eps": 1.9061,
+    "n": 69.2343,
+    "d": 68973.0621,
+    "inv_gamma": 1.0 / 11334.5197,
+    "alpha": 0.2368,
+    "beta": 0.5162,
+    "delta": 3.1926,
+    "nu": 2.9543,
+}
 
 
 def _logs(x: Columns):
-    return (np.log(x["params"]), np.log(x["tokens"]), np.log(x["exponent_bits"] + 0.5),
-            np.log(x["mantissa_bits"] + 0.5), np.log2(x["block_size"]))
+    return (
+        np.log(x["params"]),
+        np.log(x["tokens"]),
+        np.log(x["exponent_bits"] + 0.5),
+        np.log(x["mantissa_bits"] + 0.5),
+        np.log2(x["block_size"]),
+    )
 
 
 def _penalty(x: Columns, theta):
@@ -90,22 +102,37 @@ SUN_FP = Law(
         Parameter("eps", 0.0, 100.0, r"\epsilon", "irreducible loss", linear=True),
         Parameter("n", 0.0, 1e12, "n", "model-size coefficient", linear=True),
         Parameter("d", 0.0, 1e12, "d", "data coefficient", linear=True),
-        Parameter("inv_gamma", 0.0, 1e6, r"\gamma^{-1}", "inverse of the paper's gamma (scale of the quantisation penalty)",
-                  linear=True),
+        Parameter(
+            "inv_gamma",
+            0.0,
+            1e6,
+            r"\gamma^{-1}",
+            "inverse of the paper's gamma (scale of the quantisation penalty)",
+            linear=True,
+        ),
         Parameter("alpha", 0.0, 3.0, r"\alpha", "model-size exponent", grid=_EXP_GRID),
         Parameter("beta", 0.0, 3.0, r"\beta", "data exponent", grid=_EXP_GRID),
         Parameter("delta", 0.0, 20.0, r"\delta", "exponent-bits exponent", grid=_BITS_GRID),
         Parameter("nu", 0.0, 20.0, r"\nu", "mantissa-bits exponent", grid=_BITS_GRID),
     ),
-    latex=(r"L = \frac{n}{N^{\alpha}} + \frac{d}{D^{\beta}} + \epsilon + \frac{D^{\beta}}{N^{\alpha}}"
-           r"\frac{\log_2 B}{\gamma\,(E + \tfrac12)^{\delta}\,(M + \tfrac12)^{\nu}}"),
+    latex=(
+        r"L = \frac{n}{N^{\alpha}} + \frac{d}{D^{\beta}} + \epsilon + \frac{D^{\beta}}{N^{\alpha}}"
+        r"\frac{\log_2 B}{\gamma\,(E + \tfrac12)^{\delta}\,(M + \tfrac12)^{\nu}}"
+    ),
     basis=_basis,
     basis_grad=_basis_grad,
     domains={"exponent_bits": "nonnegative", "mantissa_bits": "nonnegative"},
-    presets=(Preset("sun2025_table2", TABLE2, _CITE, origin="printed",
-                    locator="arXiv:2501.02423v3 App. B.1 Table 2 (constants of Eq. (26))",
-                    note="inv_gamma = 1/11334.5197 (the table prints gamma); LLaMA-style 41M-679M models, quantised "
-                         "GEMM inputs, fitted on 358 of the 366 runs."),),
+    presets=(
+        Preset(
+            "sun2025_table2",
+            TABLE2,
+            _CITE,
+            origin="printed",
+            locator="arXiv:2501.02423v3 App. B.1 Table 2 (constants of Eq. (26))",
+            note="inv_gamma = 1/11334.5197 (the table prints gamma); LLaMA-style 41M-679M models, quantised "
+            "GEMM inputs, fitted on 358 of the 366 runs.",
+        ),
+    ),
     description="Loss of floating-point quantised training (Sun et al. 2025, the unified 'Capybara' law).",
     references=("arXiv:2501.02423",),
 )
@@ -120,8 +147,12 @@ def critical_data_size(params, exponent_bits, mantissa_bits, block_size, values=
     infinite for B = 1 (no penalty).
     """
     v = values
-    num = (v["d"] / v["inv_gamma"]) * np.asarray(params, float) ** v["alpha"] \
-        * (np.asarray(exponent_bits, float) + 0.5) ** v["delta"] * (np.asarray(mantissa_bits, float) + 0.5) ** v["nu"]
+    num = (
+        (v["d"] / v["inv_gamma"])
+        * np.asarray(params, float) ** v["alpha"]
+        * (np.asarray(exponent_bits, float) + 0.5) ** v["delta"]
+        * (np.asarray(mantissa_bits, float) + 0.5) ** v["nu"]
+    )
     with np.errstate(divide="ignore"):
         return (num / np.log2(np.asarray(block_size, float))) ** (1.0 / (2.0 * v["beta"]))
 
@@ -159,8 +190,12 @@ def loss_at_precision(params, tokens, total_bits, block_size=128.0, values=TABLE
     dn = v["delta"] + v["nu"]
     log_split = v["delta"] * np.log(v["delta"]) + v["nu"] * np.log(v["nu"]) - dn * np.log(dn)
     penalty = np.exp(v["beta"] * np.log(d) - v["alpha"] * np.log(n) - dn * np.log(p) - log_split)
-    return (v["n"] * n ** -v["alpha"] + v["d"] * d ** -v["beta"] + v["eps"]
-            + penalty * v["inv_gamma"] * np.log2(np.asarray(block_size, float)))
+    return (
+        v["n"] * n ** -v["alpha"]
+        + v["d"] * d ** -v["beta"]
+        + v["eps"]
+        + penalty * v["inv_gamma"] * np.log2(np.asarray(block_size, float))
+    )
 
 
 def compute_optimal_precision(flops, block_size=128.0, *, k: float = 6.0 / 16.0, values=TABLE2):
@@ -171,15 +206,21 @@ def compute_optimal_precision(flops, block_size=128.0, *, k: float = 6.0 / 16.0,
     """
     out = []
     for c in np.atleast_1d(np.asarray(flops, float)):
-        def objective(z):
+
+        def objective(z, c=c):  # c bound now: the closure is used inside this iteration only
             log_n, p = z
             tokens = c / (k * p * np.exp(log_n))
             return float(loss_at_precision(np.exp(log_n), tokens, p, block_size, values))
 
         starts = [(np.log(c) / 2 - 3 + 0.5 * i, p) for i in range(13) for p in (3.0, 6.0, 10.0)]
         best = min(starts, key=objective)
-        res = minimize(objective, best, method="L-BFGS-B", bounds=[(best[0] - 12, best[0] + 12), (1.0, 64.0)],
-                       options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 2000})
+        res = minimize(
+            objective,
+            best,
+            method="L-BFGS-B",
+            bounds=[(best[0] - 12, best[0] + 12), (1.0, 64.0)],
+            options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 2000},
+        )
         log_n, p = res.x
         n = float(np.exp(log_n))
         out.append((float(p), n, c / (k * p * n), float(res.fun)))

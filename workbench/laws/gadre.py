@@ -32,11 +32,12 @@ import numpy as np
 
 from workbench.laws.base import Columns, Law, Parameter, Preset
 
-_CITE = ("Gadre et al. 2024, Language models scale reliably with over-training and on downstream tasks, "
-         "arXiv:2403.08540")
-_LOCATOR = ("mlfoundations/scaling@a003c4913793ac2ae7ef87b28ecb562955d026d5:scaling/shared.py "
-            "(fit_ds on the released exp_data runs; every digit reproduced from the curated rows by "
-            "tests/test_reproductions.py)")
+_CITE = "Gadre et al. 2024, Language models scale reliably with over-training and on downstream tasks, arXiv:2403.08540"
+_LOCATOR = (
+    "mlfoundations/scaling@a003c4913793ac2ae7ef87b28ecb562955d026d5:scaling/shared.py "
+    "(fit_ds on the released exp_data runs; every digit reproduced from the curated rows by "
+    "tests/test_reproductions.py)"
+)
 _ETA_GRID = tuple(float(v) for v in np.round(np.linspace(0.02, 0.6, 30), 6))
 _GAMMA_GRID = tuple(float(v) for v in np.round(np.geomspace(0.05, 5.0, 30), 6))
 
@@ -51,8 +52,9 @@ def _ot_basis(x: Columns, theta) -> np.ndarray:
 def _ot_basis_grad(x: Columns, theta) -> np.ndarray:
     (eta,) = theta
     log_c, log_m = np.log(x["flops"]), np.log(x["token_multiplier"])
-    d_up, d_down = np.broadcast_arrays((log_m - log_c) * np.exp(eta * (log_m - log_c)),
-                                       -(log_m + log_c) * np.exp(-eta * (log_m + log_c)))
+    d_up, d_down = np.broadcast_arrays(
+        (log_m - log_c) * np.exp(eta * (log_m - log_c)), -(log_m + log_c) * np.exp(-eta * (log_m + log_c))
+    )
     out = np.zeros(d_up.shape + (3, 1))
     out[..., 1, 0] = d_up
     out[..., 2, 0] = d_down
@@ -60,10 +62,16 @@ def _ot_basis_grad(x: Columns, theta) -> np.ndarray:
 
 
 def _ot_preset(name: str, e: float, a: float, b: float, eta: float, data: str) -> Preset:
-    return Preset(name, {"E": e, "a": a, "b": b, "eta": eta}, _CITE, origin="authors-code", locator=_LOCATOR,
-                  note=f"Trained on {data}; fitted on the four small shapes at M = 20 and the 11M shape at M = 320 "
-                  "(curve_fit on linear residuals). The paper prints the same fit rounded, in its code's "
-                  "parameterisation (App. E Table 6 of the NeurIPS version: a/6^eta, b, 2 eta, E).")
+    return Preset(
+        name,
+        {"E": e, "a": a, "b": b, "eta": eta},
+        _CITE,
+        origin="authors-code",
+        locator=_LOCATOR,
+        note=f"Trained on {data}; fitted on the four small shapes at M = 20 and the 11M shape at M = 320 "
+        "(curve_fit on linear residuals). The paper prints the same fit rounded, in its code's "
+        "parameterisation (App. E Table 6 of the NeurIPS version: a/6^eta, b, 2 eta, E).",
+    )
 
 
 GADRE_OVERTRAINING = Law(
@@ -104,9 +112,15 @@ def _err_basis_grad(x: Columns, theta) -> np.ndarray:
 
 
 def _err_preset(name: str, k: float, gamma: float, eps: float, data: str, tasks: str) -> Preset:
-    return Preset(name, {"epsilon": eps, "k": k, "gamma": gamma}, _CITE, origin="authors-code", locator=_LOCATOR,
-                  note=f"Trained on {data}; average top-1 error over the {tasks} vs C4-eval loss; fitted on the five "
-                  "loss-fit runs plus the 1.4B run at M = 20.")
+    return Preset(
+        name,
+        {"epsilon": eps, "k": k, "gamma": gamma},
+        _CITE,
+        origin="authors-code",
+        locator=_LOCATOR,
+        note=f"Trained on {data}; average top-1 error over the {tasks} vs C4-eval loss; fitted on the five "
+        "loss-fit runs plus the 1.4B run at M = 20.",
+    )
 
 
 GADRE_ERROR = Law(

@@ -20,8 +20,8 @@ text column.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Sequence
 
 import numpy as np
 import polars as pl
@@ -61,8 +61,9 @@ def per_group(law: Law, groups: Sequence[str], *, column: str = "group") -> Law:
         mask = _onehot(x[column], n_groups)  # (..., n, G)
         if not np.all(mask.sum(axis=-1) == 1):
             bad = np.asarray(x[column]).ravel()[~(mask.sum(axis=-1) == 1).ravel()][0]
-            raise WorkbenchError(f"column {column!r}: {bad!r} is not a group code (0..{n_groups - 1} for "
-                                 f"{', '.join(groups)})")
+            raise WorkbenchError(
+                f"column {column!r}: {bad!r} is not a group code (0..{n_groups - 1} for {', '.join(groups)})"
+            )
         shape = np.broadcast_shapes(b.shape[:-1], mask.shape[:-1])
         out = np.broadcast_to(mask, shape + (n_groups,))[..., :, None] * np.broadcast_to(b, shape + (k,))[..., None, :]
         return out.reshape(shape + (n_groups * k,))  # column g * k + j: coefficient j of group g
@@ -79,9 +80,16 @@ def per_group(law: Law, groups: Sequence[str], *, column: str = "group") -> Law:
     def tex(g: str) -> str:  # a group name as LaTeX text (underscores and the like escaped)
         return "".join(f"\\{c}" if c in "_&%$#{}" else c for c in g)
 
-    linear = [replace(p, name=f"{p.name}[{g}]", latex=f"{p.latex}_{{\\mathrm{{{tex(g)}}}}}",
-                      description=f"{p.description} (group {g})")
-              for g in groups for p in law.linear]
+    linear = [
+        replace(
+            p,
+            name=f"{p.name}[{g}]",
+            latex=f"{p.latex}_{{\\mathrm{{{tex(g)}}}}}",
+            description=f"{p.description} (group {g})",
+        )
+        for g in groups
+        for p in law.linear
+    ]
     group_param_names = {p.name for p in law.linear}
     return Law(
         name=f"{law.name}_per_{column}",
@@ -95,8 +103,7 @@ def per_group(law: Law, groups: Sequence[str], *, column: str = "group") -> Law:
         domains={**law.domains, column: "nonnegative"},
         presets=(),
         description=f"{law.name} fitted jointly to {n_groups} groups: {', '.join(sorted(group_param_names))} per "
-                    f"group, the other parameters shared. Group codes: "
-                    + ", ".join(f"{i}={g}" for i, g in enumerate(groups)),
+        f"group, the other parameters shared. Group codes: " + ", ".join(f"{i}={g}" for i, g in enumerate(groups)),
         references=law.references,
         canonical=law.canonical,
     )
@@ -134,4 +141,3 @@ def group_code(names: Sequence[str], name: str) -> int:
         return list(names).index(str(name))
     except ValueError:
         raise WorkbenchError(f"unknown group {name!r}; groups: {', '.join(names)}") from None
-

@@ -21,11 +21,15 @@ import numpy as np
 
 from workbench.laws.base import Columns, Law, Parameter, Preset
 
-_CITE = ("Li et al. 2025, Predictable Scale: Part I - Optimal Hyperparameter Scaling Law in Large Language Model "
-         "Pretraining, arXiv:2503.04715")
-_LOCATOR = ("step-law/steplaw: data/1004_fitted_lr_bs_scaling_model_parameters.csv (means of the bootstrap "
-            "intercepts and slopes read by code/fit_tool.py), as transcribed by an earlier audit; not re-read here, "
-            "and the paper's rounded formulas (1.79, -0.713, 0.307; 0.58, 0.571) were seen only in secondary notes")
+_CITE = (
+    "Li et al. 2025, Predictable Scale: Part I - Optimal Hyperparameter Scaling Law in Large Language Model "
+    "Pretraining, arXiv:2503.04715"
+)
+_LOCATOR = (
+    "step-law/steplaw: data/1004_fitted_lr_bs_scaling_model_parameters.csv (means of the bootstrap "
+    "intercepts and slopes read by code/fit_tool.py), as transcribed by an earlier audit; not re-read here, "
+    "and the paper's rounded formulas (1.79, -0.713, 0.307; 0.58, 0.571) were seen only in secondary notes"
+)
 _SLOPE_GRID = tuple(float(v) for v in np.round(np.linspace(-1.5, 1.5, 31), 6))
 
 
@@ -54,11 +58,18 @@ STEPLAW_LR = Law(
     latex=r"\eta_\mathrm{opt}(N, D) = c\,N^{a_N} D^{a_D},\quad N \text{ without vocabulary parameters}",
     basis=_lr_basis,
     basis_grad=_lr_grad,
-    presets=(Preset("li2025_bootstrap_mean", {"c": float(np.exp(0.5863)), "a_N": -0.7129, "a_D": 0.3075}, _CITE,
-                    origin="secondhand", locator=_LOCATOR,
-                    note="N is non-embedding parameters (vocabulary excluded). Paper rounding: 1.79 N^-0.713 D^0.307."),),
+    presets=(
+        Preset(
+            "li2025_bootstrap_mean",
+            {"c": float(np.exp(0.5863)), "a_N": -0.7129, "a_D": 0.3075},
+            _CITE,
+            origin="secondhand",
+            locator=_LOCATOR,
+            note="N is non-embedding parameters (vocabulary excluded). Paper rounding: 1.79 N^-0.713 D^0.307.",
+        ),
+    ),
     description="Optimal peak learning rate for N non-embedding parameters (vocabulary excluded) trained on "
-                "D tokens (StepLaw).",
+    "D tokens (StepLaw).",
     references=("arXiv:2503.04715",),
 )
 
@@ -75,9 +86,16 @@ STEPLAW_BATCH = Law(
     latex=r"B_\mathrm{opt}(D) = c\,D^{a_D}",
     basis=_bs_basis,
     basis_grad=_bs_grad,
-    presets=(Preset("li2025_bootstrap_mean", {"c": float(np.exp(-0.5435)), "a_D": 0.5709}, _CITE,
-                    origin="secondhand", locator=_LOCATOR,
-                    note="Batch size in tokens; paper rounding: 0.58 D^0.571."),),
+    presets=(
+        Preset(
+            "li2025_bootstrap_mean",
+            {"c": float(np.exp(-0.5435)), "a_D": 0.5709},
+            _CITE,
+            origin="secondhand",
+            locator=_LOCATOR,
+            note="Batch size in tokens; paper rounding: 0.58 D^0.571.",
+        ),
+    ),
     description="Optimal batch size in tokens for a run of D tokens (StepLaw).",
     references=("arXiv:2503.04715",),
 )

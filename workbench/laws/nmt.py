@@ -10,12 +10,15 @@ identified); the factory takes them, and the registered ``nmt_encdec`` uses
 L_inf enter linearly (basis ``[1, (Nbar_e/N_e)^p_e (Nbar_d/N_d)^p_d]``), so only
 the two exponents are searched.
 
-Verification: the claims (bivariate law, different exponents, allocation advice)
-are in the abstract [V-text]; the exact equation is from memory of the paper's
-Eq. 2 [U] and the per-language-pair constants were not retrieved, so there are
-no presets.  For a fixed budget N_e + N_d the product term is smallest at
-N_e / N_d = p_e / p_d (:func:`optimal_encoder_decoder_split`), and scaling both
-in proportion gives a power law in total size with exponent p_e + p_d.
+What was checked: the claims (a bivariate law in encoder and decoder size,
+different exponents, allocation advice) are in the paper's abstract.  The
+exact normalised form above (the paper's Eq. 2) could not be checked against
+the paper, and its per-language-pair constants were not retrieved, so there
+are no presets; the course fits the law on the ``nmt`` proxy runs instead.
+
+For a fixed budget N_e + N_d the product term is smallest at N_e / N_d =
+p_e / p_d (:func:`optimal_encoder_decoder_split`), and scaling both in
+proportion gives a power law in total size with exponent p_e + p_d.
 """
 
 from __future__ import annotations
@@ -51,17 +54,27 @@ def nmt_law(ref_encoder: float = 1e8, ref_decoder: float = 1e8, name: str = "nmt
         variables=("encoder_params", "decoder_params"),
         parameters=(
             Parameter("L_inf", 0.0, 100.0, r"L_\infty", "irreducible loss", linear=True),
-            Parameter("alpha", 0.0, 1e6, r"\alpha", f"reducible loss of the reference model "
-                      f"({ref_encoder:.3g} + {ref_decoder:.3g} parameters)", linear=True),
+            Parameter(
+                "alpha",
+                0.0,
+                1e6,
+                r"\alpha",
+                f"reducible loss of the reference model ({ref_encoder:.3g} + {ref_decoder:.3g} parameters)",
+                linear=True,
+            ),
             Parameter("p_e", 0.0, 5.0, "p_e", "encoder exponent", grid=_P_GRID),
             Parameter("p_d", 0.0, 5.0, "p_d", "decoder exponent", grid=_P_GRID),
         ),
-        latex=(r"L(N_e, N_d) = \alpha \left(\frac{\bar N_e}{N_e}\right)^{p_e}"
-               r"\left(\frac{\bar N_d}{N_d}\right)^{p_d} + L_\infty"),
+        latex=(
+            r"L(N_e, N_d) = \alpha \left(\frac{\bar N_e}{N_e}\right)^{p_e}"
+            r"\left(\frac{\bar N_d}{N_d}\right)^{p_d} + L_\infty"
+        ),
         basis=basis,
         basis_grad=basis_grad,
-        description=(f"Cross-entropy of an encoder-decoder translation model (Ghorbani et al. 2021); "
-                     f"reference sizes Nbar_e = {ref_encoder:.3g}, Nbar_d = {ref_decoder:.3g}."),
+        description=(
+            f"Cross-entropy of an encoder-decoder translation model (Ghorbani et al. 2021); "
+            f"reference sizes Nbar_e = {ref_encoder:.3g}, Nbar_d = {ref_decoder:.3g}."
+        ),
         references=("arXiv:2109.07740",),
     )
 

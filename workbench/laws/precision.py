@@ -56,8 +56,19 @@ _OFFSET_GRID = (0.0, 0.5, 1.5)
 COMPONENTS = {"weight": ("weight_bits", "w"), "activation": ("activation_bits", "a"), "kv": ("kv_bits", "kv")}
 
 #: App. K Table 2, as printed (the table names the activation constants gamma_i, n_i).
-TABLE2 = {"E": 2.7648, "A": 4.299e3, "B": 1.806e4, "alpha": 0.4965, "beta": 0.4965,
-          "gamma_w": 2.6745, "n_w": 0.3037, "gamma_a": 2.2102, "n_a": 1.4072, "gamma_kv": 0.9578, "n_kv": 2.4185}
+TABLE2 = {
+    "E": 2.7648,
+    "A": 4.299e3,
+    "B": 1.806e4,
+    "alpha": 0.4965,
+    "beta": 0.4965,
+    "gamma_w": 2.6745,
+    "n_w": 0.3037,
+    "gamma_a": 2.2102,
+    "n_a": 1.4072,
+    "gamma_kv": 0.9578,
+    "n_kv": 2.4185,
+}
 TABLE2_PTQ = {"C_T": 0.0598, "gamma_D": 0.5068, "gamma_N": 0.3439, "gamma_post": 0.5907, "b": 1.1277}
 
 
@@ -66,8 +77,9 @@ def precision_factor(bits, gamma: float, offset: float = 0.0):
     return -np.expm1(-np.asarray(bits, dtype=float) / gamma + offset)
 
 
-def effective_params(params, bits: dict[str, float | np.ndarray], gammas: dict[str, float],
-                     offsets: dict[str, float] | None = None):
+def effective_params(
+    params, bits: dict[str, float | np.ndarray], gammas: dict[str, float], offsets: dict[str, float] | None = None
+):
     """``N_eff = N prod_x (1 - exp(-P_x / gamma_x + n_x))`` for the components in ``bits``."""
     out = np.asarray(params, dtype=float)
     for comp, p in bits.items():
@@ -100,8 +112,9 @@ def compute_optimal_precision(values=TABLE2, components=("weight", "activation",
     grid = np.linspace(0.5, hi, 4000)
     best = float(grid[int(np.argmax(score(grid)))])
     step = grid[1] - grid[0]
-    res = minimize_scalar(lambda p: -float(score(p)), bounds=(best - step, best + step), method="bounded",
-                          options={"xatol": 1e-9})
+    res = minimize_scalar(
+        lambda p: -float(score(p)), bounds=(best - step, best + step), method="bounded", options={"xatol": 1e-9}
+    )
     return float(res.x)
 
 
@@ -112,8 +125,8 @@ def kumar_law(components: tuple[str, ...] = ("weight", "activation", "kv"), name
     k = len(components)
 
     def _terms(x, theta):
-        alpha, beta = theta[0], theta[1]
-        gammas, offsets = theta[2:2 + k], theta[2 + k:]
+        alpha = theta[0]
+        gammas, offsets = theta[2 : 2 + k], theta[2 + k :]
         log_neff = np.log(x["params"])
         with np.errstate(invalid="ignore", divide="ignore"):  # a factor <= 0 makes the prediction invalid
             for col, g, n in zip(cols, gammas, offsets):
@@ -128,7 +141,7 @@ def kumar_law(components: tuple[str, ...] = ("weight", "activation", "kv"), name
 
     def basis_grad(x: Columns, theta) -> np.ndarray:
         alpha, beta = theta[0], theta[1]
-        gammas, offsets = theta[2:2 + k], theta[2 + k:]
+        gammas, offsets = theta[2 : 2 + k], theta[2 + k :]
         log_neff, n_term, log_d = _terms(x, theta)
         grads = [-log_neff * n_term, -log_d * np.exp(-beta * log_d)]
         d_gamma, d_offset = [], []
@@ -145,15 +158,22 @@ def kumar_law(components: tuple[str, ...] = ("weight", "activation", "kv"), name
             out[..., 1, j] = gj
         return out
 
-    factors = "".join(fr"\left(1 - e^{{-P_{{{s}}}/\gamma_{{{s}}} + n_{{{s}}}}}\right)" for s in subs)
+    factors = "".join(rf"\left(1 - e^{{-P_{{{s}}}/\gamma_{{{s}}} + n_{{{s}}}}}\right)" for s in subs)
     full = tuple(components) == ("weight", "activation", "kv")
     presets = ()
     if full:
-        presets = (Preset("kumar2024_table2", dict(TABLE2), _CITE, origin="printed",
-                          locator=_LOCATOR + " (beta tied to alpha; activation constants printed as gamma_i, n_i)",
-                          note="Fitted on 465 OLMo-style runs (30M-220M parameters, 1.5B-26B tokens, Dolma) with "
-                               "integer forward-pass quantisation. The offsets enter as e^(-P/gamma + n), per App. K's "
-                               "text; the authors stress the constants are specific to their setup."),)
+        presets = (
+            Preset(
+                "kumar2024_table2",
+                dict(TABLE2),
+                _CITE,
+                origin="printed",
+                locator=_LOCATOR + " (beta tied to alpha; activation constants printed as gamma_i, n_i)",
+                note="Fitted on 465 OLMo-style runs (30M-220M parameters, 1.5B-26B tokens, Dolma) with "
+                "integer forward-pass quantisation. The offsets enter as e^(-P/gamma + n), per App. K's "
+                "text; the authors stress the constants are specific to their setup.",
+            ),
+        )
     return Law(
         name=name or ("kumar_precision" if full else "kumar_" + "_".join(components)),
         title="Kumar precision law: quantised training as effective parameters (" + ", ".join(components) + ")",
@@ -164,17 +184,36 @@ def kumar_law(components: tuple[str, ...] = ("weight", "activation", "kv"), name
             Parameter("B", 0.0, 1e12, "B", "data coefficient", linear=True),
             Parameter("alpha", 0.0, 3.0, r"\alpha", "effective-parameter exponent", grid=_EXP_GRID),
             Parameter("beta", 0.0, 3.0, r"\beta", "data exponent (the paper ties it to alpha)", grid=_EXP_GRID),
-            *(Parameter(f"gamma_{s}", 0.05, 50.0, fr"\gamma_{{{s}}}", f"bits scale of {c} precision",
-                        grid=_GAMMA_GRID, log_scale=True) for c, s in zip(components, subs)),
-            *(Parameter(f"n_{s}", -10.0, 10.0, fr"n_{{{s}}}", f"offset in the exponent of {c} precision "
-                        "(the factor vanishes at P = n gamma)", grid=_OFFSET_GRID) for c, s in zip(components, subs)),
+            *(
+                Parameter(
+                    f"gamma_{s}",
+                    0.05,
+                    50.0,
+                    rf"\gamma_{{{s}}}",
+                    f"bits scale of {c} precision",
+                    grid=_GAMMA_GRID,
+                    log_scale=True,
+                )
+                for c, s in zip(components, subs)
+            ),
+            *(
+                Parameter(
+                    f"n_{s}",
+                    -10.0,
+                    10.0,
+                    rf"n_{{{s}}}",
+                    f"offset in the exponent of {c} precision (the factor vanishes at P = n gamma)",
+                    grid=_OFFSET_GRID,
+                )
+                for c, s in zip(components, subs)
+            ),
         ),
         latex=(r"L = A\,N_\mathrm{eff}^{-\alpha} + B\,D^{-\beta} + E,\quad N_\mathrm{eff} = N" + factors),
         basis=basis,
         basis_grad=basis_grad,
         presets=presets,
         description="Loss of quantised training: precision shrinks the effective parameter count "
-                    "(Kumar et al. 2024, Eqs. 3-4, with App. K's offsets); the paper ties beta = alpha.",
+        "(Kumar et al. 2024, Eqs. 3-4, with App. K's offsets); the paper ties beta = alpha.",
         references=("arXiv:2411.04330",),
     )
 
@@ -195,8 +234,9 @@ def _ptq_basis(x: Columns, theta) -> np.ndarray:
 def _ptq_basis_grad(x: Columns, theta) -> np.ndarray:
     g_post = theta[2]
     term = _ptq_term(x, theta)
-    grads = np.broadcast_arrays(np.log(x["tokens"]) * term, -np.log(x["params"]) * term,
-                                x["weight_bits"] / g_post**2 * term, term)
+    grads = np.broadcast_arrays(
+        np.log(x["tokens"]) * term, -np.log(x["params"]) * term, x["weight_bits"] / g_post**2 * term, term
+    )
     return np.stack(grads, axis=-1)[..., None, :]
 
 
@@ -214,24 +254,50 @@ KUMAR_PTQ = Law(
     target="degradation",
     parameters=(
         Parameter("C_T", 0.0, 1e6, "C_T", "scale of the degradation", linear=True),
-        Parameter("gamma_D", 0.0, 3.0, r"\gamma_D", "data exponent (degradation grows with tokens)",
-                  grid=tuple(float(v) for v in np.round(np.linspace(0.05, 1.2, 12), 6))),
-        Parameter("gamma_N", 0.0, 3.0, r"\gamma_N", "model-size exponent",
-                  grid=tuple(float(v) for v in np.round(np.linspace(0.05, 1.2, 12), 6))),
-        Parameter("gamma_post", 0.02, 20.0, r"\gamma_\mathrm{post}", "bits scale of the post-training precision",
-                  grid=(0.25, 0.5, 1.0, 2.0, 4.0), log_scale=True),
-        Parameter("b", -10.0, 10.0, "b", "offset in the exponent (only C_T e^b is identified; fits report b = 0)",
-                  grid=(0.0,)),
+        Parameter(
+            "gamma_D",
+            0.0,
+            3.0,
+            r"\gamma_D",
+            "data exponent (degradation grows with tokens)",
+            grid=tuple(float(v) for v in np.round(np.linspace(0.05, 1.2, 12), 6)),
+        ),
+        Parameter(
+            "gamma_N",
+            0.0,
+            3.0,
+            r"\gamma_N",
+            "model-size exponent",
+            grid=tuple(float(v) for v in np.round(np.linspace(0.05, 1.2, 12), 6)),
+        ),
+        Parameter(
+            "gamma_post",
+            0.02,
+            20.0,
+            r"\gamma_\mathrm{post}",
+            "bits scale of the post-training precision",
+            grid=(0.25, 0.5, 1.0, 2.0, 4.0),
+            log_scale=True,
+        ),
+        Parameter(
+            "b", -10.0, 10.0, "b", "offset in the exponent (only C_T e^b is identified; fits report b = 0)", grid=(0.0,)
+        ),
     ),
     latex=r"\delta_\mathrm{PTQ}(N, D, P) = C_T\,\frac{D^{\gamma_D}}{N^{\gamma_N}}\,e^{-P/\gamma_\mathrm{post} + b}",
     basis=_ptq_basis,
     basis_grad=_ptq_basis_grad,
-    presets=(Preset("kumar2024_table2", dict(TABLE2_PTQ), _CITE, origin="printed",
-                    locator=_LOCATOR + " (C_T, gamma_D, gamma_N, gamma = gamma_post, b)",
-                    note="GPTQ post-training quantisation of BF16-trained models (Eq. 2); b placed as App. K's "
-                         "offsets are."),),
+    presets=(
+        Preset(
+            "kumar2024_table2",
+            dict(TABLE2_PTQ),
+            _CITE,
+            origin="printed",
+            locator=_LOCATOR + " (C_T, gamma_D, gamma_N, gamma = gamma_post, b)",
+            note="GPTQ post-training quantisation of BF16-trained models (Eq. 2); b placed as App. K's offsets are.",
+        ),
+    ),
     description="Loss increase from post-training quantisation to weight_bits bits (Kumar et al. 2024, Eq. 2, "
-                "with App. K's offset).",
+    "with App. K's offset).",
     references=("arXiv:2411.04330",),
     canonical=_ptq_canonical,
 )

@@ -46,12 +46,12 @@ def _product_law(columns: tuple[str, ...], signs: tuple[float, ...], transforms=
 
     def basis(x: Columns, theta) -> np.ndarray:
         ls = logs(x)
-        return np.exp(sum(p * l for p, l in zip(theta, ls)))[..., None]
+        return np.exp(sum(p * lg for p, lg in zip(theta, ls)))[..., None]
 
     def basis_grad(x: Columns, theta) -> np.ndarray:
         ls = logs(x)
-        term = np.exp(sum(p * l for p, l in zip(theta, ls)))
-        return np.stack(np.broadcast_arrays(*(l * term for l in ls)), axis=-1)[..., None, :]
+        term = np.exp(sum(p * lg for p, lg in zip(theta, ls)))
+        return np.stack(np.broadcast_arrays(*(lg * term for lg in ls)), axis=-1)[..., None, :]
 
     return basis, basis_grad
 
@@ -71,11 +71,17 @@ OUYANG_QID = Law(
     latex=r"\Delta_q L(N, D, P) = k\,\frac{D^{\beta}}{N^{\alpha} P^{\gamma}}",
     basis=_ouyang_basis,
     basis_grad=_ouyang_grad,
-    presets=(Preset("ouyang2024_eq8", {"k": 0.017, "alpha": 0.2261, "beta": 0.5251, "gamma": 5.4967},
-                    "Ouyang et al. 2024, Low-Bit Quantization Favors Undertrained LLMs, arXiv:2411.17691",
-                    origin="printed", locator="arXiv:2411.17691v1 Eq. (8), fitted values printed in the Fig. 6 caption",
-                    note="Unified fit over >1500 GPTQ-quantised Pythia checkpoints (2-4 bits); N non-embedding. "
-                         "Plugging nominal sizes does not reproduce the paper's Table 1 exactly."),),
+    presets=(
+        Preset(
+            "ouyang2024_eq8",
+            {"k": 0.017, "alpha": 0.2261, "beta": 0.5251, "gamma": 5.4967},
+            "Ouyang et al. 2024, Low-Bit Quantization Favors Undertrained LLMs, arXiv:2411.17691",
+            origin="printed",
+            locator="arXiv:2411.17691v1 Eq. (8), fitted values printed in the Fig. 6 caption",
+            note="Unified fit over >1500 GPTQ-quantised Pythia checkpoints (2-4 bits); N non-embedding. "
+            "Plugging nominal sizes does not reproduce the paper's Table 1 exactly.",
+        ),
+    ),
     description="Loss increase of a post-training-quantised model over its 16-bit loss (Ouyang et al. 2024, Eq. 8).",
     references=("arXiv:2411.17691",),
 )
@@ -84,7 +90,9 @@ OUYANG_QID = Law(
 def tokens_to_reach(degradation, params, bits, values=None):
     """Training tokens at which the QiD law reaches ``degradation`` (inverse of the law in D)."""
     v = dict(values or OUYANG_QID.presets[0].values)
-    target = np.asarray(degradation, float) * np.asarray(params, float) ** v["alpha"] * np.asarray(bits, float) ** v["gamma"]
+    target = (
+        np.asarray(degradation, float) * np.asarray(params, float) ** v["alpha"] * np.asarray(bits, float) ** v["gamma"]
+    )
     return (target / v["k"]) ** (1.0 / v["beta"])
 
 
@@ -92,8 +100,9 @@ def _log_log2(g):
     return np.log(np.log2(g))
 
 
-_chen_basis, _chen_grad = _product_law(("params", "tokens", "block_size"), (-1.0, 1.0, 1.0),
-                                       (np.log, np.log, _log_log2))
+_chen_basis, _chen_grad = _product_law(
+    ("params", "tokens", "block_size"), (-1.0, 1.0, 1.0), (np.log, np.log, _log_log2)
+)
 CHEN_QAT = Law(
     name="chen_qat",
     title="Chen QAT error vs N, D and quantisation group size",
@@ -109,20 +118,34 @@ CHEN_QAT = Law(
     basis=_chen_basis,
     basis_grad=_chen_grad,
     presets=tuple(
-        Preset(f"chen2025_{setting.lower()}", values,
-               "Chen et al. 2025, Scaling Law for Quantization-Aware Training, arXiv:2505.14302", origin="printed",
-               locator=f"arXiv:2505.14302 Table 1 (delta_{setting}, fit of Eq. (5))", note=note)
+        Preset(
+            f"chen2025_{setting.lower()}",
+            values,
+            "Chen et al. 2025, Scaling Law for Quantization-Aware Training, arXiv:2505.14302",
+            origin="printed",
+            locator=f"arXiv:2505.14302 Table 1 (delta_{setting}, fit of Eq. (5))",
+            note=note,
+        )
         for setting, values, note in (
-            ("W4A4", {"k": 0.1582, "gamma_N": 0.2186, "gamma_D": 0.0745, "gamma_G": 0.7779},
-             "4-bit weights and activations."),
-            ("W4A16", {"k": 0.2522, "gamma_N": 0.3589, "gamma_D": 0.1610, "gamma_G": 0.3533},
-             "Weight quantisation error alone (activations in 16 bits)."),
-            ("W16A4", {"k": 0.1004, "gamma_N": 0.1816, "gamma_D": 0.0331, "gamma_G": 0.9812},
-             "Activation quantisation error alone (weights in 16 bits); §4.3 quotes gamma_G as 0.9821."),
+            (
+                "W4A4",
+                {"k": 0.1582, "gamma_N": 0.2186, "gamma_D": 0.0745, "gamma_G": 0.7779},
+                "4-bit weights and activations.",
+            ),
+            (
+                "W4A16",
+                {"k": 0.2522, "gamma_N": 0.3589, "gamma_D": 0.1610, "gamma_G": 0.3533},
+                "Weight quantisation error alone (activations in 16 bits).",
+            ),
+            (
+                "W16A4",
+                {"k": 0.1004, "gamma_N": 0.1816, "gamma_D": 0.0331, "gamma_G": 0.9812},
+                "Activation quantisation error alone (weights in 16 bits); §4.3 quotes gamma_G as 0.9821.",
+            ),
         )
     ),
     description="Loss of low-bit quantisation-aware training minus the BF16 loss (Chen et al. 2025); "
-                "block_size is the quantisation group size (> 1).",
+    "block_size is the quantisation group size (> 1).",
     references=("arXiv:2505.14302",),
 )
 

@@ -9,8 +9,9 @@ al. 2025 explain the power law by a heavy left tail of per-problem success
 rates).  Brown et al. write log c = a k^b with a, b < 0; here a and b are their
 negatives, so both are positive.  Coverage is bounded by 1 as k grows.  The
 prediction is exp of a power law, so nothing enters linearly and the law
-declares a ``formula``.  The form is confirmed at abstract level [V-text]; no
-per-model (a, b) are tabulated, so there are no presets.  The target column is
+declares a ``formula``.  Checked against the paper's text: Sec. 3.1 fits
+log c = a k^b (Eq. 2) and exponentiates it (Eq. 3).  Its fitted (a, b) appear
+only in the panel titles of Fig. 5, read off an image, so there are no presets.  The target column is
 ``coverage`` (or pass@k), the variable the corpus column ``k``.
 """
 
@@ -31,10 +32,23 @@ MONKEYS_COVERAGE = Law(
     variables=("k",),
     target="coverage",
     parameters=(
-        Parameter("a", 1e-8, 1e4, "a", "-log coverage at k = 1", grid=tuple(float(v) for v in np.geomspace(0.01, 30, 12)),
-                  log_scale=True),
-        Parameter("b", 1e-4, 5.0, "b", "power-law exponent of -log coverage in k",
-                  grid=tuple(float(v) for v in np.round(np.geomspace(0.02, 2.0, 12), 6))),
+        Parameter(
+            "a",
+            1e-8,
+            1e4,
+            "a",
+            "-log coverage at k = 1",
+            grid=tuple(float(v) for v in np.geomspace(0.01, 30, 12)),
+            log_scale=True,
+        ),
+        Parameter(
+            "b",
+            1e-4,
+            5.0,
+            "b",
+            "power-law exponent of -log coverage in k",
+            grid=tuple(float(v) for v in np.round(np.geomspace(0.02, 2.0, 12), 6)),
+        ),
     ),
     latex=r"c(k) = \exp\left(-a\,k^{-b}\right)",
     formula=_coverage,

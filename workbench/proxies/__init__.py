@@ -3,8 +3,8 @@
 Floor 5 of the workbench (see the architecture notes): the modules here know
 the corpus *schema* and emit rows in it; they never read the curated corpus.
 
-* :mod:`~workbench.proxies.models`   - a nanoGPT-style transformer, an LSTM and an MLP over bytes; an encoder-decoder; exact counts
-* :mod:`~workbench.proxies.corpora`  - Python-stdlib bytes, Zipf-Markov sources with an exact entropy rate, a translation pair
+* :mod:`~workbench.proxies.models`   - nanoGPT-style transformer, LSTM, MLP over bytes; encoder-decoder; exact counts
+* :mod:`~workbench.proxies.corpora`  - Python-stdlib bytes, Zipf-Markov sources (exact entropy rate), a translation pair
 * :mod:`~workbench.proxies.quantize` - fake quantisation (int, fp8/fp4, any e/m), per-block scales, QAT and PTQ
 * :mod:`~workbench.proxies.config`   - :class:`RunConfig`, LR schedules (no torch import)
 * :mod:`~workbench.proxies.train`    - AdamW training with loss curves, deterministic on CPU

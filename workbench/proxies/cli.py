@@ -24,8 +24,12 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("sweep", help="train a preset grid of tiny torch proxies (resumable)")
     p.add_argument("--preset", required=True, help=f"one of: {', '.join(PRESETS)}")
     p.add_argument("--out", required=True, help="output folder (re-run on the same folder to resume)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="worker processes (default: one per available core; 0 = train in this process)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default: one per available core; 0 = train in this process)",
+    )
     p.add_argument("--threads", type=int, default=1, help="torch threads per worker (default 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -55,12 +59,20 @@ def cmd_sweep(args) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise WorkbenchError(f"--out {out}: exists and is not a folder")
-    res = run_sweep(preset.configs(), out, preset=preset.name, workers=args.workers, threads=args.threads,
-                    progress=not args.no_progress and not args.json)
+    res = run_sweep(
+        preset.configs(),
+        out,
+        preset=preset.name,
+        workers=args.workers,
+        threads=args.threads,
+        progress=not args.no_progress and not args.json,
+    )
     if res.failures:
         first = res.failures[0]
-        raise WorkbenchError(f"{len(res.failures)} run(s) failed (first: {first[0]}: {first[1]}); "
-                             f"finished runs are kept in {out}, re-run to retry")
+        raise WorkbenchError(
+            f"{len(res.failures)} run(s) failed (first: {first[0]}: {first[1]}); "
+            f"finished runs are kept in {out}, re-run to retry"
+        )
     verification = preset.verify(res.frame)
     report = _clean({"preset": preset.name, "out": str(out), "summary": res.summary, "verification": verification})
     if args.json:
@@ -88,11 +100,16 @@ def _flat(params: dict) -> str:
 
 def format_report(report: dict) -> str:
     s, v = report["summary"], report["verification"]
-    lines = [f"preset {report['preset']}: {s['runs']} runs ({s['trained']} trained now, {s['cached']} cached) -> {report['out']}"]
+    lines = [
+        f"preset {report['preset']}: {s['runs']} runs ({s['trained']} trained now, {s['cached']} cached) -> "
+        f"{report['out']}"
+    ]
     if s["trained"]:
-        lines.append(f"wall time {s['wall_seconds']:.1f} s with {s['workers']} worker(s) x {s['threads_per_worker']} thread(s); "
-                     f"{s['tokens_per_second']:.0f} tokens/s; model-FLOPs utilisation {100 * (s['mfu_6n'] or 0):.1f} % "
-                     f"(6N, vs fp32 matmul peak {(s['peak_flops_per_worker'] or 0) / 1e9:.0f} GFLOP/s per worker)")
+        lines.append(
+            f"wall time {s['wall_seconds']:.1f} s with {s['workers']} worker(s) x {s['threads_per_worker']} thread(s); "
+            f"{s['tokens_per_second']:.0f} tokens/s; model-FLOPs utilisation {100 * (s['mfu_6n'] or 0):.1f} % "
+            f"(6N, vs fp32 matmul peak {(s['peak_flops_per_worker'] or 0) / 1e9:.0f} GFLOP/s per worker)"
+        )
     fitted = v.get("fitted") or {}
     if fitted.get("law"):
         lines.append(f"fitted {fitted['law']}: {_flat(fitted.get('params', {}))}")

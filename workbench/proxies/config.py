@@ -50,7 +50,6 @@ class ModelConfig:
         return self.heads or max(1, self.width // 32)
 
 
-
 PROXY_VERSION = 2  # 2: loss curves scored on a strided (representative) subset
 ANNEAL_DECAY = 0.999
 SCHEDULES = ("constant", "cosine", "wsd")
@@ -98,8 +97,10 @@ class RunConfig:
         if self.eval_splits and not self.corpus.startswith("trap"):
             raise ValueError("eval_splits are defined for the trap corpus only")
         if (self.arch == "encdec") != (self.corpus in corpora.ENCDEC_CORPORA):
-            raise ValueError(f"arch 'encdec' trains on (and only on) the translation corpora "
-                             f"{', '.join(corpora.ENCDEC_CORPORA)}; got arch {self.arch!r} on {self.corpus!r}")
+            raise ValueError(
+                f"arch 'encdec' trains on (and only on) the translation corpora "
+                f"{', '.join(corpora.ENCDEC_CORPORA)}; got arch {self.arch!r} on {self.corpus!r}"
+            )
         if self.arch == "encdec" and not (self.enc_width > 0 and self.enc_depth > 0):
             raise ValueError("arch 'encdec' needs enc_width and enc_depth")
         if self.arch != "encdec" and (self.enc_width or self.enc_depth):
@@ -115,9 +116,17 @@ class RunConfig:
     def model(self) -> ModelConfig:
         if self.arch == "encdec":
             c = corpora.get_corpus(self.corpus)
-            return ModelConfig(arch=self.arch, width=self.width, depth=self.depth, ctx=self.ctx, heads=self.heads,
-                               vocab=c.tgt_vocab + 1, enc_width=self.enc_width, enc_depth=self.enc_depth,
-                               src_vocab=c.src_vocab)
+            return ModelConfig(
+                arch=self.arch,
+                width=self.width,
+                depth=self.depth,
+                ctx=self.ctx,
+                heads=self.heads,
+                vocab=c.tgt_vocab + 1,
+                enc_width=self.enc_width,
+                enc_depth=self.enc_depth,
+                src_vocab=c.src_vocab,
+            )
         return ModelConfig(arch=self.arch, width=self.width, depth=self.depth, ctx=self.ctx, heads=self.heads)
 
     def to_dict(self) -> dict:
@@ -128,7 +137,7 @@ class RunConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "RunConfig":
+    def from_dict(cls, d: dict) -> RunConfig:
         return cls(**{**d, "ptq": tuple(d.get("ptq", ())), "eval_splits": tuple(d.get("eval_splits", ()))})
 
     def key(self, corpus_hash: str = "") -> str:
@@ -140,8 +149,13 @@ class RunConfig:
         t = self.tokens
         tok = f"{t / 1e6:.3g}M" if t >= 1e6 else f"{t / 1e3:.3g}k"
         if self.arch == "encdec":
-            parts = [self.arch, f"enc{self.enc_width}x{self.enc_depth}", f"dec{self.width}x{self.depth}", f"t{tok}",
-                     self.schedule]
+            parts = [
+                self.arch,
+                f"enc{self.enc_width}x{self.enc_depth}",
+                f"dec{self.width}x{self.depth}",
+                f"t{tok}",
+                self.schedule,
+            ]
         else:
             parts = [self.arch, f"w{self.width}", f"d{self.depth}", f"t{tok}", self.schedule]
         if self.qat_weight or self.qat_activation:
@@ -192,5 +206,3 @@ def curve_steps(cfg: RunConfig) -> list[int]:
     else:
         pts = np.geomspace(min(10, n), n, cfg.curve_points)
     return sorted({int(round(p)) for p in pts} | {n})
-
-

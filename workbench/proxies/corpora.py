@@ -1,4 +1,5 @@
-"""Training data that needs no download: Python's own sources, Markov languages with a known entropy, a translation pair.
+"""Training data that needs no download: Python's own sources, Markov languages with a known entropy, a
+translation pair.
 
 Every corpus hands out training windows of ``ctx + 1`` bytes from a seeded
 generator and a *fixed* evaluation set, and reports a content hash that goes
@@ -157,8 +158,8 @@ class ZipfMarkov(Corpus):
         self.H = entropy(self.p)
         self.info = CorpusInfo(
             name=name,
-            content_hash="sha256:" + hashlib.sha256(
-                f"zipf-markov v1 vocab={vocab} s={exponent!r} seed={seed}".encode()).hexdigest(),
+            content_hash="sha256:"
+            + hashlib.sha256(f"zipf-markov v1 vocab={vocab} s={exponent!r} seed={seed}".encode()).hexdigest(),
             train_bytes=0,
             eval_bytes=0,
             entropy_rate=self.H,
@@ -214,8 +215,7 @@ class TrapCorpus(Corpus):
     are not the usual successor), ``"all"``.
     """
 
-    def __init__(self, usual_prob: float = 0.9, order: int = 2, symbols: int = 64, seed: int = 0,
-                 name: str = "trap"):
+    def __init__(self, usual_prob: float = 0.9, order: int = 2, symbols: int = 64, seed: int = 0, name: str = "trap"):
         self.usual_prob, self.order, self.symbols, self.seed = usual_prob, order, symbols, seed
         rng = np.random.default_rng(seed)
         self.usual = rng.integers(0, symbols, size=(symbols,) * order)
@@ -225,13 +225,17 @@ class TrapCorpus(Corpus):
         self.best_regular_loss = -math.log(usual_prob)
         self.info = CorpusInfo(
             name=name,
-            content_hash="sha256:" + hashlib.sha256(
-                f"trap v4 order={order} symbols={symbols} usual={usual_prob!r} seed={seed}".encode()).hexdigest(),
+            content_hash="sha256:"
+            + hashlib.sha256(
+                f"trap v4 order={order} symbols={symbols} usual={usual_prob!r} seed={seed}".encode()
+            ).hexdigest(),
             train_bytes=0,
             eval_bytes=0,
             entropy_rate=self.H,
-            description=(f"order-{order} source over {symbols} symbols: each context's usual successor with "
-                         f"probability {usual_prob}, otherwise a uniform draw from the other {symbols - 1}"),
+            description=(
+                f"order-{order} source over {symbols} symbols: each context's usual successor with "
+                f"probability {usual_prob}, otherwise a uniform draw from the other {symbols - 1}"
+            ),
         )
 
     def _usual_of(self, windows: np.ndarray, t: int) -> np.ndarray:
@@ -323,14 +327,36 @@ class TranslateCorpus(Corpus):
     irreducible loss ``L_inf`` of the encoder-decoder law.
     """
 
-    def __init__(self, length: int = 6, src_vocab: int = 64, src_exponent: float = 1.2, lemmas: int = 64,
-                 lemma_exponent: float = 1.0, forms: int = 4, block: int = 3, idioms: float = 0.25,
-                 exceptions: float = 0.25, noise: float = 0.1, seed: int = 0, name: str = "translate"):
+    def __init__(
+        self,
+        length: int = 6,
+        src_vocab: int = 64,
+        src_exponent: float = 1.2,
+        lemmas: int = 64,
+        lemma_exponent: float = 1.0,
+        forms: int = 4,
+        block: int = 3,
+        idioms: float = 0.25,
+        exceptions: float = 0.25,
+        noise: float = 0.1,
+        seed: int = 0,
+        name: str = "translate",
+    ):
         self.length, self.src_vocab, self.lemmas, self.forms = length, src_vocab, lemmas, forms
         self.block, self.noise, self.seed = block, noise, seed
-        self.spec = dict(length=length, src_vocab=src_vocab, src_exponent=src_exponent, lemmas=lemmas,
-                         lemma_exponent=lemma_exponent, forms=forms, block=block, idioms=idioms,
-                         exceptions=exceptions, noise=noise, seed=seed)
+        self.spec = dict(
+            length=length,
+            src_vocab=src_vocab,
+            src_exponent=src_exponent,
+            lemmas=lemmas,
+            lemma_exponent=lemma_exponent,
+            forms=forms,
+            block=block,
+            idioms=idioms,
+            exceptions=exceptions,
+            noise=noise,
+            seed=seed,
+        )
         self.source = ZipfMarkov(vocab=src_vocab, exponent=src_exponent, seed=seed, name=f"{name}-source")
         rng = np.random.default_rng([seed, 11])
         lemma_law = zipf_law(lemmas, lemma_exponent)
@@ -353,10 +379,12 @@ class TranslateCorpus(Corpus):
             train_bytes=0,
             eval_bytes=0,
             entropy_rate=self.H,
-            description=(f"synthetic translation: Zipf-Markov source sentences ({src_vocab} words, length {length}), "
-                         f"literal/idiomatic lemmas by word pair ({idioms:.0%} idioms), blocks of {block} reversed, "
-                         f"{forms} forms agreeing with the previous target word ({exceptions:.0%} exceptions), "
-                         f"{noise:.0%} target noise"),
+            description=(
+                f"synthetic translation: Zipf-Markov source sentences ({src_vocab} words, length {length}), "
+                f"literal/idiomatic lemmas by word pair ({idioms:.0%} idioms), blocks of {block} reversed, "
+                f"{forms} forms agreeing with the previous target word ({exceptions:.0%} exceptions), "
+                f"{noise:.0%} target noise"
+            ),
         )
 
     def _check_ctx(self, ctx: int) -> None:

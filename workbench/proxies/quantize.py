@@ -57,7 +57,9 @@ class Format:
         elif self.kind == "fp":
             e, m = self.exponent_bits, self.mantissa_bits
             if e is None or m is None or e < 1 or m < 0 or 1 + e + m != self.bits:
-                raise ValueError(f"fp format needs exponent + mantissa + sign = bits (got e={e}, m={m}, bits={self.bits})")
+                raise ValueError(
+                    f"fp format needs exponent + mantissa + sign = bits (got e={e}, m={m}, bits={self.bits})"
+                )
         else:
             raise ValueError(f"unknown format kind {self.kind!r} (int or fp)")
         if self.block_size is not None and self.block_size < 1:
@@ -91,10 +93,15 @@ class Format:
 
 
 _ALIASES = {
-    "fp8_e4m3": ("fp", 8, 4, 3), "e4m3": ("fp", 8, 4, 3),
-    "fp8_e5m2": ("fp", 8, 5, 2), "e5m2": ("fp", 8, 5, 2),
-    "fp4_e2m1": ("fp", 4, 2, 1), "e2m1": ("fp", 4, 2, 1), "fp4": ("fp", 4, 2, 1),
-    "fp6_e3m2": ("fp", 6, 3, 2), "fp6_e2m3": ("fp", 6, 2, 3),
+    "fp8_e4m3": ("fp", 8, 4, 3),
+    "e4m3": ("fp", 8, 4, 3),
+    "fp8_e5m2": ("fp", 8, 5, 2),
+    "e5m2": ("fp", 8, 5, 2),
+    "fp4_e2m1": ("fp", 4, 2, 1),
+    "e2m1": ("fp", 4, 2, 1),
+    "fp4": ("fp", 4, 2, 1),
+    "fp6_e3m2": ("fp", 6, 3, 2),
+    "fp6_e2m3": ("fp", 6, 2, 3),
 }
 
 

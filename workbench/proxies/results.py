@@ -27,18 +27,19 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import polars as pl
 
 from workbench.corpus import schema
 from workbench.corpus.paths import proxies_dir
 from workbench.corpus.proxy_sources import (  # noqa: F401  (re-exported: proxies' rows are corpus sources)
-    ProxySource, load_preset, proxy_sources, read_results_csv,
-    load_proxy_source as load_source,
+    ProxySource,
+    load_preset,
+    proxy_sources,
+    read_results_csv,
 )
-from workbench.errors import WorkbenchError
 from workbench.proxies.config import RunConfig
 
 PAPER = "workbench proxy"
@@ -119,11 +120,15 @@ def rows(result: dict, preset: str) -> list[dict]:
         "architecture": cfg["arch"],
         "context": cfg["ctx"],
         "lr_schedule": cfg["schedule"],
-        **_precision(cfg, "qat" if qat else None, cfg.get("qat_weight"), cfg.get("qat_activation"), cfg.get("qat_block")),
+        **_precision(
+            cfg, "qat" if qat else None, cfg.get("qat_weight"), cfg.get("qat_activation"), cfg.get("qat_block")
+        ),
     }
     if cfg["arch"] == "encdec":
-        base["note"] = (f"encoder width {cfg['enc_width']} x {cfg['enc_depth']} layers, decoder width {cfg['width']} x "
-                        f"{cfg['depth']} layers (width, depth, heads: the decoder's)")
+        base["note"] = (
+            f"encoder width {cfg['enc_width']} x {cfg['enc_depth']} layers, decoder width {cfg['width']} x "
+            f"{cfg['depth']} layers (width, depth, heads: the decoder's)"
+        )
     out = []
     last = result["curve"][-1]["step"]
     for point in result["curve"]:
@@ -136,20 +141,63 @@ def rows(result: dict, preset: str) -> list[dict]:
             "lr_anneal_area": point["lr_anneal_area"],
         }
         final = point["step"] == last
-        out.append({**base, **at, "condition": label, "eval_set": f"{name}-val", "metric": "loss",
-                    "value": point["eval_loss"], "value_stderr": point["eval_stderr"] or None, "final": final})
-        out.append({**base, **at, "condition": label, "eval_set": f"{name}-train", "metric": "train_loss",
-                    "value": point["train_loss"], "final": final})
-    final_at = {k: v for k, v in out[-1].items() if k in ("step", "tokens", "flops", "learning_rate", "lr_area", "lr_anneal_area")}
+        out.append(
+            {
+                **base,
+                **at,
+                "condition": label,
+                "eval_set": f"{name}-val",
+                "metric": "loss",
+                "value": point["eval_loss"],
+                "value_stderr": point["eval_stderr"] or None,
+                "final": final,
+            }
+        )
+        out.append(
+            {
+                **base,
+                **at,
+                "condition": label,
+                "eval_set": f"{name}-train",
+                "metric": "train_loss",
+                "value": point["train_loss"],
+                "final": final,
+            }
+        )
+    final_at = {
+        k: v
+        for k, v in out[-1].items()
+        if k in ("step", "tokens", "flops", "learning_rate", "lr_area", "lr_anneal_area")
+    }
     for split, s in result.get("splits", {}).items():
         if s["tokens"] and math.isfinite(s["loss"]):
-            out.append({**base, **final_at, "condition": label, "eval_set": f"{name}-{split}", "metric": "loss",
-                        "value": s["loss"], "final": True, "note": f"{s['tokens']} scored tokens"})
+            out.append(
+                {
+                    **base,
+                    **final_at,
+                    "condition": label,
+                    "eval_set": f"{name}-{split}",
+                    "metric": "loss",
+                    "value": s["loss"],
+                    "final": True,
+                    "note": f"{s['tokens']} scored tokens",
+                }
+            )
     for p in result.get("ptq", []):
-        out.append({**base, **final_at, **_precision(cfg, "post_training", p["format"], None, cfg.get("ptq_block")),
-                    "condition": f"{label} ptq {p['format']}", "eval_set": f"{name}-val", "metric": "loss",
-                    "value": p["loss"], "value_stderr": p["stderr"] or None, "final": True,
-                    "note": f"degradation {p['delta']:+.4g} nats over the same model before quantisation"})
+        out.append(
+            {
+                **base,
+                **final_at,
+                **_precision(cfg, "post_training", p["format"], None, cfg.get("ptq_block")),
+                "condition": f"{label} ptq {p['format']}",
+                "eval_set": f"{name}-val",
+                "metric": "loss",
+                "value": p["loss"],
+                "value_stderr": p["stderr"] or None,
+                "final": True,
+                "note": f"degradation {p['delta']:+.4g} nats over the same model before quantisation",
+            }
+        )
     return out
 
 
@@ -159,8 +207,7 @@ def to_frame(records: Iterable[dict]) -> pl.DataFrame:
     if not records:
         return schema.conform(pl.DataFrame())
     cols = [c for c in schema.NAMES if any(c in r for r in records)]
-    df = pl.DataFrame({c: [r.get(c) for r in records] for c in cols},
-                      schema={c: schema.SCHEMA[c] for c in cols})
+    df = pl.DataFrame({c: [r.get(c) for r in records] for c in cols}, schema={c: schema.SCHEMA[c] for c in cols})
     return schema.conform(df)
 
 
@@ -187,8 +234,11 @@ def load(preset: str) -> pl.DataFrame:
 
 def final_losses(df: pl.DataFrame, eval_set: str | None = None) -> pl.DataFrame:
     """Final-checkpoint ``loss`` rows (full precision and QAT; no PTQ) with a ``loss`` column for fits."""
-    out = df.filter(pl.col("final") & (pl.col("metric") == "loss")
-                    & (pl.col("precision_phase").is_null() | (pl.col("precision_phase") != "post_training")))
+    out = df.filter(
+        pl.col("final")
+        & (pl.col("metric") == "loss")
+        & (pl.col("precision_phase").is_null() | (pl.col("precision_phase") != "post_training"))
+    )
     if eval_set is not None:
         out = out.filter(pl.col("eval_set") == eval_set)
     else:

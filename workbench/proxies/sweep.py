@@ -29,17 +29,17 @@ import json
 import multiprocessing as mp
 import os
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 import polars as pl
 
 from workbench.errors import WorkbenchError
 from workbench.proxies import results
-from workbench.proxies.results import atomic_write_text
 from workbench.proxies.config import RunConfig
+from workbench.proxies.results import atomic_write_text
 
 
 def available_cpus() -> int:
@@ -71,7 +71,8 @@ def _worker_init(threads: int) -> None:
 
 def _run_one(config: dict, key: str, path: str, measure_peak: bool = True) -> dict:
     """Train one config and write its result file; runs inside a worker."""
-    from workbench.proxies.train import measure_peak as peak_fn, train
+    from workbench.proxies.train import measure_peak as peak_fn
+    from workbench.proxies.train import train
 
     cfg = RunConfig.from_dict(config)
     peak = peak_fn(0.3) if measure_peak else None
@@ -166,10 +167,12 @@ def run_sweep(
                     failures.append((keyed[key].run_id(), f"{type(exc).__name__}: {exc}"))
         elif pending:
             ctx = mp.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_worker_init,
-                                     initargs=(threads,)) as pool:
-                futures = {pool.submit(_run_one, keyed[k].to_dict(), k, str(runs_dir / f"{k}.json")): k
-                           for k in pending}
+            with ProcessPoolExecutor(
+                max_workers=n_workers, mp_context=ctx, initializer=_worker_init, initargs=(threads,)
+            ) as pool:
+                futures = {
+                    pool.submit(_run_one, keyed[k].to_dict(), k, str(runs_dir / f"{k}.json")): k for k in pending
+                }
                 remaining = set(futures)
                 try:
                     while remaining:
@@ -218,7 +221,9 @@ def summarise(fresh: list[dict], all_results: list[dict], wall: float, workers: 
         "tokens_per_second": tokens / wall if fresh and wall > 0 else None,
         "model_flops_6n": flops,
         "mfu_6n": (flops / wall / machine_peak) if fresh and machine_peak and wall > 0 else None,
-        "mean_run_mfu_6n": (sum(r["stats"]["mfu_6n"] for r in fresh if r["stats"].get("mfu_6n")) / len(peaks)) if peaks else None,
+        "mean_run_mfu_6n": (sum(r["stats"]["mfu_6n"] for r in fresh if r["stats"].get("mfu_6n")) / len(peaks))
+        if peaks
+        else None,
         "peak_flops_per_worker": (sum(peaks) / len(peaks)) if peaks else None,
         "loadavg": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
     }

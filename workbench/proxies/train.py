@@ -47,9 +47,16 @@ import torch.nn.functional as F
 
 from workbench.proxies import corpora, quantize
 from workbench.proxies.config import (  # noqa: F401  (re-exported for convenience)
-    ANNEAL_DECAY, PROXY_VERSION, SCHEDULES, RunConfig, curve_steps, lr_areas, lr_schedule,
+    ANNEAL_DECAY,
+    PROXY_VERSION,
+    SCHEDULES,
+    RunConfig,
+    curve_steps,
+    lr_areas,
+    lr_schedule,
 )
 from workbench.proxies.models import build, counts
+
 
 def measure_peak(seconds: float = 0.5, size: int = 512) -> float:
     """fp32 matmul FLOP/s at the current thread count (best of a few timed bursts)."""
@@ -95,7 +102,9 @@ def token_losses(model: torch.nn.Module, windows: np.ndarray, batch: int = 32) -
 def _mean_and_stderr(losses: np.ndarray) -> tuple[float, float]:
     """Mean over tokens; the standard error treats each window as one sample (tokens in a window correlate)."""
     per_window = losses.mean(axis=1)
-    return float(losses.mean()), float(per_window.std(ddof=1) / math.sqrt(len(per_window))) if len(per_window) > 1 else 0.0
+    return float(losses.mean()), float(per_window.std(ddof=1) / math.sqrt(len(per_window))) if len(
+        per_window
+    ) > 1 else 0.0
 
 
 @dataclass
@@ -125,7 +134,9 @@ def train(cfg: RunConfig, *, threads: int | None = None, peak_flops: float | Non
         (decay if p.dim() >= 2 else no_decay).append(p)
     opt = torch.optim.AdamW(
         [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=cfg.lr, betas=(0.9, 0.95), eps=1e-8,
+        lr=cfg.lr,
+        betas=(0.9, 0.95),
+        eps=1e-8,
     )
     lrs = lr_schedule(cfg)
     warm = int(round(cfg.warmup * cfg.steps))
@@ -166,17 +177,19 @@ def train(cfg: RunConfig, *, threads: int | None = None, peak_flops: float | Non
             windows = eval_windows if step == cfg.steps else curve_windows
             losses = token_losses(model, windows)
             value, stderr = _mean_and_stderr(losses)
-            curve.append({
-                "step": step,
-                "tokens": step * cfg.batch * cfg.ctx,
-                "lr": float(lrs[step - 1]),
-                "lr_area": float(s1[step - 1]),
-                "lr_anneal_area": float(s2[step - 1]),
-                "eval_loss": value,
-                "eval_stderr": stderr,
-                "eval_tokens": int(losses.size),
-                "train_loss": running / running_n,
-            })
+            curve.append(
+                {
+                    "step": step,
+                    "tokens": step * cfg.batch * cfg.ctx,
+                    "lr": float(lrs[step - 1]),
+                    "lr_area": float(s1[step - 1]),
+                    "lr_anneal_area": float(s2[step - 1]),
+                    "eval_loss": value,
+                    "eval_stderr": stderr,
+                    "eval_tokens": int(losses.size),
+                    "train_loss": running / running_n,
+                }
+            )
             running, running_n = 0.0, 0
             t0 = time.perf_counter()
             timer.eval += t0 - t1
@@ -186,15 +199,18 @@ def train(cfg: RunConfig, *, threads: int | None = None, peak_flops: float | Non
     if cfg.eval_splits:
         for split in cfg.eval_splits:
             mask = corpus.eval_mask(eval_windows, split)
-            splits[split] = {"loss": float(final_losses[mask].mean()) if mask.any() else float("nan"),
-                             "tokens": int(mask.sum())}
+            splits[split] = {
+                "loss": float(final_losses[mask].mean()) if mask.any() else float("nan"),
+                "tokens": int(mask.sum()),
+            }
     ptq_rows = []
     for spec in cfg.ptq:
         fmt = quantize.parse_format(spec, cfg.ptq_block)
         qlosses = token_losses(quantize.ptq(model, fmt), eval_windows)
         value, stderr = _mean_and_stderr(qlosses)
-        ptq_rows.append({"format": spec, "loss": value, "stderr": stderr,
-                         "delta": float((qlosses - final_losses).mean())})
+        ptq_rows.append(
+            {"format": spec, "loss": value, "stderr": stderr, "delta": float((qlosses - final_losses).mean())}
+        )
     timer.eval += time.perf_counter() - t_ptq
     oracle = corpus.oracle_loss(eval_windows) if hasattr(corpus, "oracle_loss") else None
     train_tokens = cfg.steps * cfg.batch * cfg.ctx
@@ -203,8 +219,12 @@ def train(cfg: RunConfig, *, threads: int | None = None, peak_flops: float | Non
         "config": cfg.to_dict(),
         "run_id": cfg.run_id(),
         "counts": dataclasses.asdict(cnt),
-        "corpus": {"name": corpus.info.name, "content_hash": corpus.info.content_hash,
-                   "entropy_rate": corpus.info.entropy_rate, "oracle_eval_loss": oracle},
+        "corpus": {
+            "name": corpus.info.name,
+            "content_hash": corpus.info.content_hash,
+            "entropy_rate": corpus.info.entropy_rate,
+            "oracle_eval_loss": oracle,
+        },
         "curve": curve,
         "splits": splits,
         "ptq": ptq_rows,

@@ -10,7 +10,7 @@ the schema free of them.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from workbench.corpus.recipes import (
     bnsl_addition,

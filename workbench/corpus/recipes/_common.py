@@ -10,9 +10,9 @@ the registry and reported.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 import polars as pl
 
@@ -42,7 +42,9 @@ def provenance(src: Source, paper: str | pl.Expr, backing: str | pl.Expr) -> dic
     }
 
 
-def read_raw(path: Path, dtypes: Mapping[str, pl.DataType] | None = None, required: tuple[str, ...] = ()) -> pl.DataFrame:
+def read_raw(
+    path: Path, dtypes: Mapping[str, pl.DataType] | None = None, required: tuple[str, ...] = ()
+) -> pl.DataFrame:
     """A raw CSV with every cell as text, the named columns cast strictly."""
     try:
         df = pl.read_csv(path, infer_schema=False)
@@ -51,7 +53,9 @@ def read_raw(path: Path, dtypes: Mapping[str, pl.DataType] | None = None, requir
     return cast_columns(df, str(path), dtypes or {}, required)
 
 
-def cast_columns(df: pl.DataFrame, origin: str, dtypes: Mapping[str, pl.DataType], required: tuple[str, ...] = ()) -> pl.DataFrame:
+def cast_columns(
+    df: pl.DataFrame, origin: str, dtypes: Mapping[str, pl.DataType], required: tuple[str, ...] = ()
+) -> pl.DataFrame:
     missing = [c for c in dtypes if c not in df.columns]
     if missing:
         raise WorkbenchError(f"{origin}: missing column(s) {', '.join(map(repr, missing))}")

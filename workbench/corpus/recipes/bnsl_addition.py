@@ -20,8 +20,11 @@ RAW = "four_digit_addition_test_loss.csv"
 
 
 def build(src: Source, files: dict[str, Path]) -> Curated:
-    raw = read_raw(files[RAW], {"training_dataset_size": pl.Float64, "test_cross_entropy": pl.Float64, "used_for_fit": pl.Boolean},
-                   required=("training_dataset_size", "test_cross_entropy", "used_for_fit"))
+    raw = read_raw(
+        files[RAW],
+        {"training_dataset_size": pl.Float64, "test_cross_entropy": pl.Float64, "used_for_fit": pl.Boolean},
+        required=("training_dataset_size", "test_cross_entropy", "used_for_fit"),
+    )
     frame = raw.select(
         run_id=pl.format("n{}", pl.col("training_dataset_size").cast(pl.Int64)),
         samples=pl.col("training_dataset_size"),
@@ -30,6 +33,10 @@ def build(src: Source, files: dict[str, Path]) -> Curated:
         metric=pl.lit("loss"),
         value=pl.col("test_cross_entropy"),
         in_source_fit=pl.col("used_for_fit"),
-        **provenance(src, "arXiv:2210.14891", "Figure 4 (left); arrays in fit_bnsl_and_extrapolate__4_digit_addition__dataset_size_x-axis.py"),
+        **provenance(
+            src,
+            "arXiv:2210.14891",
+            "Figure 4 (left); arrays in fit_bnsl_and_extrapolate__4_digit_addition__dataset_size_x-axis.py",
+        ),
     )
     return Curated(frame)

@@ -75,16 +75,30 @@ def build(src: Source, files: dict[str, Path]) -> Curated:
             "note": f"chinchilla_multiplier={hp['chinchilla_multiplier']}",
         }
         for result in record["results"]:
-            rows.append({**run, "eval_set": eval_set_name(result["val_data"], str(path)), "metric": "loss",
-                         "value": float(result["loss"]), "shots": None, "backing": LOSS_BACKING})
+            rows.append(
+                {
+                    **run,
+                    "eval_set": eval_set_name(result["val_data"], str(path)),
+                    "metric": "loss",
+                    "value": float(result["loss"]),
+                    "shots": None,
+                    "backing": LOSS_BACKING,
+                }
+            )
         eval_path = files.get(f"exp_data/evals/evaluation_{name}_heavy.json")
         if eval_path is None:
             raise WorkbenchError(f"{path}: no evaluation record evaluation_{name}_heavy.json for this run")
         icl = _load_json(eval_path)["eval_metrics"]["icl"]
         for task in sorted(icl):
-            rows.append({**run, "eval_set": task, "metric": "accuracy", "value": float(icl[task]),
-                         "shots": shots.get(task), "backing": ACC_BACKING})
-    frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(
-        **provenance(src, PAPER, pl.col("backing"))
-    )
+            rows.append(
+                {
+                    **run,
+                    "eval_set": task,
+                    "metric": "accuracy",
+                    "value": float(icl[task]),
+                    "shots": shots.get(task),
+                    "backing": ACC_BACKING,
+                }
+            )
+    frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(**provenance(src, PAPER, pl.col("backing")))
     return Curated(frame)

@@ -35,28 +35,33 @@ def build(src: Source, files: dict[str, Path]) -> Curated:
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise WorkbenchError(f"{files[RAW]}: not a readable parquet file ({exc})") from None
     floats = ["model_mparams", "model_image_mparams", "model_text_mparams", "gflops", "samples_seen", *MEASURES]
-    raw = cast_columns(raw, str(files[RAW]), {**{c: pl.Float64 for c in floats}, "steps": pl.Int64, "epoch": pl.Int64,
-                                               "total_epochs": pl.Int64},
-                       required=("name", "namespace", "pretrain_dataset", "model_mparams", "gflops", "samples_seen", "miou"))
+    raw = cast_columns(
+        raw,
+        str(files[RAW]),
+        {**{c: pl.Float64 for c in floats}, "steps": pl.Int64, "epoch": pl.Int64, "total_epochs": pl.Int64},
+        required=("name", "namespace", "pretrain_dataset", "model_mparams", "gflops", "samples_seen", "miou"),
+    )
     parts = []
     for column, (eval_set, metric, backing) in MEASURES.items():
-        parts.append(raw.filter(pl.col(column).is_not_null()).select(
-            run_id=pl.col("name"),
-            train_set=pl.col("pretrain_dataset"),
-            condition=pl.col("namespace"),
-            params=(pl.col("model_mparams") * 1e6).round(0),
-            params_convention=pl.lit("total"),
-            params_total=(pl.col("model_mparams") * 1e6).round(0),
-            samples=pl.col("samples_seen"),
-            flops=pl.col("gflops") * 1e9,
-            step=pl.col("steps"),
-            final=pl.col("epoch") == pl.col("total_epochs"),
-            eval_set=pl.lit(eval_set),
-            metric=pl.lit(metric),
-            value=pl.col(column),
-            vision_params=(pl.col("model_image_mparams") * 1e6).round(0),
-            text_params=(pl.col("model_text_mparams") * 1e6).round(0),
-            note=pl.format("{} {}", "namespace", "model_simple"),
-            **provenance(src, "arXiv:2506.04598", backing),
-        ))
+        parts.append(
+            raw.filter(pl.col(column).is_not_null()).select(
+                run_id=pl.col("name"),
+                train_set=pl.col("pretrain_dataset"),
+                condition=pl.col("namespace"),
+                params=(pl.col("model_mparams") * 1e6).round(0),
+                params_convention=pl.lit("total"),
+                params_total=(pl.col("model_mparams") * 1e6).round(0),
+                samples=pl.col("samples_seen"),
+                flops=pl.col("gflops") * 1e9,
+                step=pl.col("steps"),
+                final=pl.col("epoch") == pl.col("total_epochs"),
+                eval_set=pl.lit(eval_set),
+                metric=pl.lit(metric),
+                value=pl.col(column),
+                vision_params=(pl.col("model_image_mparams") * 1e6).round(0),
+                text_params=(pl.col("model_text_mparams") * 1e6).round(0),
+                note=pl.format("{} {}", "namespace", "model_simple"),
+                **provenance(src, "arXiv:2506.04598", backing),
+            )
+        )
     return Curated(pl.concat(parts).sort("run_id", "metric"))

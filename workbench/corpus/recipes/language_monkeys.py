@@ -35,9 +35,12 @@ def _read(path: Path, samples: str) -> pl.DataFrame:
         raise WorkbenchError(f"{path}: not a readable parquet file ({exc})") from None
     if "Level" not in raw.columns:
         raw = raw.with_columns(Level=pl.lit(None, pl.String))
-    raw = cast_columns(raw, str(path), {"Score": pl.Float64, "Scaling Parameter": pl.Int64, "Problem Idx": pl.Int64,
-                                        samples: pl.Int64},
-                       required=("Model", "Benchmark", "Problem Idx", "Scaling Parameter", "Score", samples))
+    raw = cast_columns(
+        raw,
+        str(path),
+        {"Score": pl.Float64, "Scaling Parameter": pl.Int64, "Problem Idx": pl.Int64, samples: pl.Int64},
+        required=("Model", "Benchmark", "Problem Idx", "Scaling Parameter", "Score", samples),
+    )
     return raw.rename({samples: "samples"})
 
 
@@ -46,17 +49,29 @@ def build(src: Source, files: dict[str, Path]) -> Curated:
     for condition, (repo_path, samples) in FILES.items():
         raw = _read(files[repo_path], samples)
         backing = f"coverage curves; per-problem pass@k of Schaeffer et al. 2025 ({Path(repo_path).name})"
-        coverage = raw.group_by("Model", "Benchmark", "Scaling Parameter", maintain_order=True).agg(
-            value=pl.col("Score").mean(), problems=pl.len()
-        ).select(
-            "Model", "Benchmark", k="Scaling Parameter", value="value", metric=pl.lit("coverage"),
-            eval_set=pl.col("Benchmark").str.to_lowercase(),
-            note=pl.format("mean pass@k over {} problems (curation)", "problems"),
+        coverage = (
+            raw.group_by("Model", "Benchmark", "Scaling Parameter", maintain_order=True)
+            .agg(value=pl.col("Score").mean(), problems=pl.len())
+            .select(
+                "Model",
+                "Benchmark",
+                k="Scaling Parameter",
+                value="value",
+                metric=pl.lit("coverage"),
+                eval_set=pl.col("Benchmark").str.to_lowercase(),
+                note=pl.format("mean pass@k over {} problems (curation)", "problems"),
+            )
         )
         single = raw.filter(pl.col("Scaling Parameter") == 1).select(
-            "Model", "Benchmark", k=pl.col("Scaling Parameter"), value=pl.col("Score"), metric=pl.lit("pass_at_k"),
+            "Model",
+            "Benchmark",
+            k=pl.col("Scaling Parameter"),
+            value=pl.col("Score"),
+            metric=pl.lit("pass_at_k"),
             eval_set=pl.format("{}/problem-{}", pl.col("Benchmark").str.to_lowercase(), "Problem Idx"),
-            note=pl.concat_str([pl.format("{} samples", "samples"), pl.col("Level")], separator="; ", ignore_nulls=True),
+            note=pl.concat_str(
+                [pl.format("{} samples", "samples"), pl.col("Level")], separator="; ", ignore_nulls=True
+            ),
         )
         count(dropped, "per-problem pass@k rows with k > 1, folded into per-model coverage", raw.height - single.height)
         parts.append(pl.concat([coverage, single]).with_columns(condition=pl.lit(condition), backing=pl.lit(backing)))

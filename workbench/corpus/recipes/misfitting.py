@@ -27,22 +27,34 @@ VALUES = ["loss", "N", "N_no_emb", "D", "C", "current_steps", "portion_steps_ela
 
 def build(src: Source, files: dict[str, Path]) -> Curated:
     numeric = {c: pl.Float64 for c in ["loss", "N", "N_no_emb", "D", "C", "portion_steps_elapsed"]}
-    raw = read_raw(files["data/scaling_results.csv"], {**numeric, "current_steps": pl.Int64, "total_steps": pl.Int64},
-                   required=tuple(CONFIG) + tuple(VALUES))
+    raw = read_raw(
+        files["data/scaling_results.csv"],
+        {**numeric, "current_steps": pl.Int64, "total_steps": pl.Int64},
+        required=tuple(CONFIG) + tuple(VALUES),
+    )
     changed = pl.any_horizontal([pl.col(c) != pl.col(c).shift(1) for c in CONFIG]).fill_null(True)
     restart = pl.col("current_steps") <= pl.col("current_steps").shift(1)
     raw = raw.with_columns(block=(changed | restart.fill_null(True)).cum_sum())
     # Identical repeated blocks: the same log exported twice.
-    signature = raw.group_by("block", maintain_order=True).agg(
-        pl.first(*CONFIG), pl.struct(VALUES).alias("values")
-    ).with_columns(copy=pl.struct([*CONFIG, "values"]).is_first_distinct().not_())
+    signature = (
+        raw.group_by("block", maintain_order=True)
+        .agg(pl.first(*CONFIG), pl.struct(VALUES).alias("values"))
+        .with_columns(copy=pl.struct([*CONFIG, "values"]).is_first_distinct().not_())
+    )
     copies = signature.filter(pl.col("copy"))["block"]
     dropped: dict[str, int] = {}
-    count(dropped, "checkpoint rows of a run exported twice (identical block of rows)", raw["block"].is_in(copies.implode()).sum())
+    count(
+        dropped,
+        "checkpoint rows of a run exported twice (identical block of rows)",
+        raw["block"].is_in(copies.implode()).sum(),
+    )
     raw = raw.filter(~pl.col("block").is_in(copies.implode()))
-    repeat = raw.group_by("block", maintain_order=True).agg(pl.first(*CONFIG)).with_columns(
-        repeat=pl.int_range(pl.len()).over(CONFIG) + 1
-    ).select("block", "repeat")
+    repeat = (
+        raw.group_by("block", maintain_order=True)
+        .agg(pl.first(*CONFIG))
+        .with_columns(repeat=pl.int_range(pl.len()).over(CONFIG) + 1)
+        .select("block", "repeat")
+    )
     raw = raw.join(repeat, on="block", how="left", maintain_order="left")
     run_id = pl.format("{}/{}/steps{}/lr{}/ep{}", *CONFIG)
     frame = raw.select(

@@ -41,7 +41,9 @@ def _long(wide: pl.DataFrame, origin: str) -> pl.DataFrame:
 def build(src: Source, files: dict[str, Path]) -> Curated:
     base = read_raw(files[BASE], {c: pl.Float64 for c in AXES}, required=("Model", "Model Family", "Model Size (B)"))
     if base["Model"].is_duplicated().any():
-        raise WorkbenchError(f"{files[BASE]}: model {base.filter(pl.col('Model').is_duplicated())['Model'][0]!r} appears twice")
+        raise WorkbenchError(
+            f"{files[BASE]}: model {base.filter(pl.col('Model').is_duplicated())['Model'][0]!r} appears twice"
+        )
     axes = base.select(
         "Model",
         family=pl.col("Model Family"),
@@ -62,21 +64,25 @@ def build(src: Source, files: dict[str, Path]) -> Curated:
     for column in emergent.columns[1:]:
         if not EMERGENT_COLUMN.match(column):
             raise WorkbenchError(f"{files[EMERGENT]}: column {column!r} is not <task>_<shots>_<metric>")
-    parts.append(_long(emergent, str(files[EMERGENT])).with_columns(
-        eval_set=pl.col("column").str.extract(EMERGENT_COLUMN.pattern, 1),
-        metric=pl.col("column").str.extract(EMERGENT_COLUMN.pattern, 3).replace_strict(METRIC),
-        k=pl.lit(None, pl.Int64),
-        shots=pl.col("column").str.extract(EMERGENT_COLUMN.pattern, 2).cast(pl.Int64),
-        backing=pl.lit("emergent-capability figures (eval_results/base_llm_emergent_capability_eval.csv)"),
-    ))
+    parts.append(
+        _long(emergent, str(files[EMERGENT])).with_columns(
+            eval_set=pl.col("column").str.extract(EMERGENT_COLUMN.pattern, 1),
+            metric=pl.col("column").str.extract(EMERGENT_COLUMN.pattern, 3).replace_strict(METRIC),
+            k=pl.lit(None, pl.Int64),
+            shots=pl.col("column").str.extract(EMERGENT_COLUMN.pattern, 2).cast(pl.Int64),
+            backing=pl.lit("emergent-capability figures (eval_results/base_llm_emergent_capability_eval.csv)"),
+        )
+    )
     leaderboard = pl.read_csv(files[LEADERBOARD], infer_schema=False)
-    parts.append(_long(leaderboard, str(files[LEADERBOARD])).with_columns(
-        eval_set=pl.col("column"),
-        metric=pl.lit("score"),
-        k=pl.lit(None, pl.Int64),
-        shots=pl.lit(None, pl.Int64),
-        backing=pl.lit("Open LLM Leaderboard v2 scores (eval_results/base_llm_leaderboard_v2_eval.csv)"),
-    ))
+    parts.append(
+        _long(leaderboard, str(files[LEADERBOARD])).with_columns(
+            eval_set=pl.col("column"),
+            metric=pl.lit("score"),
+            k=pl.lit(None, pl.Int64),
+            shots=pl.lit(None, pl.Int64),
+            backing=pl.lit("Open LLM Leaderboard v2 scores (eval_results/base_llm_leaderboard_v2_eval.csv)"),
+        )
+    )
     scores = pl.concat(parts)
     orphans = scores.join(axes, on="Model", how="anti")
     if orphans.height:

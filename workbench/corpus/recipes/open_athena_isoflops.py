@@ -26,22 +26,39 @@ EPOCH = "data/svg_extracted_data.csv"
 LLAMA = "isoflops_points.csv"
 
 PAPERS = {
-    "ml_scalefit": ("arXiv:2203.15556", "Chinchilla IsoFLOP runs via apple/ml-scalefit data/chinchilla.csv (arXiv:2507.09404)"),
+    "ml_scalefit": (
+        "arXiv:2203.15556",
+        "Chinchilla IsoFLOP runs via apple/ml-scalefit data/chinchilla.csv (arXiv:2507.09404)",
+    ),
     "epochai_chinchilla": ("arXiv:2203.15556", "Figure 4 as digitised by Epoch AI (arXiv:2404.10102)"),
     "llama_3": ("arXiv:2407.21783", "Figure 2 as digitised by eric-czech/llama3_isoflop_extraction"),
     "misfitting": ("arXiv:2502.18969", "IsoFLOP points interpolated by Open-Athena from data/scaling_results.csv"),
-    "marin_202603": ("marin-scaling-ladders-2026", "Marin 'Scaling Ladders' W&B export (Open-Athena extract/marin_202603)"),
+    "marin_202603": (
+        "marin-scaling-ladders-2026",
+        "Marin 'Scaling Ladders' W&B export (Open-Athena extract/marin_202603)",
+    ),
 }
-CONVENTION = {"ml_scalefit": "total", "misfitting": "total", "marin_202603": "unknown", "epochai_chinchilla": "total", "llama_3": "unknown"}
+CONVENTION = {
+    "ml_scalefit": "total",
+    "misfitting": "total",
+    "marin_202603": "unknown",
+    "epochai_chinchilla": "total",
+    "llama_3": "unknown",
+}
 
 
 def build(src: Source, files: dict[str, Path]) -> Curated:
     num = {c: pl.Float64 for c in ["tokens", "params", "budget", "loss"]}
     oa = read_raw(files[OA], {**num, "outlier": pl.Boolean}, required=("source", "experiment", *num, "outlier"))
-    oa = oa.with_columns(row=pl.int_range(pl.len(), dtype=pl.UInt32))  # not with_row_index: polars 2.1 panics formatting strings after it
+    oa = oa.with_columns(
+        row=pl.int_range(pl.len(), dtype=pl.UInt32)
+    )  # not with_row_index: polars 2.1 panics formatting strings after it
     epoch = read_raw(files[EPOCH], {"Model Size": pl.Float64, "loss": pl.Float64}, required=("Model Size", "loss"))
-    llama = read_raw(files[LLAMA], {"training_tokens": pl.Float64, "validation_loss": pl.Float64},
-                     required=("training_tokens", "validation_loss"))
+    llama = read_raw(
+        files[LLAMA],
+        {"training_tokens": pl.Float64, "validation_loss": pl.Float64},
+        required=("training_tokens", "validation_loss"),
+    )
     epoch_points = epoch.select(p_ref=pl.col("Model Size"), l_ref=pl.col("loss"))
     llama_points = llama.select(t_ref=pl.col("training_tokens"), l_ref=pl.col("validation_loss"))
 
@@ -51,20 +68,42 @@ def build(src: Source, files: dict[str, Path]) -> Curated:
         return block["row"].is_in(hit.implode())
 
     # Open-Athena rounds N to whole parameters and prints losses to 16 digits.
-    same_point = ((pl.col("params") - pl.col("p_ref")).abs() <= 0.5) & ((pl.col("loss") - pl.col("l_ref")).abs() <= 1e-12)
+    same_point = ((pl.col("params") - pl.col("p_ref")).abs() <= 0.5) & (
+        (pl.col("loss") - pl.col("l_ref")).abs() <= 1e-12
+    )
     same_llama = (pl.col("tokens") == pl.col("t_ref")) & ((pl.col("loss") - pl.col("l_ref")).abs() <= 1e-12)
     same_exp = (pl.col("tokens") == pl.col("t_ref")) & ((pl.col("loss").log() - pl.col("l_ref")).abs() <= 1e-12)
     dropped: dict[str, int] = {}
     drop_rows: list[pl.Series] = []
     blocks = [
-        ("epochai_chinchilla", None, epoch_points, same_point,
-         "epochai_chinchilla rows repeating an Epoch Figure 4 point (source chinchilla_epoch)"),
-        ("ml_scalefit", None, epoch_points, same_point,
-         "ml_scalefit rows repeating an Epoch Figure 4 point (source chinchilla_epoch)"),
-        ("llama_3", "raw_loss", llama_points, same_llama,
-         "llama_3 raw_loss rows repeating a Llama 3 Figure 2 point (source llama3_isoflops)"),
-        ("llama_3", "exp_loss", llama_points, same_exp,
-         "llama_3 exp_loss rows: exp() of a Llama 3 Figure 2 point (source llama3_isoflops), not a measurement"),
+        (
+            "epochai_chinchilla",
+            None,
+            epoch_points,
+            same_point,
+            "epochai_chinchilla rows repeating an Epoch Figure 4 point (source chinchilla_epoch)",
+        ),
+        (
+            "ml_scalefit",
+            None,
+            epoch_points,
+            same_point,
+            "ml_scalefit rows repeating an Epoch Figure 4 point (source chinchilla_epoch)",
+        ),
+        (
+            "llama_3",
+            "raw_loss",
+            llama_points,
+            same_llama,
+            "llama_3 raw_loss rows repeating a Llama 3 Figure 2 point (source llama3_isoflops)",
+        ),
+        (
+            "llama_3",
+            "exp_loss",
+            llama_points,
+            same_exp,
+            "llama_3 exp_loss rows: exp() of a Llama 3 Figure 2 point (source llama3_isoflops), not a measurement",
+        ),
     ]
     for source, condition, reference, close, reason in blocks:
         block = oa.filter(pl.col("source") == source)
@@ -78,7 +117,9 @@ def build(src: Source, files: dict[str, Path]) -> Curated:
 
     unknown = kept.filter(~pl.col("source").is_in(list(PAPERS)))
     if unknown.height:
-        raise WorkbenchError(f"{files[OA]}: row {unknown['row'][0] + 1}: unknown upstream source {unknown['source'][0]!r}")
+        raise WorkbenchError(
+            f"{files[OA]}: row {unknown['row'][0] + 1}: unknown upstream source {unknown['source'][0]!r}"
+        )
     paper = pl.col("source").replace_strict({k: v[0] for k, v in PAPERS.items()})
     backing = pl.col("source").replace_strict({k: v[1] for k, v in PAPERS.items()})
     flag = pl.when(pl.col("outlier")).then(pl.format("Open-Athena QC: {}", "reason"))
@@ -91,13 +132,20 @@ def build(src: Source, files: dict[str, Path]) -> Curated:
         tokens=pl.col("tokens"),
         flops=pl.col("budget"),
         final=pl.when(pl.col("source") == "misfitting").then(pl.lit(None, pl.Boolean)).otherwise(pl.lit(True)),
-        eval_set=pl.when(pl.col("source") == "marin_202603").then(pl.lit("paloma_macro"))
-        .when(pl.col("source") == "misfitting").then(pl.lit("c4_val")).otherwise(pl.lit("massivetext")),
+        eval_set=pl.when(pl.col("source") == "marin_202603")
+        .then(pl.lit("paloma_macro"))
+        .when(pl.col("source") == "misfitting")
+        .then(pl.lit("c4_val"))
+        .otherwise(pl.lit("massivetext")),
         metric=pl.lit("loss"),
         value=pl.col("loss"),
         in_source_fit=~pl.col("outlier"),
         note=pl.when(pl.col("source") == "misfitting")
-        .then(pl.concat_str([pl.lit("interpolated between checkpoints by Open-Athena"), flag], separator="; ", ignore_nulls=True))
+        .then(
+            pl.concat_str(
+                [pl.lit("interpolated between checkpoints by Open-Athena"), flag], separator="; ", ignore_nulls=True
+            )
+        )
         .otherwise(flag),
         **provenance(src, paper, backing),
     )

@@ -27,20 +27,37 @@ KEYS = ["source_file", "dataset", "hparams", "warmup", "decay", "param_count", "
 def _config() -> dict[str, pl.Expr]:
     return {
         "train_set": pl.col("dataset").replace_strict(TRAIN_SET),
-        "condition": pl.format("{} hparams={} warmup={} decay={} count={}", pl.col("dataset").replace_strict(TRAIN_SET), "hparams", "warmup", "decay", "param_count"),
+        "condition": pl.format(
+            "{} hparams={} warmup={} decay={} count={}",
+            pl.col("dataset").replace_strict(TRAIN_SET),
+            "hparams",
+            "warmup",
+            "decay",
+            "param_count",
+        ),
         "params_convention": pl.col("param_count").replace_strict(CONVENTION),
         "eval_set": pl.format("{}_loss", "loss_type"),
     }
 
 
 def build(src: Source, files: dict[str, Path]) -> Curated:
-    points = read_raw(files["isoflop_points.csv"], {"flops": pl.Float64, "n": pl.Float64, "t": pl.Float64, "loss": pl.Float64},
-                      required=tuple(KEYS) + ("flops", "n", "t", "loss"))
-    optima = read_raw(files["isoflop_optima.csv"], {"flops": pl.Float64, "n_star": pl.Float64, "t_star": pl.Float64, "loss_star": pl.Float64},
-                      required=tuple(KEYS) + ("flops",))
+    points = read_raw(
+        files["isoflop_points.csv"],
+        {"flops": pl.Float64, "n": pl.Float64, "t": pl.Float64, "loss": pl.Float64},
+        required=tuple(KEYS) + ("flops", "n", "t", "loss"),
+    )
+    optima = read_raw(
+        files["isoflop_optima.csv"],
+        {"flops": pl.Float64, "n_star": pl.Float64, "t_star": pl.Float64, "loss_star": pl.Float64},
+        required=tuple(KEYS) + ("flops",),
+    )
     unfitted = pl.any_horizontal(pl.col("n_star", "t_star", "loss_star").is_null())
     dropped: dict[str, int] = {}
-    count(dropped, "budgets whose fitted optimum is empty in the source (no fit at that budget)", optima.filter(unfitted).height)
+    count(
+        dropped,
+        "budgets whose fitted optimum is empty in the source (no fit at that budget)",
+        optima.filter(unfitted).height,
+    )
     optima = optima.filter(~unfitted)
     runs = points.select(
         run_id=pl.format("n{}-c{}", pl.col("n").round(0).cast(pl.Int64), pl.col("flops").cast(pl.String)),

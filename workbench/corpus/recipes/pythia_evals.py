@@ -42,20 +42,43 @@ def build(src: Source, files: dict[str, Path]) -> Curated:
     headline = raw.filter(~crows & ~mmlu)
     unknown = headline.filter(~pl.col("metric").is_in(list(METRICS)))
     if unknown.height:
-        raise WorkbenchError(f"{files[RAW]}: unexpected metric {unknown['metric'][0]!r} for task {unknown['task'][0]!r}")
+        raise WorkbenchError(
+            f"{files[RAW]}: unexpected metric {unknown['metric'][0]!r} for task {unknown['task'][0]!r}"
+        )
     mean = subjects.group_by("model", "shots_dir", "step", "num_fewshot", maintain_order=True).agg(
         value=pl.col("value").mean(), n=pl.len()
     )
     if (mean["n"] != 57).any():
         bad = mean.filter(pl.col("n") != 57).row(0, named=True)
-        raise WorkbenchError(f"{files[RAW]}: {bad['model']} step {bad['step']} has {bad['n']} MMLU subjects, expected 57")
-    rows = pl.concat([
-        headline.select("model", "step", "num_fewshot", "task", metric=pl.col("metric").replace_strict(METRICS),
-                        value="value", stderr="stderr", note=pl.lit(None, pl.String)),
-        mean.select("model", "step", "num_fewshot", task=pl.lit("mmlu_subject_mean"), metric=pl.lit("accuracy"),
-                    value="value", stderr=pl.lit(None, pl.Float64),
-                    note=pl.lit("unweighted mean of the 57 MMLU subject accuracies (not the official sample-weighted score)")),
-    ])
+        raise WorkbenchError(
+            f"{files[RAW]}: {bad['model']} step {bad['step']} has {bad['n']} MMLU subjects, expected 57"
+        )
+    rows = pl.concat(
+        [
+            headline.select(
+                "model",
+                "step",
+                "num_fewshot",
+                "task",
+                metric=pl.col("metric").replace_strict(METRICS),
+                value="value",
+                stderr="stderr",
+                note=pl.lit(None, pl.String),
+            ),
+            mean.select(
+                "model",
+                "step",
+                "num_fewshot",
+                task=pl.lit("mmlu_subject_mean"),
+                metric=pl.lit("accuracy"),
+                value="value",
+                stderr=pl.lit(None, pl.Float64),
+                note=pl.lit(
+                    "unweighted mean of the 57 MMLU subject accuracies (not the official sample-weighted score)"
+                ),
+            ),
+        ]
+    )
     models = rows["model"].unique().sort().to_list()
     info = {m: _pythia.size_of(m, str(files[RAW])) for m in models}
     attr = lambda i: pl.col("model").replace_strict({m: _pythia.SIZES[s][i] for m, (s, _) in info.items()})  # noqa: E731
@@ -65,9 +88,13 @@ def build(src: Source, files: dict[str, Path]) -> Curated:
     tokens = (pl.col("step") * per_step).cast(pl.Float64)
     frame = rows.select(
         run_id=pl.col("model"),
-        train_set=pl.when(pl.col("model").str.contains("-deduped")).then(pl.lit("pile_deduped")).otherwise(pl.lit("pile")),
-        condition=pl.when(pl.col("model").str.ends_with("-bf16")).then(pl.lit("bf16 training"))
-        .when(pl.col("model").str.contains("MtokBS")).then(pl.format("batch {} tokens", per_step)),
+        train_set=pl.when(pl.col("model").str.contains("-deduped"))
+        .then(pl.lit("pile_deduped"))
+        .otherwise(pl.lit("pile")),
+        condition=pl.when(pl.col("model").str.ends_with("-bf16"))
+        .then(pl.lit("bf16 training"))
+        .when(pl.col("model").str.contains("MtokBS"))
+        .then(pl.format("batch {} tokens", per_step)),
         params=attr(0).cast(pl.Float64),
         params_convention=pl.lit("total"),
         params_total=attr(0).cast(pl.Float64),

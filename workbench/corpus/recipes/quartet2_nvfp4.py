@@ -37,7 +37,13 @@ def _backward_format(run: dict) -> dict:
     if (group, scale) == (16, "e4m3"):
         return NVFP4
     if (group, scale) == (32, "e8m0"):
-        return {"number_format": "mxfp4", "block_size": 32, "scale_format": "e8m0", "exponent_bits": 2, "mantissa_bits": 1}
+        return {
+            "number_format": "mxfp4",
+            "block_size": 32,
+            "scale_format": "e8m0",
+            "exponent_bits": 2,
+            "mantissa_bits": 1,
+        }
     return {"number_format": "fp4", "block_size": group, "scale_format": scale, "exponent_bits": 2, "mantissa_bits": 1}
 
 
@@ -66,24 +72,30 @@ def build(src: Source, files: dict[str, Path]) -> Curated:
         for i, run in enumerate(runs):
             fingerprint = json.dumps(run, sort_keys=True)
             if fingerprint in seen:
-                count(dropped, "records repeating another record of the same group field for field (run exported twice)", 1)
+                count(
+                    dropped,
+                    "records repeating another record of the same group field for field (run exported twice)",
+                    1,
+                )
                 continue
             seen.add(fingerprint)
-            rows.append({
-                "run_id": f"{group}-{i:03d}",
-                "train_set": "c4",
-                "condition": " ".join([group, *(f"{k}={run.get(k)}" for k in varying)]),
-                "params": float(run["N"]),
-                "params_convention": "non_embedding",
-                "params_non_embedding": float(run["N"]),
-                "tokens": float(run["D"]),
-                "final": True,
-                "eval_set": "c4_val",
-                "metric": "loss",
-                "value": float(run["final_loss"]),
-                "precision_phase": "training",
-                **_precision(group, run),
-            })
+            rows.append(
+                {
+                    "run_id": f"{group}-{i:03d}",
+                    "train_set": "c4",
+                    "condition": " ".join([group, *(f"{k}={run.get(k)}" for k in varying)]),
+                    "params": float(run["N"]),
+                    "params_convention": "non_embedding",
+                    "params_non_embedding": float(run["N"]),
+                    "tokens": float(run["D"]),
+                    "final": True,
+                    "eval_set": "c4_val",
+                    "metric": "loss",
+                    "value": float(run["final_loss"]),
+                    "precision_phase": "training",
+                    **_precision(group, run),
+                }
+            )
     frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(
         **provenance(src, "arXiv:2601.22813", "scaling figures (for_plots/runs.json)")
     )
