@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from conftest import synthetic_grid
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.special import huber
 
-from conftest import synthetic_grid
 from workbench.errors import WorkbenchError
-from workbench.fit import fit, make_problem, multistart, objective_at
-from workbench.fit.bootstrap import bootstrap
+from workbench.fit import bootstrap, fit, make_problem, objective_at
+from workbench.fit.engine import multistart
 from workbench.laws import CHINCHILLA
 from workbench.laws.chinchilla import BESIROGLU_2024, HOFFMANN_2022, hoffmann_initial_grid
 
@@ -75,7 +76,11 @@ def test_engine_matches_slow_multistart_reference(epoch_points, drop):
     starts = list(hoffmann_initial_grid())[::45]
     reference = multistart(problem, starts)
     assert engine.objective <= reference.objective * (1 + 1e-12)
-    tight = multistart(problem, [reference.params, engine.params], options={"ftol": 1e-15, "gtol": 1e-13, "maxiter": 20000, "maxcor": 30})
+    tight = multistart(
+        problem,
+        [reference.params, engine.params],
+        options={"ftol": 1e-15, "gtol": 1e-13, "maxiter": 20000, "maxcor": 30},
+    )
     assert abs(engine.objective - tight.objective) <= 1e-9 * tight.objective
 
 
@@ -160,7 +165,22 @@ def test_cli_residuals_linear(capsys):
 
     from workbench.cli import main
 
-    assert main(["fit", "--law", "chinchilla", "--data", "chinchilla_epoch", "--residuals", "linear", "--loss",
-                 "squared", "--json"]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                "--law",
+                "chinchilla",
+                "--data",
+                "chinchilla_epoch",
+                "--residuals",
+                "linear",
+                "--loss",
+                "squared",
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["loss"] == "squared on linear residuals" and 0.2 < out["params"]["alpha"] < 0.6

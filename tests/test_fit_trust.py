@@ -16,9 +16,10 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings, strategies as st
-
 from conftest import synthetic_grid
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
 from workbench.fit import Flag, fit, make_problem
 from workbench.fit.bootstrap import Bootstrap, bootstrap, identification_flags, spread
 from workbench.fit.engine import bound_flags
@@ -42,9 +43,15 @@ def small_noisy():
 
 # -- clean data ------------------------------------------------------------------------------
 
+
 @settings(max_examples=8, deadline=None)
-@given(E=st.floats(0.5, 3.0), A=st.floats(50.0, 5000.0), B=st.floats(50.0, 5000.0),
-       alpha=st.floats(0.15, 0.5), beta=st.floats(0.15, 0.5))
+@given(
+    E=st.floats(0.5, 3.0),
+    A=st.floats(50.0, 5000.0),
+    B=st.floats(50.0, 5000.0),
+    alpha=st.floats(0.15, 0.5),
+    beta=st.floats(0.15, 0.5),
+)
 def test_noiseless_data_give_no_warnings_even_after_a_bootstrap(E, A, B, alpha, beta):
     data = synthetic_grid({"E": E, "A": A, "B": B, "alpha": alpha, "beta": beta})
     result = fit(CHINCHILLA, data)
@@ -64,6 +71,7 @@ def test_well_sampled_data_identify_every_constant():
 
 
 # -- at a bound -----------------------------------------------------------------------------
+
 
 @settings(max_examples=10, deadline=None)
 @given(A=st.floats(10.0, 1e4), alpha=st.floats(0.1, 0.6), decades=st.floats(1.5, 4.0))
@@ -140,6 +148,7 @@ def test_tied_parameters_are_flagged_only_through_their_leader():
 
 # -- after a bootstrap ----------------------------------------------------------------------
 
+
 def test_too_few_noisy_points_leave_a_poorly_identified():
     data = small_noisy()
     result = fit(POWER, data)
@@ -149,7 +158,9 @@ def test_too_few_noisy_points_leave_a_poorly_identified():
     a = flags["A"]
     assert (a.kind, a.label, a.stage) == ("poorly_identified", "poorly identified", "bootstrap")
     lo, hi = booted.ci["A"]
-    m = re.fullmatch(r"A is poorly identified: its 95% bootstrap interval (\S+) to (\S+) spans a factor of (\S+)", a.message)
+    m = re.fullmatch(
+        r"A is poorly identified: its 95% bootstrap interval (\S+) to (\S+) spans a factor of (\S+)", a.message
+    )
     assert m, a.message
     assert float(m.group(1)) == pytest.approx(lo, rel=5e-3) and float(m.group(2)) == pytest.approx(hi, rel=5e-3)
     assert float(m.group(3)) == pytest.approx(hi / lo, rel=5e-3) and hi / lo > 10
@@ -178,7 +189,11 @@ def test_at_a_bound_in_most_draws_is_flagged_once():
     sides = np.zeros((50, 3), int)
     sides[:40, 0] = -1
     (flag,) = identification_flags(problem, result, boot, sides)
-    assert (flag.kind, flag.parameter, flag.label) == ("at_bound", "E", "at its lower bound 0 in 80% of bootstrap draws")
+    assert (flag.kind, flag.parameter, flag.label) == (
+        "at_bound",
+        "E",
+        "at its lower bound 0 in 80% of bootstrap draws",
+    )
     boot_failed = Bootstrap(names=POWER.names, draws=draws, level=0.95, converged=np.arange(50) < 45)
     kinds = [f.kind for f in identification_flags(problem, result, boot_failed, np.zeros((50, 3), int))]
     assert kinds == ["not_converged"]
@@ -201,8 +216,11 @@ def test_spread_flags_intervals_wider_than_a_factor_of_10(lo, factor, negative):
 @given(lo=st.floats(-1e3, 0.0), hi=st.floats(1e-9, 1e3))
 def test_spread_flags_intervals_reaching_zero(lo, hi):
     why = spread(lo, hi, np.array([lo, hi]))
-    assert why == ("reaches 0, so its size is not determined" if lo == 0 else
-                   "includes 0, so neither its size nor its sign is determined")
+    assert why == (
+        "reaches 0, so its size is not determined"
+        if lo == 0
+        else "includes 0, so neither its size nor its sign is determined"
+    )
 
 
 def test_spread_leaves_a_parameter_that_is_zero_in_every_draw_alone():
@@ -214,8 +232,13 @@ def test_flag_and_caution_wording():
     flag = Flag("poorly_identified", "A", "poorly identified", "A is poorly identified: ...", "bootstrap")
     assert flag.caveat == "A poorly identified"
     assert Flag("not_converged", None, "optimiser did not converge", "...").caveat == "optimiser did not converge"
-    assert flag.to_dict() == {"kind": "poorly_identified", "parameter": "A", "label": "poorly identified",
-                              "message": "A is poorly identified: ...", "stage": "bootstrap"}
+    assert flag.to_dict() == {
+        "kind": "poorly_identified",
+        "parameter": "A",
+        "label": "poorly identified",
+        "message": "A is poorly identified: ...",
+        "stage": "bootstrap",
+    }
     data = power_data(0.0, 100.0, 0.3)
     result = fit(POWER, data)
     assert result.to_dict()["flags"] == [f.to_dict() for f in result.flags]

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import operator
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 import polars as pl
 
 from workbench.errors import WorkbenchError
-from workbench.fit import FitResult, fit_problem, make_problem
+from workbench.fit import FitOptions, FitResult, fit_problem, make_problem
+from workbench.fit.problem import read_columns
 from workbench.laws.base import Law
 
 _OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt, "==": operator.eq}
@@ -102,21 +103,26 @@ def _subset(data, mask: np.ndarray):
     return {k: np.asarray(v)[mask] for k, v in data.items()}
 
 
-def backtest(law: Law, data, holdout: str, **fit_options) -> Backtest:
-    """Fit on the rows ``holdout`` does not select; score the law on the rows it does."""
+def backtest(law: Law, data, holdout: str, options: FitOptions | None = None, **overrides) -> Backtest:
+    """Fit on the rows ``holdout`` does not select; score the law on the rows it does.
+
+    ``options`` and keyword ``overrides`` are the fit's (:class:`~workbench.fit.FitOptions`).
+    The held-out rows are only read and checked (positive, finite), and
+    scored by log residuals whatever the fit's loss.
+    """
+    options = FitOptions.of(options, **overrides)
     mask = holdout_mask(data, holdout)
     n_test, n_train = int(mask.sum()), int((~mask).sum())
     if n_test == 0:
         raise WorkbenchError(f"--holdout {holdout!r} selects no rows: nothing to score")
     train, test = _subset(data, ~mask), _subset(data, mask)
-    problem = make_problem(law, train, **fit_options)
-    result = fit_problem(problem)
-    test_problem = make_problem(law, test, **{k: v for k, v in fit_options.items() if k in ("loss", "delta")})
-    pred = law.predict(test_problem.cols, result.params)
-    beyond = result.extrapolation(test_problem.cols)
+    result = fit_problem(make_problem(law, train, options))
+    cols, y = read_columns(law, test)  # constants known: any number of held-out rows can be scored
+    pred = law.predict(cols, result.params)
+    beyond = result.extrapolation(cols)
     decades = float(max((np.max(v) for v in beyond.values()), default=0.0))
-    hull = float(np.mean(result.outside_hull(test_problem.cols)))
-    return Backtest(holdout, n_train, n_test, result, np.log(pred) - test_problem.logy, decades, hull)
+    hull = float(np.mean(result.outside_hull(cols)))
+    return Backtest(holdout, n_train, n_test, result, np.log(pred) - np.log(y), decades, hull)
 
 
 def information_criteria(result: FitResult, data) -> dict[str, float]:
@@ -124,22 +130,42 @@ def information_criteria(result: FitResult, data) -> dict[str, float]:
     problem = make_problem(result.law, data)
     r = np.log(result.predict(problem.cols)) - problem.logy
     n = r.size
-    k = len([p for p in result.law.names if p not in result.details.get("fixed", {}) and p not in result.details.get("ties", {})])
+    k = len(
+        [
+            p
+            for p in result.law.names
+            if p not in result.details.get("fixed", {}) and p not in result.details.get("ties", {})
+        ]
+    )
     rss = max(float(np.sum(r**2)), 1e-300)
     return {"aic": n * np.log(rss / n) + 2 * k, "bic": n * np.log(rss / n) + k * np.log(n), "rss_log": rss, "k": k}
 
 
-def compare(laws: Sequence[Law], data, holdout: str | None = None, **fit_options) -> pl.DataFrame:
+def compare(
+    laws: Sequence[Law], data, holdout: str | None = None, options: FitOptions | None = None, **overrides
+) -> pl.DataFrame:
     """One row per law: free parameters, objective, AIC, BIC, and backtest errors when ``holdout`` is given."""
+    options = FitOptions.of(options, **overrides)
     rows = []
     for law in laws:
-        problem = make_problem(law, data, **fit_options)
-        result = fit_problem(problem)
+        result = fit_problem(make_problem(law, data, options))
         ic = information_criteria(result, data)
-        row = {"law": law.name, "free_parameters": ic["k"], "objective": result.objective, "aic": ic["aic"], "bic": ic["bic"],
-               "warnings": "; ".join(result.warnings)}
+        row = {
+            "law": law.name,
+            "free_parameters": ic["k"],
+            "objective": result.objective,
+            "aic": ic["aic"],
+            "bic": ic["bic"],
+            "warnings": "; ".join(result.warnings),
+        }
         if holdout:
-            bt = backtest(law, data, holdout, **fit_options)
-            row.update({"backtest_mae_log": bt.mae_log, "backtest_mean_abs_pct": bt.mean_abs_pct, "backtest_bias_log": bt.bias_log})
+            bt = backtest(law, data, holdout, options)
+            row.update(
+                {
+                    "backtest_mae_log": bt.mae_log,
+                    "backtest_mean_abs_pct": bt.mean_abs_pct,
+                    "backtest_bias_log": bt.bias_log,
+                }
+            )
         rows.append(row)
     return pl.DataFrame(rows).sort("aic")

@@ -18,17 +18,23 @@ data generated with shared exponents.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from workbench.errors import WorkbenchError
-from workbench.fit import FitResult, fit, make_problem
+from workbench.fit import FitOptions, FitResult, fit, make_problem
 from workbench.laws.base import Law
 from workbench.laws.grouped import grouped
+
+
+def _stats():
+    """scipy.stats, imported on first use: it costs a notebook kernel ~25 MB that most lessons never need."""
+    from scipy import stats
+
+    return stats
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,7 @@ class GroupComparison:
         if extra <= 0 or dof <= 0 or sep["rss_log"] <= 0:
             return float("nan"), float("nan")
         f = max(sh["rss_log"] - sep["rss_log"], 0.0) / extra / (sep["rss_log"] / dof)
-        return float(f), float(stats.f.sf(f, extra, dof))
+        return float(f), float(_stats().f.sf(f, extra, dof))
 
     @property
     def n_points(self) -> int:
@@ -75,9 +81,17 @@ class GroupComparison:
 
     def to_dict(self) -> dict:
         f, p_value = self.f_test
-        return {"by": self.by, "groups": list(self.groups), "loss": self.shared.loss,
-                "delta_aic": self.delta_aic, "f_statistic": f, "p_value": p_value, "verdict": self.verdict,
-                "models": self.table.to_dicts(), "exponents": self.exponents.to_dicts()}
+        return {
+            "by": self.by,
+            "groups": list(self.groups),
+            "loss": self.shared.loss,
+            "delta_aic": self.delta_aic,
+            "f_statistic": f,
+            "p_value": p_value,
+            "verdict": self.verdict,
+            "models": self.table.to_dicts(),
+            "exponents": self.exponents.to_dicts(),
+        }
 
 
 def _log_rss(result: FitResult, data) -> tuple[float, int, int]:
@@ -93,11 +107,20 @@ def _criteria(rss: float, n: int, k: int) -> dict[str, float]:
     return {"aic": n * np.log(rss / n) + 2 * k, "bic": n * np.log(rss / n) + k * np.log(n)}
 
 
-def shared_vs_separate(law: Law, data, by: str, *, shared: FitResult | None = None, loss: str = "squared",
-                       **fit_options) -> GroupComparison:
+def shared_vs_separate(
+    law: Law,
+    data,
+    by: str,
+    *,
+    shared: FitResult | None = None,
+    loss: str = "squared",
+    options: FitOptions | None = None,
+    **overrides,
+) -> GroupComparison:
     """Fit ``law`` to ``data`` with exponents shared across the groups of column ``by``, and per group.
 
-    ``loss`` (squared by default, see above) and ``fit_options`` go to every
+    ``loss`` (squared by default, see above; it takes precedence over
+    ``options.loss``) with ``options`` and keyword ``overrides`` go to every
     fit.  Every group needs more rows than the law has parameters.  ``shared``
     reuses a joint fit already made with the same loss (of the law
     :func:`~workbench.laws.grouped.grouped` returns).
@@ -106,9 +129,9 @@ def shared_vs_separate(law: Law, data, by: str, *, shared: FitResult | None = No
     glaw, gdata, names = grouped(law, frame, by)
     if len(names) < 2:
         raise WorkbenchError(f"column {by!r} has one group ({names[0]}): nothing to compare")
-    fit_options = {**fit_options, "loss": loss}
+    options = FitOptions.of(options, **overrides).replace(loss=loss)
     if shared is None or shared.loss != loss:  # reuse only a least-squares fit of log residuals
-        shared = fit(glaw, gdata, **fit_options)
+        shared = fit(glaw, gdata, options)
     elif shared.law.names != glaw.names:
         raise WorkbenchError(f"the joint fit given is of {shared.law.name!r}, not of {glaw.name!r}")
     separate, rss_sep, n_sep, k_sep = {}, 0.0, 0, 0
@@ -116,20 +139,36 @@ def shared_vs_separate(law: Law, data, by: str, *, shared: FitResult | None = No
     for g in names:
         rows = frame.filter(labels == g)
         if rows.height <= len(law.names):
-            raise WorkbenchError(f"group {g!r} of column {by!r} has {rows.height} rows; a separate fit of "
-                                 f"{law.name!r} needs more than {len(law.names)}")
-        separate[g] = fit(law, rows, **fit_options)
+            raise WorkbenchError(
+                f"group {g!r} of column {by!r} has {rows.height} rows; a separate fit of "
+                f"{law.name!r} needs more than {len(law.names)}"
+            )
+        separate[g] = fit(law, rows, options)
         rss, n, k = _log_rss(separate[g], rows)
         rss_sep, n_sep, k_sep = rss_sep + rss, n_sep + n, k_sep + k
     rss_sh, n_sh, k_sh = _log_rss(shared, gdata)
-    table = pl.DataFrame([
-        {"model": "shared exponents", "free_parameters": k_sh, "rss_log": rss_sh, **_criteria(rss_sh, n_sh, k_sh),
-         "objective": shared.objective},
-        {"model": "separate", "free_parameters": k_sep, "rss_log": rss_sep, **_criteria(rss_sep, n_sep, k_sep),
-         "objective": float(sum(r.objective for r in separate.values()))},
-    ])
-    exponents = pl.DataFrame([
-        {"parameter": p.name, "shared": shared.params[p.name], **{g: separate[g].params[p.name] for g in names}}
-        for p in law.nonlinear
-    ])
+    table = pl.DataFrame(
+        [
+            {
+                "model": "shared exponents",
+                "free_parameters": k_sh,
+                "rss_log": rss_sh,
+                **_criteria(rss_sh, n_sh, k_sh),
+                "objective": shared.objective,
+            },
+            {
+                "model": "separate",
+                "free_parameters": k_sep,
+                "rss_log": rss_sep,
+                **_criteria(rss_sep, n_sep, k_sep),
+                "objective": float(sum(r.objective for r in separate.values())),
+            },
+        ]
+    )
+    exponents = pl.DataFrame(
+        [
+            {"parameter": p.name, "shared": shared.params[p.name], **{g: separate[g].params[p.name] for g in names}}
+            for p in law.nonlinear
+        ]
+    )
     return GroupComparison(by=by, groups=names, shared=shared, separate=separate, table=table, exponents=exponents)

@@ -26,8 +26,8 @@ to explore other assumptions.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 
@@ -80,8 +80,9 @@ class LifetimePlan:
         return self.tokens / self.params
 
 
-def lifetime_optimal(values: Mapping[str, float], loss: float, served, *, train_flops: float = 6.0,
-                     inference_flops: float = 2.0) -> LifetimePlan:
+def lifetime_optimal(
+    values: Mapping[str, float], loss: float, served, *, train_flops: float = 6.0, inference_flops: float = 2.0
+) -> LifetimePlan:
     """Minimise ``train_flops N D(N) + inference_flops N T`` over N at fixed ``loss``, for every T in ``served``."""
     t = np.atleast_1d(np.asarray(served, dtype=float))
     if np.any(t < 0):
@@ -99,12 +100,25 @@ def lifetime_optimal(values: Mapping[str, float], loss: float, served, *, train_
     shift = np.where(curvature > 0, 0.5 * (y0 - y2) / np.where(curvature > 0, curvature, 1.0), 0.0)
     best_n = np.exp(logn[i] + np.clip(shift, -1, 1) * step)
     best_d = tokens_for_loss(values, loss, best_n)
-    return LifetimePlan(loss=float(loss), served=t, params=best_n, tokens=best_d,
-                        train_flops=train_flops * best_n * best_d, inference_flops=inference_flops * best_n * t)
+    return LifetimePlan(
+        loss=float(loss),
+        served=t,
+        params=best_n,
+        tokens=best_d,
+        train_flops=train_flops * best_n * best_d,
+        inference_flops=inference_flops * best_n * t,
+    )
 
 
-def plan_at_multiplier(values: Mapping[str, float], loss: float, tokens_per_param, served, *, train_flops: float = 6.0,
-                       inference_flops: float = 2.0) -> LifetimePlan:
+def plan_at_multiplier(
+    values: Mapping[str, float],
+    loss: float,
+    tokens_per_param,
+    served,
+    *,
+    train_flops: float = 6.0,
+    inference_flops: float = 2.0,
+) -> LifetimePlan:
     """The model trained at ``tokens_per_param`` = D/N that reaches ``loss``, and its lifetime cost.
 
     Along D = M N the loss falls monotonically in N, so the size is found by bisection in log N
@@ -124,5 +138,11 @@ def plan_at_multiplier(values: Mapping[str, float], loss: float, tokens_per_para
     n = np.exp(0.5 * (lo + hi))
     d = m * n
     t = np.broadcast_to(np.asarray(served, dtype=float), m.shape)
-    return LifetimePlan(loss=float(loss), served=np.asarray(t, dtype=float), params=n, tokens=d,
-                        train_flops=train_flops * n * d, inference_flops=inference_flops * n * t)
+    return LifetimePlan(
+        loss=float(loss),
+        served=np.asarray(t, dtype=float),
+        params=n,
+        tokens=d,
+        train_flops=train_flops * n * d,
+        inference_flops=inference_flops * n * t,
+    )

@@ -39,17 +39,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from workbench.errors import WorkbenchError
-from workbench.fit import fit_problem, make_problem
+from workbench.fit import FitOptions, fit_problem, make_problem
 from workbench.fit.bootstrap import bootstrap
-from workbench.fit.result import FitResult
+from workbench.fit.result import DEFAULT_LEVEL, FitResult, law_curves, percentile_interval
 from workbench.laws.base import Law
 
 VERDICTS = ("normal scaling", "inverse scaling", "U-shaped", "inverted-U", "no significant trend")
 SIGNED_SLOPE_STARTS = (-0.8, -0.3, -0.1, 0.0, 0.1, 0.3, 0.8)
 _GRID_POINTS = 200
+
+
+def _stats():
+    """scipy.stats, imported on first use: it costs a notebook kernel ~25 MB that most lessons never need."""
+    from scipy import stats
+
+    return stats
 
 
 def trend_law(variable: str, target: str) -> Law:
@@ -61,8 +67,7 @@ def trend_law(variable: str, target: str) -> Law:
     """
     from workbench.laws.bnsl import bnsl
 
-    return bnsl(1, variable, target=target, c0_grid=SIGNED_SLOPE_STARTS,
-                name=f"bnsl1_{variable}_{target}_signed")
+    return bnsl(1, variable, target=target, c0_grid=SIGNED_SLOPE_STARTS, name=f"bnsl1_{variable}_{target}_signed")
 
 
 @dataclass(frozen=True)
@@ -100,8 +105,7 @@ class Trend:
 
 def _leg(point: float, draws: np.ndarray, level: float, worse_sign: float, half_width: float = 0.0) -> Leg:
     """The change ``point`` with the hull of its bootstrap interval and ``point +- half_width`` (delta method)."""
-    tail = (1 - level) / 2 * 100
-    lo, hi = (float(v) for v in np.percentile(draws, [tail, 100 - tail]))
+    lo, hi = percentile_interval(draws, level)
     lo, hi = min(lo, point - half_width), max(hi, point + half_width)
     badness = (lo * worse_sign, hi * worse_sign)
     worse = 1 if min(badness) > 0 else -1 if max(badness) < 0 else 0
@@ -131,7 +135,7 @@ def trend_p_value(x: np.ndarray, y: np.ndarray) -> float:
     if rss1 <= 1e-24 * rss0:
         return 0.0
     f = ((rss0 - rss1) / 2) / (rss1 / (n - 3))
-    return float(stats.f.sf(max(f, 0.0), 2, n - 3))
+    return float(_stats().f.sf(max(f, 0.0), 2, n - 3))
 
 
 class DeltaMethod:
@@ -160,7 +164,7 @@ class DeltaMethod:
         s2 = float(np.sum(resid[0] ** 2)) / self.dof
         with np.errstate(invalid="ignore", over="ignore"):
             self._cov = s2 * np.linalg.pinv(jac.T @ jac)
-        self._t = float(stats.t.ppf((1 + level) / 2, self.dof))
+        self._t = float(_stats().t.ppf((1 + level) / 2, self.dof))
 
     def half_width(self, i: int, j: int) -> float:
         """Half-width of the interval of curve[j] - curve[i]."""
@@ -171,8 +175,16 @@ class DeltaMethod:
         return self._t * np.sqrt(var) if np.isfinite(var) and var >= 0 else np.inf
 
 
-def classify(grid: np.ndarray, curve: np.ndarray, curves: np.ndarray, *, lower_is_better: bool, level: float,
-             trend_p_value: float = 0.0, half_width=None) -> tuple[str, Leg, Leg | None, Leg | None, int | None]:
+def classify(
+    grid: np.ndarray,
+    curve: np.ndarray,
+    curves: np.ndarray,
+    *,
+    lower_is_better: bool,
+    level: float,
+    trend_p_value: float = 0.0,
+    half_width=None,
+) -> tuple[str, Leg, Leg | None, Leg | None, int | None]:
     """The verdict for a point-fit ``curve`` on ``grid`` and its bootstrap ``curves`` (draws x grid).
 
     ``half_width(i, j)``, when given, widens the interval of ``curve[j] - curve[i]``
@@ -180,14 +192,16 @@ def classify(grid: np.ndarray, curve: np.ndarray, curves: np.ndarray, *, lower_i
     """
     half = half_width or (lambda i, j: 0.0)
     sign = 1.0 if lower_is_better else -1.0  # badness = sign * metric: higher is worse
-    bad, bads = sign * curve, sign * curves
+    bad = sign * curve
     last = grid.size - 1
     change = _leg(curve[-1] - curve[0], curves[:, -1] - curves[:, 0], level, sign, half(0, last))
     if trend_p_value > 1 - level:
         return "no significant trend", change, None, None, None
     candidates = []
-    for verdict, idx, pattern in (("inverted-U", int(np.argmin(bad)), (-1, 1)),  # better, then worse
-                                  ("U-shaped", int(np.argmax(bad)), (1, -1))):  # worse, then better
+    for verdict, idx, pattern in (
+        ("inverted-U", int(np.argmin(bad)), (-1, 1)),  # better, then worse
+        ("U-shaped", int(np.argmax(bad)), (1, -1)),
+    ):  # worse, then better
         if not 0 < idx < last:
             continue
         first = _leg(curve[idx] - curve[0], curves[:, idx] - curves[:, 0], level, sign, half(0, idx))
@@ -205,23 +219,41 @@ def classify(grid: np.ndarray, curve: np.ndarray, curves: np.ndarray, *, lower_i
     return "no significant trend", change, None, None, None
 
 
-def _sentence(verdict: str, target: str, variable: str, change: Leg, first: Leg | None, second: Leg | None,
-              turn_at: float | None, level: float, p_value: float) -> str:
+def _sentence(
+    verdict: str,
+    target: str,
+    variable: str,
+    change: Leg,
+    first: Leg | None,
+    second: Leg | None,
+    turn_at: float | None,
+    level: float,
+    p_value: float,
+) -> str:
     pct = f"{level:.0%}"
     ci = lambda leg: f"{pct} CI {leg.ci[0]:+.3g} to {leg.ci[1]:+.3g}"  # noqa: E731
     if verdict == "U-shaped":
-        return (f"U-shaped: {target} gets worse up to {variable} ≈ {turn_at:.3g} ({first.value:+.3g}, {ci(first)}), "
-                f"then better to the largest scale ({second.value:+.3g}, {ci(second)})")
+        return (
+            f"U-shaped: {target} gets worse up to {variable} ≈ {turn_at:.3g} ({first.value:+.3g}, {ci(first)}), "
+            f"then better to the largest scale ({second.value:+.3g}, {ci(second)})"
+        )
     if verdict == "inverted-U":
-        return (f"inverted-U: {target} gets better up to {variable} ≈ {turn_at:.3g} ({first.value:+.3g}, {ci(first)}), "
-                f"then worse to the largest scale ({second.value:+.3g}, {ci(second)})")
+        return (
+            f"inverted-U: {target} gets better up to {variable} ≈ {turn_at:.3g} ({first.value:+.3g}, {ci(first)}), "
+            f"then worse to the largest scale ({second.value:+.3g}, {ci(second)})"
+        )
     if verdict == "inverse scaling":
-        return f"inverse scaling: {target} is worse at the largest {variable} than at the smallest ({change.value:+.3g}, {ci(change)})"
+        return (
+            f"inverse scaling: {target} is worse at the largest {variable} than at the smallest "
+            f"({change.value:+.3g}, {ci(change)})"
+        )
     if verdict == "normal scaling":
         return f"normal scaling: {target} improves with {variable} ({change.value:+.3g}, {ci(change)})"
     if p_value > 1 - level:
-        return (f"no significant trend: a curve explains no more than a constant (F-test p = {p_value:.2g}); "
-                f"{target} changes by {change.value:+.3g} across the range ({ci(change)})")
+        return (
+            f"no significant trend: a curve explains no more than a constant (F-test p = {p_value:.2g}); "
+            f"{target} changes by {change.value:+.3g} across the range ({ci(change)})"
+        )
     return f"no significant trend: {target} changes by {change.value:+.3g} across the range ({ci(change)})"
 
 
@@ -232,36 +264,44 @@ def scaling_trend(
     *,
     lower_is_better: bool = True,
     draws: int = 400,
-    level: float = 0.95,
+    level: float = DEFAULT_LEVEL,
     seed: int = 0,
-    **fit_options,
+    options: FitOptions | None = None,
+    **overrides,
 ) -> Trend:
     """Fit ``law`` (one variable) and classify the trend of its target along ``variable``.
 
     ``lower_is_better`` is True for losses and errors, False for accuracies.
     The verdict is one of :data:`VERDICTS`; the sentence gives the changes
     with their intervals at ``level`` (bootstrap, ``draws`` resamples).
+    ``options`` and keyword ``overrides`` are the fit's (:class:`~workbench.fit.FitOptions`).
     """
     if law.variables != (variable,):
-        raise WorkbenchError(f"scaling_trend needs a one-variable law in {variable!r}; {law.name!r} has {law.variables}")
-    problem = make_problem(law, data, **fit_options)
-    result = fit_problem(problem)
-    result, boot = bootstrap(problem, result, draws=draws, seed=seed, level=level)
+        raise WorkbenchError(
+            f"scaling_trend needs a one-variable law in {variable!r}; {law.name!r} has {law.variables}"
+        )
+    problem = make_problem(law, data, options, **overrides)
+    result, boot = bootstrap(problem, fit_problem(problem), draws=draws, seed=seed, level=level)
     x = problem.cols[variable]
     grid = np.geomspace(x.min(), x.max(), _GRID_POINTS)
     curve = law.predict({variable: grid}, result.params)
-    rows = boot.draws[boot.converged] if boot.converged.any() else boot.draws
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        curves = np.array([law.predict({variable: grid}, dict(zip(boot.names, row))) for row in rows])
+    rows = result.draws if len(result.draws) else boot.draws  # every refit stalled: use them all (flagged)
+    curves = law_curves(law, rows, {variable: grid})
     curves = curves[np.all(np.isfinite(curves), axis=1)]
     if curves.shape[0] < 2:
         raise WorkbenchError(f"scaling_trend: fewer than 2 bootstrap refits of {law.name!r} gave a finite curve")
     p_value = trend_p_value(x, np.log(problem.y) if problem.space == "log" else problem.y)
     delta = DeltaMethod(problem, result, {variable: grid}, level)
-    verdict, change, first, second, idx = classify(grid, curve, curves, lower_is_better=lower_is_better, level=level,
-                                                   trend_p_value=p_value, half_width=delta.half_width)
+    verdict, change, first, second, idx = classify(
+        grid,
+        curve,
+        curves,
+        lower_is_better=lower_is_better,
+        level=level,
+        trend_p_value=p_value,
+        half_width=delta.half_width,
+    )
     turn_at = None if idx is None else float(grid[idx])
-    tail = (1 - level) / 2 * 100
-    band = tuple(np.percentile(curves, [tail, 100 - tail], axis=0))
+    band = percentile_interval(curves, level, axis=0)  # as FitResult.prediction_interval, over the finite curves
     sentence = _sentence(verdict, law.target, variable, change, first, second, turn_at, level, p_value)
     return Trend(verdict, sentence, change, first, second, turn_at, p_value, level, result, grid, curve, band)

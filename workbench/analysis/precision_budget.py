@@ -30,15 +30,14 @@ intervals over runs.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import polars as pl
 
 from workbench.analysis.compute_optimal import Allocation
 from workbench.errors import WorkbenchError
-from workbench.fit import fit, make_problem
-from workbench.fit.bootstrap import bootstrap
+from workbench.fit import bootstrap, fit
 from workbench.laws.efficiency import BASE_PARAMETERS, PRECISION_EFFICIENCY
 
 REFERENCE_BITS = 16.0
@@ -83,8 +82,14 @@ def bf16_optimal(base: Mapping[str, float], flops, *, grid: int = 2001, n_range=
     return Allocation(flops=c, params=best_n, tokens=best_d, loss=best_loss, a=a, b=1.0 - a)
 
 
-def precision_optimal(base: Mapping[str, float], flops, bits: float, eff_n: float = 1.0, eff_d: float = 1.0,
-                      reference_bits: float = REFERENCE_BITS) -> Allocation:
+def precision_optimal(
+    base: Mapping[str, float],
+    flops,
+    bits: float,
+    eff_n: float = 1.0,
+    eff_d: float = 1.0,
+    reference_bits: float = REFERENCE_BITS,
+) -> Allocation:
     """Compute-optimal N, D and loss at ``bits`` for budgets ``flops`` (cost ``6 N D bits / 16``).
 
     The BF16 optimum at ``flops * m`` (see :func:`compute_multiplier`), with its
@@ -128,12 +133,10 @@ def fit_efficiencies(
         row = {"label": label, "runs": runs.height, "free": "+".join(free), "objective": float(result.objective)}
         ci, corr = {}, None
         if draws:
-            problem = make_problem(PRECISION_EFFICIENCY, runs, fixed=fixed)
-            result, boot = bootstrap(problem, result, draws=draws, seed=seed)
+            result, boot = bootstrap(result.problem, result, draws=draws, seed=seed)  # every draw, for corr
             ci = result.ci or {}
             if len(free) == 2:
-                cols = [boot.names.index(k) for k in ("eff_N", "eff_D")]
-                corr = float(np.corrcoef(boot.draws[:, cols[0]], boot.draws[:, cols[1]])[0, 1])
+                corr = float(np.corrcoef(boot.column("eff_N"), boot.column("eff_D"))[0, 1])
         for k in ("eff_N", "eff_D"):
             row[k] = float(result.params[k])
             lo, hi = ci.get(k, (None, None)) if k in free else (None, None)
@@ -141,8 +144,18 @@ def fit_efficiencies(
         row["corr"] = corr
         row["caution"] = result.caution()  # what not to trust in this group's fit ("" when nothing)
         rows.append(row)
-    schema = {"label": pl.String, "runs": pl.Int64, "free": pl.String, "objective": pl.Float64,
-              "eff_N": pl.Float64, "eff_N_lo": pl.Float64, "eff_N_hi": pl.Float64,
-              "eff_D": pl.Float64, "eff_D_lo": pl.Float64, "eff_D_hi": pl.Float64, "corr": pl.Float64,
-              "caution": pl.String}
+    schema = {
+        "label": pl.String,
+        "runs": pl.Int64,
+        "free": pl.String,
+        "objective": pl.Float64,
+        "eff_N": pl.Float64,
+        "eff_N_lo": pl.Float64,
+        "eff_N_hi": pl.Float64,
+        "eff_D": pl.Float64,
+        "eff_D_lo": pl.Float64,
+        "eff_D_hi": pl.Float64,
+        "corr": pl.Float64,
+        "caution": pl.String,
+    }
     return pl.DataFrame(rows, schema=schema)

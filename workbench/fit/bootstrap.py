@@ -21,6 +21,7 @@ most draws is one the data do not support.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +29,7 @@ import numpy as np
 from workbench.errors import WorkbenchError
 from workbench.fit.engine import bound_sides, canonical_values, polish
 from workbench.fit.problem import Problem
-from workbench.fit.result import FitResult, Flag
+from workbench.fit.result import DEFAULT_LEVEL, FitResult, Flag, percentile_interval
 
 POORLY_IDENTIFIED_FACTOR = 10.0  # an interval wider than this factor leaves the constant's size open
 
@@ -42,11 +43,14 @@ class Bootstrap:
     level: float
     converged: np.ndarray  # (B,) bool
 
+    def column(self, name: str) -> np.ndarray:
+        """Every draw of parameter ``name`` (converged or not), found by name."""
+        if name not in self.names:
+            raise WorkbenchError(f"the bootstrap has no parameter {name!r}; it has {', '.join(self.names)}")
+        return self.draws[:, self.names.index(name)]
+
     def interval(self, name: str) -> tuple[float, float]:
-        col = self.draws[:, self.names.index(name)]
-        tail = (1 - self.level) / 2 * 100
-        lo, hi = np.percentile(col, [tail, 100 - tail])
-        return float(lo), float(hi)
+        return percentile_interval(self.column(name), self.level)
 
     def intervals(self) -> dict[str, tuple[float, float]]:
         return {n: self.interval(n) for n in self.names}
@@ -118,14 +122,19 @@ def bootstrap(
     result: FitResult,
     *,
     draws: int = 1000,
-    level: float = 0.95,
+    level: float = DEFAULT_LEVEL,
     seed: int = 0,
     groups: np.ndarray | None = None,
 ) -> tuple[FitResult, Bootstrap]:
-    """Percentile bootstrap of ``result`` (fitted on ``problem``).
+    """Percentile bootstrap of ``result`` (fitted on ``problem``): the result with intervals, and every draw.
 
     ``groups`` (one label per point) resamples whole groups instead of points,
-    e.g. every run of a model size, which respects correlated runs.
+    e.g. every run of a model size, which respects correlated runs.  Most
+    callers want :meth:`FitResult.bootstrap`, which uses the fit's own
+    problem; this form is for code that needs the raw draws (converged or
+    not, in ``Bootstrap.draws`` and ``Bootstrap.converged``) or a problem of
+    its own.  The returned result keeps the problem it carries (or ``problem``
+    when it carries none).
     """
     if draws < 2:
         raise WorkbenchError(f"a bootstrap needs at least 2 draws, got {draws}")
@@ -148,9 +157,15 @@ def bootstrap(
     values = [canonical_values(problem, u) for u in U]
     out = np.array([[v[n] for n in names] for v in values])
     boot = Bootstrap(names=names, draws=out, level=level, converged=converged)
-    details = {"bootstrap_draws": draws, "bootstrap_seed": seed, "bootstrap_unconverged": int((~converged).sum()),
-               "bootstrap_groups": groups is not None}
+    details = {
+        "bootstrap_draws": draws,
+        "bootstrap_seed": seed,
+        "bootstrap_unconverged": int((~converged).sum()),
+        "bootstrap_groups": groups is not None,
+    }
     flags = identification_flags(problem, result, boot, bound_sides(problem, U))
+    if result.problem is None:
+        result = dataclasses.replace(result, problem=problem)
     return result.with_ci(boot.intervals(), level=level, draws=out[converged], flags=flags, **details), boot
 
 
@@ -172,23 +187,45 @@ def identification_flags(problem: Problem, result: FitResult, boot: Bootstrap, s
         if max(share_low, share_high) > 0.5:
             if name not in at_bound_in_fit:
                 p = problem.law.parameter(name)
-                which, bound, share = ("lower", p.lower, share_low) if share_low > share_high else ("upper", p.upper, share_high)
+                which, bound, share = (
+                    ("lower", p.lower, share_low) if share_low > share_high else ("upper", p.upper, share_high)
+                )
                 label = f"at its {which} bound {bound:g} in {share:.0%} of bootstrap draws"
-                out.append(Flag("at_bound", name, label, f"{name} is {label}: the data hardly support "
-                                f"{'this term' if which == 'lower' and bound == 0 else 'a value inside its range'}",
-                                stage="bootstrap"))
+                out.append(
+                    Flag(
+                        "at_bound",
+                        name,
+                        label,
+                        f"{name} is {label}: the data hardly support "
+                        f"{'this term' if which == 'lower' and bound == 0 else 'a value inside its range'}",
+                        stage="bootstrap",
+                    )
+                )
             continue
         lo, hi = boot.interval(name)
-        why = spread(lo, hi, boot.draws[:, boot.names.index(name)])
+        why = spread(lo, hi, boot.column(name))
         if why:
-            out.append(Flag("poorly_identified", name, "poorly identified",
-                            f"{name} is poorly identified: its {pct}% bootstrap interval {_num(lo)} to {_num(hi)} {why}",
-                            stage="bootstrap"))
+            out.append(
+                Flag(
+                    "poorly_identified",
+                    name,
+                    "poorly identified",
+                    f"{name} is poorly identified: its {pct}% bootstrap interval {_num(lo)} to {_num(hi)} {why}",
+                    stage="bootstrap",
+                )
+            )
     failed = int((~boot.converged).sum())
     if failed:
-        out.append(Flag("not_converged", None, f"{failed} of {len(boot.converged)} bootstrap refits did not converge",
-                        f"{failed} of {len(boot.converged)} bootstrap refits did not converge; their values are in "
-                        "the intervals", stage="bootstrap"))
+        out.append(
+            Flag(
+                "not_converged",
+                None,
+                f"{failed} of {len(boot.converged)} bootstrap refits did not converge",
+                f"{failed} of {len(boot.converged)} bootstrap refits did not converge; their values are in "
+                "the intervals",
+                stage="bootstrap",
+            )
+        )
     return out
 
 

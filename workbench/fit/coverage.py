@@ -9,14 +9,15 @@ this is how you find out by how much.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 
-from workbench.fit.bootstrap import bootstrap
 from workbench.fit.engine import fit_problem
+from workbench.fit.options import FitOptions
 from workbench.fit.problem import make_problem
+from workbench.fit.result import DEFAULT_LEVEL
 from workbench.laws.base import Law
 
 
@@ -41,22 +42,31 @@ def coverage(
     noise: float = 0.02,
     seeds: int = 200,
     draws: int = 1000,
-    level: float = 0.95,
+    level: float = DEFAULT_LEVEL,
     first_seed: int = 0,
-    **fit_options,
+    options: FitOptions | None = None,
+    **overrides,
 ) -> Coverage:
-    """Coverage of ``level`` bootstrap intervals when the data are ``law(truth)`` times log-normal noise."""
+    """Coverage of ``level`` bootstrap intervals when the data are ``law(truth)`` times log-normal noise.
+
+    ``options`` and keyword ``overrides`` are the fit's (see :class:`~workbench.fit.options.FitOptions`).
+    """
+    options = FitOptions.of(options, **overrides)
     clean = law.predict(design, truth)
     hits = {n: 0 for n in law.names}
     widths: dict[str, list[float]] = {n: [] for n in law.names}
     for seed in range(first_seed, first_seed + seeds):
         rng = np.random.default_rng(seed)
         data = {**design, law.target: clean * np.exp(rng.normal(0.0, noise, clean.size))}
-        problem = make_problem(law, data, **fit_options)
-        result, _ = bootstrap(problem, fit_problem(problem), draws=draws, level=level, seed=seed)
+        result = fit_problem(make_problem(law, data, options)).bootstrap(draws=draws, level=level, seed=seed)
         for n in law.names:
             lo, hi = result.ci[n]
             hits[n] += lo <= truth[n] <= hi
             widths[n].append((hi - lo) / abs(truth[n]))
-    return Coverage(seeds, draws, level, {n: hits[n] / seeds for n in law.names},
-                    {n: float(np.median(widths[n])) for n in law.names})
+    return Coverage(
+        seeds,
+        draws,
+        level,
+        {n: hits[n] / seeds for n in law.names},
+        {n: float(np.median(widths[n])) for n in law.names},
+    )

@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import itertools
 import time
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 from scipy.optimize import least_squares, minimize
-from scipy.stats import qmc
 
 from workbench.errors import WorkbenchError
+from workbench.fit.options import FitOptions
 from workbench.fit.problem import Problem, make_problem
 from workbench.fit.result import FitResult, Flag
 from workbench.laws.base import Law
@@ -47,7 +47,8 @@ _SOBOL_POINTS = 1024
 
 
 def _grid_axes(problem: Problem) -> list[np.ndarray]:
-    """Starting values of each free non-linear parameter (declared, relative to the data, or 5 spread over its bounds)."""
+    """Starting values of each free non-linear parameter (declared, relative to the data, or 5 spread over its
+    bounds)."""
     axes = []
     for name in problem.free_nl:
         p = problem.law.parameter(name)
@@ -74,6 +75,8 @@ def _grid(problem: Problem) -> np.ndarray:
     size = int(np.prod([len(a) for a in axes]))
     if size <= _MAX_GRID:
         return np.array(list(itertools.product(*axes)))
+    from scipy.stats import qmc  # imported here: scipy.stats costs a notebook kernel ~25 MB, most laws never need it
+
     sample = qmc.Sobol(d=len(axes), scramble=True, seed=0).random(_SOBOL_POINTS)
     out = np.empty_like(sample)
     for j, (axis, name) in enumerate(zip(axes, problem.free_nl)):
@@ -120,7 +123,9 @@ def _projected_starts_unchecked(problem: Problem, grid: np.ndarray) -> tuple[np.
     m_nl, off_nl = problem.mapping(problem.nl_names, problem.free_nl)
     theta = grid @ m_nl.T + off_nl
     x = {v: a[None, :] for v, a in problem.cols.items()}
-    basis = np.broadcast_to(law.basis(x, [theta[:, j][:, None] for j in range(theta.shape[1])]), (g, len(y), len(off_lin)))
+    basis = np.broadcast_to(
+        law.basis(x, [theta[:, j][:, None] for j in range(theta.shape[1])]), (g, len(y), len(off_lin))
+    )
     target = y[None, :] - basis @ off_lin  # fixed coefficients' contribution removed
     merged = np.einsum("gnk,kf->gnf", basis, m_lin)  # tied coefficients share one column
     w = 1.0 / y if problem.space == "log" else np.ones_like(y)  # relative residuals ~ log residuals
@@ -154,7 +159,11 @@ def _projected_starts_unchecked(problem: Problem, grid: np.ndarray) -> tuple[np.
                 sol = np.linalg.solve(gram, rhs[..., None])[..., 0]
                 c = np.zeros((g, len(block)))
                 c[:, [block.index(i) for i in active]] = sol / scale[:, active]
-                ok = np.all(c[:, [block.index(i) for i in constrained]] >= 0, axis=1) if constrained else np.ones(g, bool)
+                ok = (
+                    np.all(c[:, [block.index(i) for i in constrained]] >= 0, axis=1)
+                    if constrained
+                    else np.ones(g, bool)
+                )
                 gain = np.einsum("gi,gi->g", sol, rhs)  # explained sum of squares of an exact solve
                 better = ok & (gain > block_best)
                 block_best[better] = gain[better]
@@ -237,8 +246,9 @@ def _spread_out(problem: Problem, grid: np.ndarray, order: list[int], min_distan
     return kept + [i for i in order if i not in chosen]
 
 
-def _basin_representatives(problem: Problem, obj: np.ndarray, grid_is_product: bool,
-                           grid: np.ndarray | None = None) -> list[int]:
+def _basin_representatives(
+    problem: Problem, obj: np.ndarray, grid_is_product: bool, grid: np.ndarray | None = None
+) -> list[int]:
     """Grid points that are local minima of the projected objective, best first.
 
     Each local minimum of the profile over the non-linear parameters marks a
@@ -276,8 +286,17 @@ def _trust_region(problem: Problem, u: np.ndarray, lo: np.ndarray, hi: np.ndarra
         return np.where(np.isnan(f), 1e6, f)
 
     res = least_squares(
-        fun, u, jac=lambda v: problem.residuals_jacobian(v)[1], bounds=(lo, hi), loss=obj.lsq_loss,
-        f_scale=obj.lsq_scale, method="trf", xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=500,
+        fun,
+        u,
+        jac=lambda v: problem.residuals_jacobian(v)[1],
+        bounds=(lo, hi),
+        loss=obj.lsq_loss,
+        f_scale=obj.lsq_scale,
+        method="trf",
+        xtol=1e-15,
+        ftol=1e-15,
+        gtol=1e-15,
+        max_nfev=500,
     )
     return res.x
 
@@ -299,7 +318,9 @@ def polish(problem: Problem, u: np.ndarray, *, thorough: bool = True) -> tuple[n
     if thorough:
         bounds = [(None if not np.isfinite(a) else a, None if not np.isfinite(b) else b) for a, b in zip(lo, hi)]
         for _ in range(_MAX_RESTARTS):
-            res = minimize(problem.value_and_grad, u, jac=True, method="L-BFGS-B", bounds=bounds, options=_LBFGS_OPTIONS)
+            res = minimize(
+                problem.value_and_grad, u, jac=True, method="L-BFGS-B", bounds=bounds, options=_LBFGS_OPTIONS
+            )
             success, message = bool(res.success) or res.status == 2, str(res.message)
             improved = best_f - res.fun
             if res.fun <= best_f:
@@ -371,8 +392,10 @@ def bound_flags(problem: Problem, values: Mapping[str, float]) -> list[Flag]:
         which, bound = ("lower", p.lower) if side < 0 else ("upper", p.upper)
         label = f"at its {which} bound {bound:g}"
         if side < 0 and _bounded_coefficient(problem, name):
-            message = (f"{name} ended at its lower bound 0: its term changes no fitted value by more than "
-                       f"{_NEGLIGIBLE:.2%}, so the data do not support it")
+            message = (
+                f"{name} ended at its lower bound 0: its term changes no fitted value by more than "
+                f"{_NEGLIGIBLE:.2%}, so the data do not support it"
+            )
         else:
             message = f"{name} ended at its {which} bound {bound:g}"
         out.append(Flag("at_bound", name, label, message))
@@ -406,14 +429,24 @@ def _result(problem: Problem, u: np.ndarray, f: float, ok: bool, msg: str, secon
     values = canonical_values(problem, u)
     flags = bound_flags(problem, values)
     if not ok:
-        flags.append(Flag("not_converged", None, "optimiser did not converge",
-                          f"optimiser did not report convergence: {msg}"))
+        flags.append(
+            Flag("not_converged", None, "optimiser did not converge", f"optimiser did not report convergence: {msg}")
+        )
     loss = problem.objective.name if problem.space == "log" else f"{problem.objective.name} on linear residuals"
     return FitResult(
-        law=problem.law, params=values, objective=f, n_points=len(problem.y), fit_seconds=seconds,
-        loss=loss, domain=domain_of(problem), converged=ok, warnings=tuple(f.message for f in flags), flags=tuple(flags),
+        law=problem.law,
+        params=values,
+        objective=f,
+        n_points=len(problem.y),
+        fit_seconds=seconds,
+        loss=loss,
+        domain=domain_of(problem),
+        converged=ok,
+        warnings=tuple(f.message for f in flags),
+        flags=tuple(flags),
         details={**details, "fixed": dict(problem.fixed), "ties": dict(problem.ties)},
         support=_log_support(problem),
+        problem=problem,
     )
 
 
@@ -440,37 +473,30 @@ def fit_problem(problem: Problem, *, starts: int = 3) -> FitResult:
     return _result(problem, *best, time.perf_counter() - t0, grid_points=len(grid), starts_polished=len(order))
 
 
-def fit(
-    law: Law,
-    data,
-    *,
-    loss: str = "huber",
-    delta: float = 1e-3,
-    fixed: Mapping[str, float] | None = None,
-    tie: Mapping[str, str] | Sequence[str] | None = None,
-    weight: float = 4.0,
-    starts: int = 3,
-    space: str = "log",
-) -> FitResult:
+def fit(law: Law, data, options: FitOptions | None = None, *, starts: int = 3, **overrides) -> FitResult:
     """Fit ``law`` to ``data`` (a polars DataFrame or a mapping of column -> array).
 
-    ``data`` must hold the law's variables and its target column.  ``loss`` is
-    ``huber`` (default, on log residuals, ``delta``), ``squared`` or
-    ``asymmetric`` (over-predictions weighted ``weight``).  ``fixed`` pins
-    parameters (``{"E": 1.69}``); ``tie`` makes parameters equal
-    (``["beta=alpha"]``).  ``starts`` is how many basins (local minima of the
-    projected objective on the grid) are polished, best first.  ``space="linear"``
-    fits residuals of the values instead of their logs (to reproduce a paper
-    that used ``curve_fit``).
+    ``data`` must hold the law's variables and its target column.
+    ``options`` (:class:`~workbench.fit.options.FitOptions`) choose the loss
+    (Huber on log residuals by default), the residual space, fixed and tied
+    parameters; keyword ``overrides`` change single options
+    (``fit(law, data, loss="squared", fixed={"E": 1.69}, tie=["beta=alpha"])``).
+    ``starts`` is how many basins (local minima of the projected objective on
+    the grid) are polished, best first.  The result keeps its problem, so
+    ``fit(...).bootstrap(draws=200)`` refits with the same options.
     """
-    problem = make_problem(law, data, loss=loss, delta=delta, fixed=fixed, tie=tie, weight=weight, space=space)
-    return fit_problem(problem, starts=starts)
+    return fit_problem(make_problem(law, data, options, **overrides), starts=starts)
 
 
-def objective_at(law: Law, data, values: Mapping[str, float], *, loss: str = "huber", delta: float = 1e-3,
-                 space: str = "log") -> float:
-    """The fitting objective of ``values`` on ``data`` (e.g. to score a published preset)."""
-    return make_problem(law, data, loss=loss, delta=delta, space=space).value(values)
+def objective_at(law: Law, data, values: Mapping[str, float], options: FitOptions | None = None, **overrides) -> float:
+    """The fitting objective of ``values`` on ``data`` (e.g. to score a published preset).
+
+    The same ``options`` and keyword ``overrides`` as :func:`fit`, so a fit's
+    objective equals ``objective_at`` of its parameters under its options;
+    fixed parameters are pinned and tied ones follow their leader, as in the fit.
+    """
+    problem = make_problem(law, data, options, **overrides)
+    return problem.value(problem.constrained(values))
 
 
 def multistart(problem: Problem, starts: Iterable[Mapping[str, float]], *, options: Mapping | None = None) -> FitResult:
@@ -488,8 +514,17 @@ def multistart(problem: Problem, starts: Iterable[Mapping[str, float]], *, optio
     for start in starts:
         n += 1
         u0 = np.clip(problem.pack(start), lo, hi)
-        res = minimize(problem.value_and_grad, u0, jac=True, method="L-BFGS-B", bounds=bounds, options=dict(options or {}))
+        res = minimize(
+            problem.value_and_grad, u0, jac=True, method="L-BFGS-B", bounds=bounds, options=dict(options or {})
+        )
         if best is None or res.fun < best.fun:
             best = res
-    return _result(problem, best.x, float(best.fun), bool(best.success) or best.status == 2, str(best.message),
-                   time.perf_counter() - t0, starts=n)
+    return _result(
+        problem,
+        best.x,
+        float(best.fun),
+        bool(best.success) or best.status == 2,
+        str(best.message),
+        time.perf_counter() - t0,
+        starts=n,
+    )

@@ -7,8 +7,8 @@ residuals makes a 1 % miss count the same at loss 2 as at loss 5.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from scipy.special import huber

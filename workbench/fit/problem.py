@@ -18,13 +18,14 @@ bootstrap can move a thousand fits in lock-step with numpy.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import numpy as np
 
 from workbench.errors import WorkbenchError
-from workbench.fit.objectives import Objective, make_objective
+from workbench.fit.objectives import Objective
+from workbench.fit.options import FitOptions, tie_pairs
 from workbench.laws.base import Law
 
 
@@ -183,7 +184,9 @@ class Problem:
                 up, dn = u.copy(), u.copy()
                 up[j] += h
                 dn[j] -= h
-                jac[:, j] = (self.law.predict(cols, self.values(up)) - self.law.predict(cols, self.values(dn))) / (2 * h)
+                jac[:, j] = (self.law.predict(cols, self.values(up)) - self.law.predict(cols, self.values(dn))) / (
+                    2 * h
+                )
             preds.append(pred)
             jacs.append(jac)
         return np.array(preds), np.array(jacs)
@@ -205,6 +208,19 @@ class Problem:
             return 1e300, np.zeros_like(u)
         return float(np.sum(self.objective.rho(f))), jac.T @ self.objective.drho(f)
 
+    def constrained(self, values: Mapping[str, float]) -> dict[str, float]:
+        """``values`` with the fixed parameters pinned and every tied one set to its leader.
+
+        A score of given constants under options with ``fixed`` or ``tie``
+        must obey them, as every point the optimiser visits does; a fit's own
+        parameters already do, so this leaves them unchanged.
+        """
+        out = {**values, **self.fixed}
+        for follower, leader in self.ties.items():
+            if leader in out:  # a missing leader is the law's error to report, with every missing name
+                out[follower] = out[leader]
+        return out
+
     def value(self, values: Mapping[str, float]) -> float:
         r, valid = self.residuals(self.law.predict(self.cols, values))
         if not valid:
@@ -212,67 +228,79 @@ class Problem:
         f, _ = self.objective.scale(r)
         return float(np.sum(self.objective.rho(f)))
 
-    def subset(self, idx: np.ndarray) -> "Problem":
+    def subset(self, idx: np.ndarray) -> Problem:
         from dataclasses import replace
 
         return replace(self, cols={v: a[idx] for v, a in self.cols.items()}, y=self.y[idx])
 
 
 def parse_ties(law: Law, tie: Mapping[str, str] | Sequence[str] | None) -> dict[str, str]:
-    """Ties as follower -> leader, from a mapping or strings like ``"beta=alpha"``."""
-    if not tie:
-        return {}
-    pairs = tie.items() if isinstance(tie, Mapping) else [_split_tie(t) for t in tie]
-    out = {}
-    for follower, leader in pairs:
-        f, l = law.parameter(follower), law.parameter(leader)
+    """Ties as follower -> leader, from a mapping or strings like ``"beta=alpha"``, checked against ``law``."""
+    out = tie_pairs(tie)
+    for follower, leader in out.items():
+        f, lead = law.parameter(follower), law.parameter(leader)
         if follower == leader:
             raise WorkbenchError(f"cannot tie {follower} to itself")
-        if f.linear != l.linear:
+        if f.linear != lead.linear:
             raise WorkbenchError(f"cannot tie {follower} to {leader}: one is a linear coefficient and the other is not")
-        out[follower] = leader
     for follower, leader in out.items():
         if leader in out:
             raise WorkbenchError(f"tie chain {follower}={leader}={out[leader]}: tie every parameter to one leader")
     return out
 
 
-def _split_tie(text: str) -> tuple[str, str]:
-    parts = [p.strip() for p in text.split("=")]
-    if len(parts) != 2 or not all(parts):
-        raise WorkbenchError(f"tie {text!r} must look like 'beta=alpha'")
-    return parts[0], parts[1]
-
-
-def make_problem(
-    law: Law,
-    data,
-    *,
-    loss: str = "huber",
-    delta: float = 1e-3,
-    fixed: Mapping[str, float] | None = None,
-    tie: Mapping[str, str] | Sequence[str] | None = None,
-    weight: float = 4.0,
-    space: str = "log",
-) -> Problem:
+def make_problem(law: Law, data, options: FitOptions | None = None, **overrides) -> Problem:
     """Check the data against the law and build the optimisation problem.
 
-    ``space`` is ``"log"`` (default: residuals of log values) or ``"linear"``
-    (residuals of the values themselves, as ``curve_fit`` minimises).
+    ``options`` (a :class:`~workbench.fit.options.FitOptions`, defaults when
+    None) says which loss, residual space, fixed and tied parameters; keyword
+    ``overrides`` (``loss="squared"``, ``space="linear"``, ...) change single
+    fields, so ``make_problem(law, data, loss="squared")`` still works.
     """
-    if space not in ("log", "linear"):
-        raise WorkbenchError(f"unknown residual space {space!r}; choose 'log' or 'linear'")
-    fixed = {k: float(v) for k, v in (fixed or {}).items()}
+    options = FitOptions.of(options, **overrides)
+    fixed, ties = _constraints(law, options)
+    cols, y = read_columns(law, data, space=options.space)
+    problem = Problem(law=law, cols=cols, y=y, objective=options.objective, fixed=fixed, ties=ties, space=options.space)
+    if len(y) < problem.n_free:
+        raise WorkbenchError(
+            f"{len(y)} data points cannot determine the {problem.n_free} free parameters of law {law.name!r}"
+        )
+    return problem
+
+
+def _constraints(law: Law, options: FitOptions) -> tuple[dict[str, float], dict[str, str]]:
+    """The fixed values and ties of ``options``, checked against the law's parameters and bounds."""
+    fixed = dict(options.fixed)
     for name, value in fixed.items():
         p = law.parameter(name)
         if not (p.lower <= value <= p.upper):
             raise WorkbenchError(f"fixed value {name}={value} is outside its bounds [{p.lower}, {p.upper}]")
-    ties = parse_ties(law, tie)
+    ties = parse_ties(law, options.tie)
     for follower, leader in ties.items():
         if follower in fixed:
             raise WorkbenchError(f"{follower} is both fixed and tied to {leader}")
         if leader in fixed:
             raise WorkbenchError(f"{follower} is tied to {leader}, which is fixed: fix {follower} instead")
+    return fixed, ties
+
+
+def read_columns(law: Law, data, *, space: str = "log") -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The law's variables (as float arrays) and its target from ``data``, each checked against its domain.
+
+    In log space the target must be positive.  Scoring rows with known
+    constants (a backtest's held-out rows) needs only this, not a problem,
+    which would also ask for more rows than free parameters.
+    """
+    cols = _columns(law, data)
+    y = cols.pop(law.target)
+    if space == "log" and np.any(y <= 0):
+        row = int(np.flatnonzero(y <= 0)[0])
+        raise WorkbenchError(f"column {law.target!r} must be positive (log residuals): row {row + 1} is {y[row]}")
+    return cols, y
+
+
+def _columns(law: Law, data) -> dict[str, np.ndarray]:
+    """The law's variables and target from ``data`` as float arrays, each checked against its domain."""
     cols = {}
     for v in (*law.variables, law.target):
         try:
@@ -286,18 +314,14 @@ def make_problem(
         if arr.ndim != 1:
             raise WorkbenchError(f"column {v!r} must be one-dimensional")
         domain = law.domains.get(v, "positive")
-        bad = np.flatnonzero(~np.isfinite(arr) | ((arr <= 0) if domain == "positive" else (arr < 0) if domain == "nonnegative" else False))
-        if bad.size:
-            raise WorkbenchError(f"column {v!r} has a {'non-positive' if domain == 'positive' else 'negative'} or non-finite value at row {bad[0] + 1}: {arr[bad[0]]}")
-        cols[v] = arr
-    y = cols.pop(law.target)
-    if space == "log" and np.any(y <= 0):
-        row = int(np.flatnonzero(y <= 0)[0])
-        raise WorkbenchError(f"column {law.target!r} must be positive (log residuals): row {row + 1} is {y[row]}")
-    problem = Problem(law=law, cols=cols, y=y, objective=make_objective(loss, delta, weight), fixed=fixed, ties=ties,
-                      space=space)
-    if len(y) < problem.n_free:
-        raise WorkbenchError(
-            f"{len(y)} data points cannot determine the {problem.n_free} free parameters of law {law.name!r}"
+        bad = np.flatnonzero(
+            ~np.isfinite(arr)
+            | ((arr <= 0) if domain == "positive" else (arr < 0) if domain == "nonnegative" else False)
         )
-    return problem
+        if bad.size:
+            raise WorkbenchError(
+                f"column {v!r} has a {'non-positive' if domain == 'positive' else 'negative'} or non-finite value at "
+                f"row {bad[0] + 1}: {arr[bad[0]]}"
+            )
+        cols[v] = arr
+    return cols

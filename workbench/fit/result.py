@@ -9,19 +9,70 @@ sums them up in one sentence, and every :class:`Prediction` made from the fit
 carries them along.  A fit remembers the range of each variable it was fitted
 on, so every prediction can say whether it interpolates or extrapolates, and
 by how many decades.
+
+A result made by the engine keeps the :class:`~workbench.fit.problem.Problem`
+it was fitted on (not compared, not printed), so ``result.bootstrap(...)``
+refits resamples with the very loss, residual space, fixed and tied
+parameters of the fit, and no caller has to rebuild (and possibly misbuild)
+the problem.
+
+Every interval is a percentile interval at a *level*; the default level is
+:data:`DEFAULT_LEVEL` and :func:`percentile_bounds` turns a level into the
+percentiles, so 95 % and (2.5, 97.5) are written in one place.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from workbench.errors import WorkbenchError
 from workbench.laws.base import Law
 
+if TYPE_CHECKING:
+    from workbench.fit.problem import Problem
+
 FLAG_KINDS = ("at_bound", "poorly_identified", "not_converged")
+DEFAULT_LEVEL = 0.95  # the confidence level of every interval unless a caller asks for another
+
+
+def percentile_bounds(level: float = DEFAULT_LEVEL) -> tuple[float, float]:
+    """The percentiles that bound a central interval at ``level``: ``(2.5, 97.5)`` for 0.95.
+
+    Rounded to 12 decimals so that 0.95 gives exactly 2.5 and 97.5 (not
+    2.5000000000000022), the numbers a reader sees in papers and tables.
+    """
+    if not 0 < level < 1:
+        raise WorkbenchError(f"confidence level must be between 0 and 1, got {level}")
+    tail = round(50.0 * (1.0 - level), 12)
+    return tail, 100.0 - tail
+
+
+def percentile_interval(values, level: float = DEFAULT_LEVEL, *, axis: int | None = 0):
+    """``(low, high)``: the central percentile interval of ``values`` at ``level``, along ``axis``.
+
+    NaNs (a draw where a quantity does not exist, e.g. no crossing) are left
+    out; scalars come back as floats, arrays (one per column) as arrays.
+    """
+    lo, hi = np.nanpercentile(np.asarray(values, dtype=float), percentile_bounds(level), axis=axis)
+    return (float(lo), float(hi)) if np.ndim(lo) == 0 else (lo, hi)
+
+
+def law_curves(law: Law, draws: np.ndarray, x: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The law's values at ``x`` for every row of ``draws`` (columns in ``law.names`` order): (rows, points).
+
+    Far-out draws may overflow; they give inf or NaN quietly, for the caller to keep or drop.
+    """
+    rows = np.atleast_2d(np.asarray(draws, dtype=float))
+    n = len(np.atleast_1d(np.asarray(next(iter(x.values())))))
+    if rows.size == 0:
+        return np.empty((0, n))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return np.array([law.predict(x, dict(zip(law.names, row))) for row in rows], dtype=float).reshape(len(rows), -1)
 
 
 @dataclass(frozen=True)
@@ -48,8 +99,13 @@ class Flag:
         return f"{self.parameter} {self.label}" if self.parameter else self.label
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "parameter": self.parameter, "label": self.label, "message": self.message,
-                "stage": self.stage}
+        return {
+            "kind": self.kind,
+            "parameter": self.parameter,
+            "label": self.label,
+            "message": self.message,
+            "stage": self.stage,
+        }
 
 
 @dataclass(frozen=True)
@@ -93,11 +149,45 @@ class FitResult:
     converged: bool = True
     warnings: tuple[str, ...] = ()  # every flag's message (and any other note), for people and old callers
     ci: Mapping[str, tuple[float, float]] | None = None
-    ci_level: float = 0.95
+    ci_level: float = DEFAULT_LEVEL
     details: Mapping[str, object] = field(default_factory=dict)
     support: np.ndarray | None = None  # log10 of the fitted points (n, variables), for the hull test
-    draws: np.ndarray | None = field(default=None, compare=False, repr=False)  # bootstrap draws (B, parameters)
+    draws: np.ndarray | None = field(
+        default=None, compare=False, repr=False
+    )  # converged bootstrap draws (B, parameters)
     flags: tuple[Flag, ...] = ()  # the warnings that concern trust, structured
+    problem: Problem | None = field(default=None, compare=False, repr=False)  # what the engine fitted, for bootstrap()
+
+    def bootstrap(
+        self,
+        *,
+        draws: int = 1000,
+        seed: int = 0,
+        level: float = DEFAULT_LEVEL,
+        groups: np.ndarray | Sequence | None = None,
+    ) -> FitResult:
+        """This fit with percentile intervals (``ci``), its ``draws`` and the bootstrap's flags.
+
+        Resamples are refitted on the fit's own problem (same loss, residual
+        space, fixed and tied parameters); ``groups`` (one label per point)
+        resamples whole groups.  :func:`workbench.fit.bootstrap.bootstrap`
+        does the work and also returns every draw with its convergence mask.
+        """
+        if self.problem is None:
+            raise WorkbenchError(
+                "this result does not carry the problem it was fitted on (it was not made by fit, "
+                "fit_problem or multistart): use workbench.fit.bootstrap(problem, result)"
+            )
+        from workbench.fit.bootstrap import bootstrap  # that module builds on this one
+
+        return bootstrap(self.problem, self, draws=draws, seed=seed, level=level, groups=groups)[0]
+
+    def draws_of(self, name: str) -> np.ndarray:
+        """The bootstrap draws of parameter ``name`` (one per converged refit), found by name, not position."""
+        if self.draws is None:
+            raise WorkbenchError(f"the {self.law.name!r} fit has no bootstrap draws: call result.bootstrap(...) first")
+        self.law.parameter(name)  # a clear error for an unknown name
+        return self.draws[:, self.law.names.index(name)]
 
     def caveats(self) -> tuple[str, ...]:
         """Each trust problem in a few words, once each: ``("E at its lower bound 0", "A poorly identified")``."""
@@ -111,7 +201,7 @@ class FitResult:
         caveats = self.caveats()
         return f"Caution: {'; '.join(caveats)}." if caveats else ""
 
-    def with_flags(self, flags: tuple[Flag, ...] | list[Flag], stage: str) -> "FitResult":
+    def with_flags(self, flags: tuple[Flag, ...] | list[Flag], stage: str) -> FitResult:
         """This result with ``stage``'s flags replaced by ``flags`` (their messages join ``warnings``)."""
         old = {f.message for f in self.flags if f.stage == stage}
         kept = tuple(f for f in self.flags if f.stage != stage)
@@ -154,19 +244,23 @@ class FitResult:
         except (QhullError, ValueError):  # degenerate support (e.g. all points on a line)
             return np.zeros(len(pts), bool)
 
-    def prediction_interval(self, x: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray] | None:
-        """Percentile interval (at ``ci_level``) of the law's value at ``x`` over the bootstrap draws.
+    def draw_curves(self, x: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The law's values at ``x`` for every bootstrap draw: (draws, points); (0, points) without a bootstrap."""
+        return law_curves(self.law, np.empty((0, len(self.law.names))) if self.draws is None else self.draws, x)
+
+    def prediction_interval(
+        self, x: Mapping[str, np.ndarray], level: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Percentile interval of the law's value at ``x`` over the bootstrap draws, at ``level`` (default
+        ``ci_level``).
 
         It is the uncertainty of the fitted curve (from refitting resampled
-        data), not of a single new measurement.  ``None`` without a bootstrap.
+        data), not of a single new measurement: the band of every curve the
+        workbench draws.  ``None`` without a bootstrap.
         """
         if self.draws is None or len(self.draws) == 0:
             return None
-        names = self.law.names
-        curves = np.array([self.law.predict(x, dict(zip(names, row))) for row in self.draws])
-        tail = (1 - self.ci_level) / 2 * 100
-        lo, hi = np.nanpercentile(curves, [tail, 100 - tail], axis=0)
-        return lo, hi
+        return percentile_interval(self.draw_curves(x), self.ci_level if level is None else level, axis=0)
 
     def predictions(self, points: list[Mapping[str, float]]) -> list[Prediction]:
         cols = {v: np.array([p[v] for p in points], dtype=float) for v in self.law.variables}
@@ -187,12 +281,40 @@ class FitResult:
             for i in range(len(points))
         ]
 
-    def with_ci(self, ci: Mapping[str, tuple[float, float]], level: float = 0.95, draws: np.ndarray | None = None,
-                flags: tuple[Flag, ...] | list[Flag] | None = None, **details) -> "FitResult":
+    def with_ci(
+        self,
+        ci: Mapping[str, tuple[float, float]],
+        level: float = DEFAULT_LEVEL,
+        draws: np.ndarray | None = None,
+        flags: tuple[Flag, ...] | list[Flag] | None = None,
+        **details,
+    ) -> FitResult:
         """This result with bootstrap intervals; ``flags`` (when given) replace an earlier bootstrap's flags."""
-        out = dataclasses.replace(self, ci=dict(ci), ci_level=level, details={**self.details, **details},
-                                  draws=draws if draws is not None else self.draws)
+        out = dataclasses.replace(
+            self,
+            ci=dict(ci),
+            ci_level=level,
+            details={**self.details, **details},
+            draws=draws if draws is not None else self.draws,
+        )
         return out if flags is None else out.with_flags(flags, "bootstrap")
+
+    def table(self):
+        """The constants as a polars table: value, interval (when bootstrapped) and what is flagged on each.
+
+        For notebooks and reports: a table reads better than a dict, and a flag
+        sits next to the constant it concerns.
+        """
+        import polars as pl
+
+        flagged = {name: "; ".join(f.label for f in self.flags if f.parameter == name) for name in self.params}
+        cols = {"constant": list(self.params), "fitted": [float(v) for v in self.params.values()]}
+        if self.ci is not None:
+            pct = f"{self.ci_level:.0%}"
+            cols[f"{pct} low"] = [float(self.ci[k][0]) for k in self.params]
+            cols[f"{pct} high"] = [float(self.ci[k][1]) for k in self.params]
+        cols["flag"] = [flagged[k] for k in self.params]
+        return pl.DataFrame(cols)
 
     def to_dict(self) -> dict:
         out = {
