@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from workbench.course import Figure
+from workbench.course import Figure, crossovers
 from workbench.fit import caution_of, fit
 from workbench.fit.bootstrap import bootstrap
 from workbench.fit.problem import make_problem
@@ -24,7 +24,7 @@ LAW = get_law("power_offset_params")
 def _fit_with_e_at_zero():
     """A pure power law fitted with an offset law: E has nothing to explain and ends at its bound 0."""
     n = np.geomspace(1e6, 1e9, 8)
-    data = {"params": n, "loss": 40.0 * n ** -0.2}
+    data = {"params": n, "loss": 40.0 * n**-0.2}
     return fit(LAW, data)
 
 
@@ -33,8 +33,16 @@ def test_caution_of_names_each_fit_and_each_problem():
     assert any(f.kind == "at_bound" and f.parameter == "E" for f in r.flags)
     text = caution_of({"CLIP": r, "other": None})
     assert text.startswith("Caution: CLIP fit: E at its lower bound")
-    assert caution_of({"clean": fit(LAW, {"params": np.geomspace(1e6, 1e9, 8),
-                                          "loss": 2.0 + 40.0 * np.geomspace(1e6, 1e9, 8) ** -0.2})}) == ""
+    assert (
+        caution_of(
+            {
+                "clean": fit(
+                    LAW, {"params": np.geomspace(1e6, 1e9, 8), "loss": 2.0 + 40.0 * np.geomspace(1e6, 1e9, 8) ** -0.2}
+                )
+            }
+        )
+        == ""
+    )
 
 
 class _OneFit(Explorer):
@@ -71,15 +79,15 @@ def test_explorer_shows_the_caution_under_its_sentence_and_in_its_export(tmp_pat
     ex.dummy.value = 2  # an update keeps it
     assert "⚠ Caution" in ex.message.value
     paths = ex.export()
-    caption = (tmp_path / "one-fit-caption.txt").read_text()
+    caption = (tmp_path / "one-fit-001-caption.txt").read_text()
     assert caption.startswith("a sentence Caution: power law fit: E at its lower bound")
-    assert any(p.name == "one-fit-caption.txt" for p in paths)
+    assert any(p.name == "one-fit-001-caption.txt" for p in paths)
 
 
 def test_bootstrap_flags_reach_the_caption():
     rng = np.random.default_rng(0)
     n = np.geomspace(1e6, 1e7, 6)  # one decade, noisy: A and alpha trade off
-    data = {"params": n, "loss": (2.0 + 300.0 * n ** -0.4) * np.exp(rng.normal(0, 0.02, n.size))}
+    data = {"params": n, "loss": (2.0 + 300.0 * n**-0.4) * np.exp(rng.normal(0, 0.02, n.size))}
     result, _ = bootstrap(make_problem(LAW, data), fit(LAW, data), draws=100, seed=0)
     assert any(f.kind == "poorly_identified" for f in result.flags)
     fig = Figure("x", "nb", "A caption.", None, caution=caution_of({"proxy": result}))
@@ -88,16 +96,15 @@ def test_bootstrap_flags_reach_the_caption():
 
 def test_crossover_explorer_marks_a_constant_at_its_bound(monkeypatch):
     """The case a user met: 'E = 0.000 (0.000–0.000)' printed with no warning next to a confident crossing."""
-    from workbench.course import nb05_08 as course
 
-    ex = course.CrossoverExplorer()
+    ex = crossovers.CrossoverExplorer()
     flagged = {name: f for name, f in ex.fits().items() if f.flags}
-    for name, f in flagged.items():
+    for f in flagged.values():
         for flag in f.flags:
             assert flag.label in ex.message.value
     assert ("⚠ Caution" in ex.message.value) == bool(flagged)
-    for cut in course.clip_mammut_data().cuts:  # wherever E sits at 0, the sentence says so
-        fits = course.crossover_fits(course.clip_mammut_data(), cut)["fits"]
+    for cut in crossovers.clip_mammut_data().cuts:  # wherever E sits at 0, the sentence says so
+        fits = crossovers.crossover_fits(crossovers.clip_mammut_data(), cut)["fits"]
         for name, f in fits.items():
             if f.params["E"] < 1e-9:
                 assert any(fl.parameter == "E" and fl.kind == "at_bound" for fl in f.flags), (cut, name)

@@ -1,4 +1,4 @@
-"""Imports only point down the house (shared/reference/architecture.md): rows -> laws -> fits -> analyses ->
+"""Imports only point down the house (docs/architecture.md): rows -> laws -> fits -> analyses ->
 experiments -> pictures -> interfaces.  Lazy imports inside functions count too."""
 
 from __future__ import annotations
@@ -8,9 +8,18 @@ import ast
 from conftest import ROOT
 
 FLOORS = [  # longest prefix wins
-    ("workbench.errors", 0), ("workbench.laws", 1), ("workbench.corpus.schema", 1), ("workbench.corpus", 2),
-    ("workbench.fit", 2), ("workbench.analysis", 4), ("workbench.proxies", 5), ("workbench.viz", 6),
-    ("workbench.course", 7), ("workbench.cli", 7), ("workbench.__main__", 7), ("workbench", 7),
+    ("workbench.errors", 0),
+    ("workbench.laws", 1),
+    ("workbench.corpus.schema", 1),
+    ("workbench.corpus", 2),
+    ("workbench.fit", 2),
+    ("workbench.analysis", 4),
+    ("workbench.proxies", 5),
+    ("workbench.viz", 6),
+    ("workbench.course", 7),
+    ("workbench.cli", 7),
+    ("workbench.__main__", 7),
+    ("workbench", 7),
 ]
 
 
@@ -45,3 +54,22 @@ def test_imports_point_down():
 def test_the_check_sees_an_upward_import():
     assert floor("workbench.proxies.results") > floor("workbench.corpus.load")
     assert floor("workbench.corpus.schema") < floor("workbench.corpus.load")
+
+
+def test_course_modules_are_small_and_named_by_topic():
+    """Every course module is under 600 lines, none is named by a notebook number range, and every lesson
+    module listed in ``LESSONS`` exists (and every module on disk is either a lesson or shared)."""
+    import re
+
+    from workbench.course import LESSONS
+
+    course = ROOT / "workbench" / "course"
+    shared = {"__init__", "style", "references", "inputs"}
+    lessons = {m for modules in LESSONS for m in modules}
+    on_disk = {p.stem for p in course.glob("*.py")}
+    assert lessons <= on_disk, lessons - on_disk
+    assert on_disk - lessons == shared, on_disk - lessons - shared
+    for path in course.glob("*.py"):
+        assert not re.search(r"\d", path.stem), path.name
+        lines = path.read_text().count("\n")
+        assert lines <= 600, f"{path.name} has {lines} lines"

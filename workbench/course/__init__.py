@@ -9,8 +9,8 @@ drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 import altair as alt
 import polars as pl
@@ -42,16 +42,30 @@ REGISTRY: dict[str, Callable[[], Figure]] = {}
 EXPLORERS: dict[str, Callable[[], object]] = {}  # name -> factory of an explorer (for the latency benchmark)
 
 
-def figure(name: str) -> Callable[[Callable[[], Figure]], Callable[[], Figure]]:
-    """Register a figure builder under ``name`` (unique across the course)."""
+REQUIRES: dict[str, tuple[str, ...]] = {}  # name -> the inputs the figure needs (see workbench.course.inputs)
+
+
+def figure(name: str, requires: tuple[str, ...] = ()) -> Callable[[Callable[[], Figure]], Callable[[], Figure]]:
+    """Register a figure builder under ``name`` (unique across the course).
+
+    ``requires`` declares the checkout files it needs (``"proxies/<preset>"``,
+    ``"corpus/<source id>"``): batch mode skips and reports a figure whose
+    inputs are missing, instead of anything deciding at import time.
+    """
 
     def register(builder: Callable[[], Figure]) -> Callable[[], Figure]:
         if name in REGISTRY:
             raise ValueError(f"figure {name!r} registered twice")
         REGISTRY[name] = builder
+        REQUIRES[name] = tuple(requires)
         return builder
 
     return register
+
+
+def explorer_figure(ex, name: str, notebook: str, caption: str) -> Figure:
+    """An explorer's current state as a :class:`Figure` (its spec with data, tables, BibTeX and caution)."""
+    return Figure(name, notebook, caption, ex.spec(), ex.shown_tables, ex.bibtex, caution=ex.caution())
 
 
 def explorer(name: str) -> Callable[[Callable[[], object]], Callable[[], object]]:
@@ -67,8 +81,31 @@ def explorer(name: str) -> Callable[[Callable[[], object]], Callable[[], object]
     return register
 
 
-def load_all() -> dict[str, Callable[[], Figure]]:
-    """Import every course module so its figures register, and return the registry."""
-    from workbench.course import figures_core, nb01_04, nb05_08, nb09_12  # noqa: F401
+#: The course's lessons in teaching order: notebook NN uses the modules of LESSONS[NN], named by topic
+#: (a lesson with two topics has two modules, so that no module grows past a few hundred lines).
+LESSONS: tuple[tuple[str, ...], ...] = (
+    ("corpus_tour",),
+    ("power_laws",),
+    ("chinchilla",),
+    ("chinchilla_approaches",),
+    ("overtraining", "lifetime_cost"),
+    ("downstream", "benchmark_noise"),
+    ("precision", "quantisation"),
+    ("inverse_scaling",),
+    ("crossovers",),
+    ("proxies",),
+    ("schedules",),
+    ("data_constraints",),
+    ("inference_scaling",),
+    ("nmt",),
+)
 
+
+def load_all() -> dict[str, Callable[[], Figure]]:
+    """Import every lesson module so its figures register, and return the registry."""
+    import importlib
+
+    for modules in LESSONS:
+        for module in modules:
+            importlib.import_module(f"workbench.course.{module}")
     return REGISTRY

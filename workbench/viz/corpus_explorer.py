@@ -8,7 +8,8 @@ shows (CSV, with every provenance column) and the BibTeX of the source.
 
 from __future__ import annotations
 
-import time
+import html
+import math
 from pathlib import Path
 
 import altair as alt
@@ -17,11 +18,25 @@ import polars as pl
 
 from workbench import corpus
 from workbench.corpus.schema import AXES
-from workbench.viz.export import export_figure
+from workbench.viz.explorer import Explorer
 
 MAX_POINTS = 5000  # altair's inline-data limit; larger selections are thinned evenly (and say so)
-COLOUR_CANDIDATES = ("none", "run_id", "eval_set", "condition", "family", "number_format", "precision_phase", "params",
-                     "tokens", "flops", "weight_bits", "activation_bits", "k", "step")
+COLOUR_CANDIDATES = (
+    "none",
+    "run_id",
+    "eval_set",
+    "condition",
+    "family",
+    "number_format",
+    "precision_phase",
+    "params",
+    "tokens",
+    "flops",
+    "weight_bits",
+    "activation_bits",
+    "k",
+    "step",
+)
 
 
 def selection(df: pl.DataFrame, metric: str, eval_set: str, x: str, final_only: bool) -> pl.DataFrame:
@@ -41,48 +56,63 @@ def scatter(rows: pl.DataFrame, x: str, colour: str, *, log_x: bool, log_y: bool
     positive_x = data.height == 0 or data[x].min() > 0
     enc = {
         "x": alt.X(f"{x}:Q", scale=alt.Scale(type="log" if log_x and positive_x else "linear", zero=False), title=x),
-        "y": alt.Y("value:Q", scale=alt.Scale(type="log" if log_y and data.height and data["value"].min() > 0 else "linear", zero=False),
-                   title=rows["metric"][0] if rows.height else "value"),
+        "y": alt.Y(
+            "value:Q",
+            scale=alt.Scale(type="log" if log_y and data.height and data["value"].min() > 0 else "linear", zero=False),
+            title=rows["metric"][0] if rows.height else "value",
+        ),
         "tooltip": [c for c in data.columns],
     }
     if colour != "none" and colour in data.columns:
         numeric = data[colour].dtype.is_numeric()
-        enc["color"] = alt.Color(f"{colour}:{'Q' if numeric else 'N'}",
-                                 scale=alt.Scale(type="log", scheme="viridis") if numeric and data[colour].min() > 0 else alt.Undefined,
-                                 legend=alt.Legend(columns=2, symbolLimit=30) if not numeric else alt.Undefined)
-    subtitle = f"{rows.height} rows" + (f" (showing every {-(-rows.height // MAX_POINTS)}th)" if rows.height > MAX_POINTS else "")
-    return alt.Chart(data).mark_circle(size=30, opacity=0.7).encode(**enc).properties(
-        width=460, height=300, title=alt.TitleParams(title, subtitle=[subtitle]))
+        enc["color"] = alt.Color(
+            f"{colour}:{'Q' if numeric else 'N'}",
+            scale=alt.Scale(type="log", scheme="viridis") if numeric and data[colour].min() > 0 else alt.Undefined,
+            legend=alt.Legend(columns=2, symbolLimit=30) if not numeric else alt.Undefined,
+        )
+    subtitle = f"{rows.height} rows" + (
+        f" (showing every {-(-rows.height // MAX_POINTS)}th)" if rows.height > MAX_POINTS else ""
+    )
+    return (
+        alt.Chart(data)
+        .mark_circle(size=30, opacity=0.7)
+        .encode(**enc)
+        .properties(width=640, height=340, title=alt.TitleParams(title, subtitle=[subtitle]))
+    )
 
 
-class CorpusExplorer:
+class CorpusExplorer(Explorer):
+    """Pick a source, a metric, an eval set, the x axis, its range and the colour; the scatter follows."""
+
+    rebuild = True  # the axes themselves follow the controls
+
     def __init__(self, *, export_dir: str | Path = "exports", source: str = "chinchilla_epoch"):
-        self.export_dir = Path(export_dir)
         self._cache: dict[str, pl.DataFrame] = {}
         self._busy = False
-        self.last_update_seconds = 0.0
         ids = list(corpus.sources())
         self.source = w.Dropdown(options=ids, value=source if source in ids else ids[0], description="source")
         self.metric = w.Dropdown(description="metric")
         self.eval_set = w.Dropdown(description="eval set")
         self.x = w.Dropdown(description="x axis")
         self.colour = w.Dropdown(description="colour")
-        self.x_range = w.FloatRangeSlider(description="x range (log10)", step=0.05, readout_format=".2f",
-                                          continuous_update=False, style={"description_width": "100px"},
-                                          layout=w.Layout(width="460px"))
+        self.x_range = w.FloatRangeSlider(
+            description="x range (log10)",
+            step=0.05,
+            readout_format=".2f",
+            continuous_update=False,
+            style={"description_width": "100px"},
+            layout=w.Layout(width="600px"),
+        )
         self.final_only = w.Checkbox(value=True, description="final checkpoints only", indent=False)
         self.log_x = w.Checkbox(value=True, description="log x", indent=False)
         self.log_y = w.Checkbox(value=False, description="log y", indent=False)
         self.info = w.HTML()
-        self.export_button = w.Button(description="Export figure + rows", icon="download")
-        self.export_log = w.HTML()
         self._on_source()
-        self.chart = alt.JupyterChart(self.figure(), embed_options={"renderer": "svg", "actions": False})
-        self.source.observe(lambda _: (self._on_source(), self.update()), names="value")
-        self.x.observe(lambda _: (self._reset_range(), self.update()), names="value")
-        for c in (self.metric, self.eval_set, self.colour, self.final_only, self.log_x, self.log_y, self.x_range):
-            c.observe(lambda _: self.update(), names="value")
-        self.export_button.on_click(lambda _: self.export())
+        super().__init__(export_dir=export_dir, bibtex=corpus.get_source(self.source.value).bibtex)
+
+    @property
+    def stem(self) -> str:
+        return f"{self.source.value}-{self.metric.value}-vs-{self.x.value}"
 
     def frame(self, source: str | None = None) -> pl.DataFrame:
         sid = source or self.source.value
@@ -103,13 +133,18 @@ class CorpusExplorer:
             self.x.options = axes
             self.x.value = axes[0]
             self._reset_range()
-            colours = [c for c in COLOUR_CANDIDATES if c == "none" or (c in df.columns and df[c].null_count() < df.height)]
+            colours = [
+                c for c in COLOUR_CANDIDATES if c == "none" or (c in df.columns and df[c].null_count() < df.height)
+            ]
             self.colour.options = colours
             self.colour.value = "flops" if "flops" in colours and axes[0] != "flops" else colours[0]
             src = corpus.get_source(self.source.value)
-            caveats = "".join(f"<li>{c}</li>" for c in src.caveats)
-            self.info.value = (f"<b>{src.title}</b><br>{src.citation}<br>licence: {src.licence} · "
-                               f"{src.repository}@{src.commit[:10]} · {src.how_obtained}<ul>{caveats}</ul>")
+            caveats = "".join(f"<li>{html.escape(c)}</li>" for c in src.caveats)
+            self.info.value = (
+                f"<b>{html.escape(src.title)}</b><br>{html.escape(src.citation)}<br>licence: {src.licence} · "
+                f"{src.repository}@{src.commit[:10]} · {html.escape(src.how_obtained)}<ul>{caveats}</ul>"
+            )
+            self.bibtex = src.bibtex
         finally:
             self._busy = False
 
@@ -118,8 +153,6 @@ class CorpusExplorer:
         col = self.frame()[self.x.value].drop_nulls()
         col = col.filter(col > 0)
         lo, hi = (float(col.min()), float(col.max())) if col.len() else (1.0, 10.0)
-        import math
-
         lo, hi = math.floor(math.log10(lo) * 20) / 20, math.ceil(math.log10(hi) * 20) / 20 + 0.05
         was = self._busy
         self._busy = True
@@ -137,26 +170,54 @@ class CorpusExplorer:
             out = out.filter(pl.col(self.x.value).is_between(10**lo, 10**hi))
         return out
 
-    def figure(self) -> alt.Chart:
-        title = f"{self.source.value}: {self.metric.value} vs {self.x.value}"
-        return scatter(self.rows(), self.x.value, self.colour.value, log_x=self.log_x.value, log_y=self.log_y.value, title=title)
+    # -- the explorer ----------------------------------------------------------
+    def controls(self):
+        return [
+            self.source,
+            self.metric,
+            self.eval_set,
+            self.x,
+            self.x_range,
+            self.colour,
+            self.final_only,
+            self.log_x,
+            self.log_y,
+        ]
 
-    def update(self) -> None:
+    def on_control(self, change=None) -> None:
         if self._busy:
             return
-        t0 = time.perf_counter()
-        self.chart.chart = self.figure()
-        self.last_update_seconds = time.perf_counter() - t0
+        owner = change.get("owner") if isinstance(change, dict) else getattr(change, "owner", None)
+        if owner is self.source:
+            self._on_source()
+        elif owner is self.x:
+            self._reset_range()
+        self.update()
 
-    def export(self, out_dir: str | Path | None = None) -> list[Path]:
-        stem = f"{self.source.value}-{self.metric.value}-vs-{self.x.value}"
-        paths = export_figure(self.figure(), out_dir or self.export_dir, stem, tables={"rows": self.rows()},
-                              bibtex=corpus.get_source(self.source.value).bibtex)
-        self.export_log.value = "Wrote " + ", ".join(f"<code>{p}</code>" for p in paths)
-        return paths
+    def tables(self):
+        return {"rows": self.rows()}
+
+    def chart(self) -> alt.Chart:
+        title = f"{self.source.value}: {self.metric.value} vs {self.x.value}"
+        return scatter(
+            self.rows(), self.x.value, self.colour.value, log_x=self.log_x.value, log_y=self.log_y.value, title=title
+        )
+
+    def sentence(self) -> str:
+        n = self._tables["rows"].height if hasattr(self, "_tables") else self.rows().height
+        return f"{n} rows of {self.source.value}: {self.metric.value} against {self.x.value}"
 
     @property
     def widget(self) -> w.Widget:
-        controls = w.VBox([self.source, self.metric, self.eval_set, self.x, self.x_range, self.colour,
-                           w.HBox([self.final_only, self.log_x, self.log_y])])
-        return w.VBox([controls, self.info, self.chart, self.export_button, self.export_log])
+        controls = w.VBox(
+            [
+                self.source,
+                self.metric,
+                self.eval_set,
+                self.x,
+                self.x_range,
+                self.colour,
+                w.HBox([self.final_only, self.log_x, self.log_y]),
+            ]
+        )
+        return w.VBox([controls, self.info, self.message, self.live.widget, self.export_button, self.export_log])
