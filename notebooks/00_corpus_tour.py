@@ -27,14 +27,14 @@
 # with the rows behind it and their BibTeX.
 
 # %%
-import altair as alt
 import polars as pl
 
 from workbench import corpus
 from workbench.corpus.schema import COLUMNS
 from workbench.viz.corpus_explorer import CorpusExplorer
+from workbench.viz.offline import enable_offline_charts
 
-alt.JupyterChart.enable_offline()  # charts render without a CDN
+enable_offline_charts()  # charts render without a CDN (Binder, CI, a train)
 
 # %% [markdown]
 # ## The sources
@@ -45,8 +45,16 @@ alt.JupyterChart.enable_offline()  # charts render without a CDN
 rows = []
 for src in corpus.sources().values():
     df = corpus.load(src.id)
-    rows.append({"id": src.id, "rows": df.height, "metrics": ", ".join(sorted(df["metric"].unique().to_list())),
-                 "licence": src.licence, "obtained": src.how_obtained, "backing": src.backing})
+    rows.append(
+        {
+            "id": src.id,
+            "rows": df.height,
+            "metrics": ", ".join(sorted(df["metric"].unique().to_list())),
+            "licence": src.licence,
+            "obtained": src.how_obtained,
+            "backing": src.backing,
+        }
+    )
 pl.Config.set_tbl_rows(30)
 pl.DataFrame(rows)
 
@@ -71,19 +79,15 @@ explorer = CorpusExplorer(export_dir="exports", source="chinchilla_epoch")
 explorer.widget
 
 # %% [markdown]
-# The same export from code:
-
-# %%
-[p.name for p in explorer.export()]
-
-# %% [markdown]
 # ## Loading rows yourself
 # `corpus.load` filters by source, metric, axes present and final checkpoints, and checks
 # every cell against the schema on the way in.
 
 # %%
 precision = corpus.load(["quest_qat", "quartet2_nvfp4"], metric="loss", axes=["weight_bits"])
-precision.group_by("source_id", "weight_bits", "activation_bits").len().sort("source_id", "weight_bits")
+precision.group_by("source_id", "weight_bits", "activation_bits").len().sort(
+    "source_id", "weight_bits"
+)
 
 # %% [markdown]
 # ## Exercises

@@ -35,13 +35,15 @@
 # 4. export the figure (PNG, SVG, PDF) with the numbers and citations behind it.
 
 # %%
-import altair as alt
 import polars as pl
 
-from workbench.course import nb01_04 as course
+from workbench.course import power_laws as course
+from workbench.course.references import cite
+from workbench.course.style import show
 from workbench.laws import get_law
+from workbench.viz.offline import enable_offline_charts
 
-alt.JupyterChart.enable_offline()  # charts render without a CDN (Binder, CI, a train)
+enable_offline_charts()  # charts render without a CDN (Binder, CI, a train)
 _ = pl.Config.set_tbl_width_chars(160)
 _ = pl.Config.set_tbl_cols(16)
 
@@ -58,11 +60,13 @@ kaplan_n, kaplan_d = get_law("kaplan_n"), get_law("kaplan_d")
 pn, pd_ = kaplan_n.preset("kaplan2020_table5"), kaplan_d.preset("kaplan2020_table5")
 print(pn.citation, "|", pn.note)
 print(pd_.citation, "|", pd_.note)
-pl.DataFrame({
-    "x": [1e8, 1e9, 1e10, 1e11],
-    "L(N = x)": kaplan_n.predict({"params": [1e8, 1e9, 1e10, 1e11]}, pn.values),
-    "L(D = x)": kaplan_d.predict({"tokens": [1e8, 1e9, 1e10, 1e11]}, pd_.values),
-})
+pl.DataFrame(
+    {
+        "x": [1e8, 1e9, 1e10, 1e11],
+        "L(N = x)": kaplan_n.predict({"params": [1e8, 1e9, 1e10, 1e11]}, pn.values),
+        "L(D = x)": kaplan_d.predict({"tokens": [1e8, 1e9, 1e10, 1e11]}, pd_.values),
+    }
+)
 
 # %% [markdown]
 # Every tenfold step in $N$ multiplies the loss by the same factor, $10^{-\alpha_N}$; doubling
@@ -71,7 +75,7 @@ pl.DataFrame({
 
 # %%
 alpha_n = pn.values["alpha_N"]
-print(f"×10 in N multiplies L by {10 ** -alpha_n:.4f};  ×2 multiplies it by {2 ** -alpha_n:.4f}")
+print(f"×10 in N multiplies L by {10**-alpha_n:.4f};  ×2 multiplies it by {2**-alpha_n:.4f}")
 print(f"halving L under this law needs N × {2 ** (1 / alpha_n):,.0f}")
 
 # %% [markdown]
@@ -88,11 +92,13 @@ print(f"halving L under this law needs N × {2 ** (1 / alpha_n):,.0f}")
 
 # %%
 fig = course.power_laws_figure()
-course.show(fig.chart)
+show(fig.chart)
 
 # %%
 offset = fig.tables["offset"]
-offset.filter(pl.col("x").is_in([offset["x"][0], offset["x"][-1]])).select("floor", "x", "loss", "slope")
+offset.filter(pl.col("x").is_in([offset["x"][0], offset["x"][-1]])).select(
+    "floor", "x", "loss", "slope"
+)
 
 # %% [markdown]
 # With $E = 1.5$ the slope at $N = 10^{13}$ is a fraction of $-\alpha_N$: a straight line
@@ -107,12 +113,12 @@ offset.filter(pl.col("x").is_in([offset["x"][0], offset["x"][-1]])).select("floo
 # Gadre et al.'s (2024) slice is loss against $N$ at 20 tokens per parameter.
 
 # %%
-for key, s in course.power_law_slices().items():
+for s in course.power_law_slices().values():
     lo, hi = s.frame[s.variable].min(), s.frame[s.variable].max()
     print(f"{s.label}: {s.frame.height} runs, {s.variable} from {lo:.3g} to {hi:.3g} — {s.how}")
 print()
-print(course.cite("porian_discrepancies"))
-print(course.cite("gadre_overtraining"))
+print(cite("porian_discrepancies"))
+print(cite("gadre_overtraining"))
 print("Proxy runs:", course.proxy_quick_losses()[1])
 
 # %% [markdown]
@@ -154,14 +160,9 @@ history
 # %%
 worst = history.row(0, named=True)
 best = history.row(-1, named=True)
-print(f"k = {worst['runs fitted']}: Ê = {worst['Ê']}, errors {worst['power law error (%)']}% / {worst['power law + offset error (%)']}%")
-print(f"k = {best['runs fitted']}: Ê = {best['Ê']}, errors {best['power law error (%)']}% / {best['power law + offset error (%)']}%")
-
-# %% [markdown]
-# The same export from code (this is what the button calls):
-
-# %%
-[p.name for p in explorer.export()]
+for row in (worst, best):
+    errors = f"{row['power law error (%)']}% / {row['power law + offset error (%)']}%"
+    print(f"k = {row['runs fitted']}: Ê = {row['Ê']}, errors {errors}")
 
 # %% [markdown]
 # ## Exercises

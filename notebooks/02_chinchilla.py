@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 01 · Chinchilla: from published points to a compute-optimal model
+# # 02 · Chinchilla: from published points to a compute-optimal model
 #
 # Hoffmann et al. (2022) trained over 400 language models and summarised them with one
 # parametric law,
@@ -33,17 +33,16 @@
 # 4. export the figure (PNG, SVG, PDF) with the numbers behind it.
 
 # %%
-import altair as alt
 import polars as pl
 
 from workbench import corpus
 from workbench.analysis.compute_optimal import chinchilla_optimal
-from workbench.fit import fit, make_problem
-from workbench.fit.bootstrap import bootstrap
+from workbench.course.chinchilla import ChinchillaExplorer
+from workbench.fit import fit
 from workbench.laws import CHINCHILLA
-from workbench.viz.widgets import ChinchillaExplorer
+from workbench.viz.offline import enable_offline_charts
 
-alt.JupyterChart.enable_offline()  # charts render without a CDN (Binder, CI, a train)
+enable_offline_charts()  # charts render without a CDN (Binder, CI, a train)
 
 # %% [markdown]
 # ## The data
@@ -68,19 +67,25 @@ points.select("run_id", "params", "tokens", "flops", "loss").describe()
 # A bootstrap over the points gives 95 % intervals.
 
 # %%
-besiroglu_points = corpus.loss_points("chinchilla_epoch", subset="besiroglu2024")  # the 5 highest losses dropped
-problem = make_problem(CHINCHILLA, besiroglu_points)
-result = fit(CHINCHILLA, besiroglu_points)
-result, boot = bootstrap(problem, result, draws=200, seed=0)
-print(result.caution() or "The bootstrap flags no constant: none at a bound, none poorly identified.")
+# the 240 points of Besiroglu et al.: the 5 highest losses dropped
+besiroglu_points = corpus.loss_points("chinchilla_epoch", subset="besiroglu2024")
+result = fit(CHINCHILLA, besiroglu_points).bootstrap(draws=200, seed=0)
+print(
+    result.caution()
+    or "The bootstrap flags no constant: none at a bound, none poorly identified."
+)
 pl.DataFrame(
     {
         "parameter": list(result.params),
         "this fit": list(result.params.values()),
         "95% low": [result.ci[k][0] for k in result.params],
         "95% high": [result.ci[k][1] for k in result.params],
-        "Besiroglu 2024 (secondhand)": [CHINCHILLA.preset("besiroglu2024").values[k] for k in result.params],
-        "Hoffmann 2022 (published, rounded)": [CHINCHILLA.preset("hoffmann2022").values[k] for k in result.params],
+        "Besiroglu 2024 (secondhand)": [
+            CHINCHILLA.preset("besiroglu2024").values[k] for k in result.params
+        ],
+        "Hoffmann 2022 (published, rounded)": [
+            CHINCHILLA.preset("hoffmann2022").values[k] for k in result.params
+        ],
     }
 )
 
@@ -91,10 +96,20 @@ pl.DataFrame(
 
 # %%
 rows = []
-for name, values in [("this fit", result.params)] + [(p.name, p.values) for p in CHINCHILLA.presets]:
+for name, values in [("this fit", result.params)] + [
+    (p.name, p.values) for p in CHINCHILLA.presets
+]:
     opt = chinchilla_optimal(values, [5.76e23])
-    rows.append({"constants": name, "N_opt": opt.params[0], "D_opt": opt.tokens[0],
-                 "tokens per parameter": opt.tokens_per_param[0], "loss": opt.loss[0], "a = β/(α+β)": opt.a})
+    rows.append(
+        {
+            "constants": name,
+            "N_opt": opt.params[0],
+            "D_opt": opt.tokens[0],
+            "tokens per parameter": opt.tokens_per_param[0],
+            "loss": opt.loss[0],
+            "a = β/(α+β)": opt.a,
+        }
+    )
 pl.DataFrame(rows)
 
 # %% [markdown]
@@ -132,8 +147,9 @@ written = explorer.export()
 #
 # 1. With the 240-point fit, $N_\text{opt}(10^{25}) \approx 3.2 \times 10^{11}$, about 1.3
 #    decades beyond the largest model in the figure ($1.6 \times 10^{10}$). Every constant
-#    carries a bootstrap interval (table above); evaluate the law at that point for each row
-#    of `boot.draws` to see how wide the predicted loss really is before trusting decimals.
+#    carries a bootstrap interval (table above); `result.prediction_interval({"params": [n],
+#    "tokens": [d]})` evaluates the law at that point for every bootstrap draw and shows how wide
+#    the predicted loss really is before trusting decimals.
 # 2. $B$ and $\beta$: the five highest-loss runs are small-data runs, and fitting them pulls
 #    the data term steeply ($\beta \approx 0.45$), which makes extra tokens look cheap to
 #    skip: at Chinchilla's budget the optimum falls to about 7 tokens per parameter.

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 02 · Chinchilla's three approaches, and why published fits disagree
+# # 03 · Chinchilla's three approaches, and why published fits disagree
 #
 # Hoffmann et al. (2022) asked: for a training budget $C \approx 6ND$ FLOPs, how large should
 # the model be? They answered three ways.
@@ -40,12 +40,14 @@
 # * **Part 2** runs all three approaches on the *same* runs with a compute-budget slider.
 
 # %%
-import altair as alt
 import polars as pl
 
-from workbench.course import nb01_04 as course
+from workbench.course import chinchilla_approaches as course
+from workbench.course.references import cite
+from workbench.course.style import show
+from workbench.viz.offline import enable_offline_charts
 
-alt.JupyterChart.enable_offline()  # charts render without a CDN
+enable_offline_charts()  # charts render without a CDN (Binder, CI, a train)
 _ = pl.Config.set_tbl_width_chars(200)
 _ = pl.Config.set_tbl_cols(16)
 _ = pl.Config.set_fmt_str_lengths(70)
@@ -64,7 +66,7 @@ _ = pl.Config.set_fmt_str_lengths(70)
 # one, and once from Hoffmann's own unrounded values (the digits of the paper's TeX source).
 
 # %%
-print(course.cite("chinchilla_epoch"))
+print(cite("chinchilla_epoch"))
 table = course.replication_table(starts=4)
 table
 
@@ -88,7 +90,8 @@ table
 rows = {r["constants"]: r for r in table.iter_rows(named=True)}
 fit_row = rows["workbench fit (summed Huber, global)"]
 for name, r in rows.items():
-    print(f"{name:60s} objective × {r['objective (240 pts)'] / fit_row['objective (240 pts)']:.2f} of the optimum")
+    ratio = r["objective (240 pts)"] / fit_row["objective (240 pts)"]
+    print(f"{name:60s} objective × {ratio:.2f} of the optimum")
 
 # %% [markdown]
 # The figure puts the four sets of constants side by side (Hoffmann's printed and unrounded
@@ -99,7 +102,7 @@ for name, r in rows.items():
 
 # %%
 replication = course.chinchilla_replication_figure()
-course.show(replication.chart)
+show(replication.chart)
 
 # %% [markdown]
 # ## Part 2 · Three approaches, same runs
@@ -113,7 +116,7 @@ course.show(replication.chart)
 
 # %%
 for source in ("misfitting", "open_athena_isoflops", "porian_discrepancies"):
-    print(course.cite(source))
+    print(cite(source))
 summary = course.approaches_summary(budget=1e21)
 summary
 
@@ -123,7 +126,7 @@ summary
 # points at the left of the chart below):
 
 # %%
-course.approach1_edges("misfitting")
+pl.DataFrame([course.approach1_edges("misfitting")])
 
 # %% [markdown]
 # Approach 1 also depends on *which* checkpoints you take. Intermediate checkpoints of a long run
@@ -133,7 +136,8 @@ course.approach1_edges("misfitting")
 # checkpoints:
 
 # %%
-course.misfitting_approach1_variants()
+variants = course.misfitting_approach1_variants()
+pl.DataFrame({"envelope built from": list(variants), "exponent a": list(variants.values())})
 
 # %% [markdown]
 # ## Explore
@@ -147,12 +151,6 @@ course.misfitting_approach1_variants()
 # %%
 explorer = course.ApproachesExplorer(export_dir="exports")
 explorer.widget
-
-# %% [markdown]
-# The same export from code:
-
-# %%
-[p.name for p in explorer.export()]
 
 # %% [markdown]
 # ## Exercises

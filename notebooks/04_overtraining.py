@@ -14,9 +14,9 @@
 # ---
 
 # %% [markdown]
-# # 03 · Compute-optimal vs over-trained models
+# # 04 · Compute-optimal vs over-trained models
 #
-# Chinchilla's answer (notebook 02) minimises *training* compute: about 20 tokens per parameter.
+# Chinchilla's answer (notebooks 02 and 03) minimises *training* compute: about 20 tokens per parameter.
 # Yet most models people deploy are trained far longer than that: a smaller model trained on
 # more tokens reaches the same loss for more training compute, but is cheaper every time it
 # answers. This notebook asks two questions.
@@ -35,12 +35,14 @@
 #    as $T$ grows, it shrinks below the compute-optimal size.
 
 # %%
-import altair as alt
 import polars as pl
 
-from workbench.course import nb01_04 as course
+from workbench.course import lifetime_cost
+from workbench.course import overtraining as course
+from workbench.course.references import cite
+from workbench.viz.offline import enable_offline_charts
 
-alt.JupyterChart.enable_offline()  # charts render without a CDN
+enable_offline_charts()  # charts render without a CDN (Binder, CI, a train)
 _ = pl.Config.set_tbl_width_chars(200)
 _ = pl.Config.set_tbl_cols(16)
 
@@ -52,11 +54,15 @@ _ = pl.Config.set_tbl_cols(16)
 # smallest at $M = 320$. Everything else is a prediction.
 
 # %%
-print(course.cite("gadre_overtraining"))
+print(cite("gadre_overtraining"))
 runs = course.gadre_runs()
-runs.group_by("train_set").agg(pl.len().alias("runs"), pl.col("in_fit").sum().alias("fitted"),
-                               pl.col("token_multiplier").min().alias("M min"), pl.col("token_multiplier").max().alias("M max"),
-                               pl.col("flops").max().alias("largest C")).sort("train_set")
+runs.group_by("train_set").agg(
+    pl.len().alias("runs"),
+    pl.col("in_fit").sum().alias("fitted"),
+    pl.col("token_multiplier").min().alias("M min"),
+    pl.col("token_multiplier").max().alias("M max"),
+    pl.col("flops").max().alias("largest C"),
+).sort("train_set")
 
 # %% [markdown]
 # The law refitted here (summed Huber on log residuals) next to the constants of the authors'
@@ -127,7 +133,7 @@ overtraining.widget
 # With the Chinchilla law at Besiroglu et al.'s constants:
 
 # %%
-course.lifetime_table("besiroglu", 5.76e23)
+lifetime_cost.lifetime_table("besiroglu", 5.76e23)
 
 # %% [markdown]
 # ## Explore the trade-off
@@ -139,14 +145,8 @@ course.lifetime_table("besiroglu", 5.76e23)
 #   Chinchilla law (Besiroglu's or Hoffmann's constants) and Gadre's law in $(N, D)$ form.
 
 # %%
-lifetime = course.InferenceExplorer(export_dir="exports")
+lifetime = lifetime_cost.InferenceExplorer(export_dir="exports")
 lifetime.widget
-
-# %% [markdown]
-# Both figures from code (this is what the buttons call):
-
-# %%
-[p.name for p in overtraining.export()] + [p.name for p in lifetime.export()]
 
 # %% [markdown]
 # ## Exercises

@@ -14,9 +14,9 @@
 # ---
 
 # %% [markdown]
-# # 04 · From loss to downstream error
+# # 05 · From loss to downstream error
 #
-# Loss falls smoothly and predictably with scale (notebooks 01–03). What people care about is
+# Loss falls smoothly and predictably with scale (notebooks 01–04). What people care about is
 # whether the model answers questions: accuracy on benchmarks. Those curves look different:
 # flat at chance, then rising, sometimes abruptly ("emergence", Wei et al. 2022). This notebook
 # takes three views of the gap.
@@ -27,7 +27,7 @@
 #
 #    to the average top-1 error over 46 tasks (or a 17-task subset) against the C4 validation
 #    loss: as $L$ grows, error approaches $\epsilon$ (about chance); as $L$ falls, error falls
-#    ever faster. Chain it with the loss law of notebook 03 and small runs predict a large
+#    ever faster. Chain it with the loss law of notebook 04 and small runs predict a large
 #    model's downstream error.
 # 2. **Emergence: a threshold effect, or something more?** If each answer token is right
 #    with probability $e^{-\ell}$, a $k$-token exact match succeeds with $e^{-k\ell}$: smooth,
@@ -41,12 +41,15 @@
 #    et al. 2024) samples until the first success to measure them anyway.
 
 # %%
-import altair as alt
 import polars as pl
 
-from workbench.course import nb01_04 as course
+from workbench.course import benchmark_noise
+from workbench.course import downstream as course
+from workbench.course.references import cite
+from workbench.course.style import show
+from workbench.viz.offline import enable_offline_charts
 
-alt.JupyterChart.enable_offline()  # charts render without a CDN
+enable_offline_charts()  # charts render without a CDN (Binder, CI, a train)
 _ = pl.Config.set_tbl_width_chars(200)
 _ = pl.Config.set_tbl_cols(16)
 _ = pl.Config.set_fmt_str_lengths(90)
@@ -54,7 +57,7 @@ _ = pl.Config.set_tbl_rows(50)
 
 # %% [markdown]
 # ## The runs and the error law
-# The same 104 runs as notebook 03, each evaluated on 46 downstream tasks. Average error is one
+# The same 104 runs as notebook 04, each evaluated on 46 downstream tasks. Average error is one
 # minus the mean accuracy, over all 46 tasks or the authors' 17-task subset. As in the authors'
 # code, the law is fitted on six runs per training set: the five loss-law runs plus the 1.4B
 # model at $M = 20$. Refitted here (summed Huber on log residuals), and the constants of the
@@ -62,7 +65,7 @@ _ = pl.Config.set_tbl_rows(50)
 # the paper prints them rounded in its Table 6):
 
 # %%
-print(course.cite("gadre_overtraining"))
+print(cite("gadre_overtraining"))
 course.error_law_table()
 
 # %% [markdown]
@@ -107,8 +110,16 @@ explorer.widget
 
 # %%
 tasks = course.task_table("c4")
-tasks.select("task", "type", "questions", "chance", "lowest accuracy", "highest accuracy",
-             "reliably above chance below loss", "verdict")
+tasks.select(
+    "task",
+    "type",
+    "questions",
+    "chance",
+    "lowest accuracy",
+    "highest accuracy",
+    "reliably above chance below loss",
+    "verdict",
+)
 
 # %% [markdown]
 # The average error is smooth because it averages tasks that each leave chance at a different
@@ -118,7 +129,7 @@ tasks.select("task", "type", "questions", "chance", "lowest accuracy", "highest 
 # axis all three are straight lines, but a 100-question benchmark cannot see below 1 %.
 
 # %%
-course.show(course.exact_match_figure().chart)
+show(benchmark_noise.exact_match_figure().chart)
 
 # %% [markdown]
 # ### Three views of emergence, side by side
@@ -148,6 +159,7 @@ course.show(course.exact_match_figure().chart)
 # answer of a 4-choice question is a certain success or a certain failure, depending on where
 # the other 0.6 goes:
 
+
 # %%
 def four_choice_accuracy(p_correct: float, wrong: list[float]) -> int:
     """1 if the correct choice has the highest renormalised probability among the four."""
@@ -155,8 +167,14 @@ def four_choice_accuracy(p_correct: float, wrong: list[float]) -> int:
     return int(p_correct / total > max(w / total for w in wrong))
 
 
-print("mass 0.6 spread evenly over the three wrong choices:", four_choice_accuracy(0.4, [0.2, 0.2, 0.2]))
-print("mass 0.6 on one wrong choice:                         ", four_choice_accuracy(0.4, [0.6, 0.0, 0.0]))
+print(
+    "mass 0.6 spread evenly over the three wrong choices:",
+    four_choice_accuracy(0.4, [0.2, 0.2, 0.2]),
+)
+print(
+    "mass 0.6 on one wrong choice:                         ",
+    four_choice_accuracy(0.4, [0.6, 0.0, 0.0]),
+)
 
 # %% [markdown]
 # So predicting a benchmark score needs a model of how mass on the *incorrect* choices moves with
@@ -172,14 +190,18 @@ print("mass 0.6 on one wrong choice:                         ", four_choice_accu
 # checkpoints *and* between models from 70M to 12B parameters.
 
 # %%
-print(course.cite("pythia_evals"))
-noise = course.pythia_noise_figure()
-course.show(noise.chart)
+print(cite("pythia_evals"))
+noise = benchmark_noise.pythia_noise_figure()
+show(noise.chart)
 
 # %%
 checkpoints = noise.tables["checkpoints"]
-checkpoints.group_by("task").agg(((pl.col("high") - pl.col("low")) / 2).median().alias("median half-width of the 95% interval"),
-                                 pl.len().alias("checkpoints"))
+checkpoints.group_by("task").agg(
+    ((pl.col("high") - pl.col("low")) / 2)
+    .median()
+    .alias("median half-width of the 95% interval"),
+    pl.len().alias("checkpoints"),
+)
 
 # %% [markdown]
 # A second source of unpredictability is that compute is not the only input. Across public
@@ -188,8 +210,8 @@ checkpoints.group_by("task").agg(((pl.col("high") - pl.col("low")) / 2).median()
 # a few capability measurements rather than from compute:
 
 # %%
-print(course.cite("obs_scaling"))
-course.show(course.observational_figure().chart)
+print(cite("obs_scaling"))
+show(benchmark_noise.observational_figure().chart)
 
 # %% [markdown]
 # PassUntil (Hu et al. 2024) attacks the resolution problem directly: instead of scoring one
@@ -197,11 +219,6 @@ course.show(course.observational_figure().chart)
 # probability $p$ per sample, the number of samples until success has mean $1/p$, so pass rates
 # far below $1/n$ become measurable, and small models show the smooth improvement that a
 # fixed-size benchmark rounds to zero.
-#
-# The explorer's export from code:
-
-# %%
-[p.name for p in explorer.export()]
 
 # %% [markdown]
 # ## Exercises

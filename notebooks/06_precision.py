@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 05 · Precision: what a bit buys
+# # 06 · Precision: what a bit buys
 #
 # Training in fewer bits makes every multiply cheaper, and every weight and activation less
 # exact. Scaling laws for precision turn that trade into numbers. Two views meet here:
@@ -51,18 +51,22 @@
 # FP4 recipes are worth (Quartet II).
 
 # %%
-import altair as alt
 import numpy as np
 import polars as pl
+from IPython.display import display
 
 from workbench import corpus
 from workbench.analysis.precision_budget import bf16_optimal
-from workbench.course import nb05_08 as course
+from workbench.course import precision as course
+from workbench.course import quantisation
+from workbench.course.inputs import proxy_missing_message, proxy_results
+from workbench.course.style import show
 from workbench.errors import WorkbenchError
-from workbench.laws.efficiency import QUARTET_BASE, QUEST_EFFICIENCIES
+from workbench.laws.efficiency import QUARTET_BASE
 from workbench.laws.quantization import OUYANG_QID, tokens_to_reach
+from workbench.viz.offline import enable_offline_charts
 
-alt.JupyterChart.enable_offline()  # charts render without a CDN (Binder, CI, a train)
+enable_offline_charts()  # charts render without a CDN (Binder, CI, a train)
 
 # %% [markdown]
 # ## The data: QuEST's quantisation-aware training runs
@@ -79,8 +83,11 @@ for caveat in source.caveats:
     print(" -", caveat)
 runs = course.quest_runs()
 runs.group_by("scheme", maintain_order=True).agg(
-    pl.len().alias("runs"), pl.col("params").min().alias("smallest N"), pl.col("params").max().alias("largest N"),
-    (pl.col("tokens") / pl.col("params")).median().alias("median tokens per parameter"))
+    pl.len().alias("runs"),
+    pl.col("params").min().alias("smallest N"),
+    pl.col("params").max().alias("largest N"),
+    (pl.col("tokens") / pl.col("params")).median().alias("median tokens per parameter"),
+)
 
 # %% [markdown]
 # ## Fit: one efficiency per precision
@@ -102,7 +109,10 @@ runs.group_by("scheme", maintain_order=True).agg(
 print("base law (Castro et al. 2025, authors' code: their notebook):", QUARTET_BASE)
 print(f"check: eff_N of QuEST's BF16 runs under this base = {course.quest_bf16_check():.3f}")
 opt = bf16_optimal(QUARTET_BASE, [1e18, 1e21, 1e24])
-print("its BF16 optimum, tokens per parameter at 1e18, 1e21, 1e24 FLOPs:", (opt.tokens / opt.params).round(1))
+print(
+    "its BF16 optimum, tokens per parameter at 1e18, 1e21, 1e24 FLOPs:",
+    (opt.tokens / opt.params).round(1),
+)
 eff = course.quest_efficiencies()
 eff.select("label", "runs", "eff_N", "eff_N_lo", "eff_N_hi", "eff_N_authors", "m")
 
@@ -115,7 +125,8 @@ eff.select("label", "runs", "eff_N", "eff_N_lo", "eff_N_hi", "eff_N_authors", "m
 
 # %%
 best = eff.sort("m", descending=True).row(0, named=True)
-print(f"largest multiplier: {best['label']} with m = {best['m']:.2f} (95% CI {best['m_lo']:.2f}-{best['m_hi']:.2f})")
+ci = f"95% CI {best['m_lo']:.2f}-{best['m_hi']:.2f}"
+print(f"largest multiplier: {best['label']} with m = {best['m']:.2f} ({ci})")
 
 # %% [markdown]
 # ## Explore
@@ -133,12 +144,6 @@ print(f"largest multiplier: {best['label']} with m = {best['m']:.2f} (95% CI {be
 # %%
 explorer = course.PrecisionExplorer(export_dir="exports")
 explorer.widget
-
-# %% [markdown]
-# The same export from code (this is what the button calls):
-
-# %%
-[p.name for p in explorer.export()]
 
 # %% [markdown]
 # ## Kumar et al.'s law as the paper states it: about 7 bits
@@ -162,11 +167,14 @@ from workbench.laws.precision import TABLE2, compute_optimal_precision
 
 p_star = compute_optimal_precision()
 no_offsets = {k: (0.0 if k.startswith("n_") else v) for k, v in TABLE2.items()}
-print(f"Kumar et al. (Table 2, offsets included): compute-optimal training precision P* = {p_star:.2f} bits")
-print(f"the same constants without the offsets (the main text's form): {compute_optimal_precision(no_offsets):.2f} bits")
+p_plain = compute_optimal_precision(no_offsets)
+print(
+    f"Kumar et al. (Table 2, offsets included): compute-optimal precision P* = {p_star:.2f} bits"
+)
+print(f"the same constants without the offsets (the main text's form): {p_plain:.2f} bits")
 kumar = course.kumar_multiplier(np.linspace(1, 16, 1501))
-print(f"grey curve of the explorer: eff_N at 4 bits = {kumar.filter(pl.col('bits').round(2) == 4.0)['eff_N'][0]:.3f}, "
-      f"at 8 bits = {kumar.filter(pl.col('bits').round(2) == 8.0)['eff_N'][0]:.3f}")
+eff_4, eff_8 = (kumar.filter(pl.col("bits").round(2) == b)["eff_N"][0] for b in (4.0, 8.0))
+print(f"grey curve of the explorer: eff_N at 4 bits = {eff_4:.3f}, at 8 bits = {eff_8:.3f}")
 
 # %% [markdown]
 # The printed constants reproduce the paper's headline number (7.0 bits); without the offsets
@@ -188,7 +196,7 @@ print(f"grey curve of the explorer: eff_N at 4 bits = {kumar.filter(pl.col('bits
 #   Because $\delta \approx 3.19 > \nu \approx 2.95$, exponent bits are worth slightly more:
 
 # %%
-course.sun_splits()
+quantisation.sun_splits()
 
 # %% [markdown]
 # The integer optima are the formats hardware ships: E2M1 for FP4, E4M3 for FP8 and the BF16
@@ -200,10 +208,10 @@ course.sun_splits()
 #   (§4.3); the law gives them back with $B = 128$:
 
 # %%
-display(course.sun_critical_sizes())
-sun = course.sun_figure()
+display(quantisation.sun_critical_sizes())
+sun = quantisation.sun_figure()
 print(sun.caption)
-course.show(sun)
+show(sun)
 
 # %% [markdown]
 # FP4 (E2M1) stops improving at about $4 \times 10^{11}$ tokens for a $10^9$-parameter model —
@@ -215,7 +223,7 @@ course.show(sun)
 #   split (their Eq. 20) over $N$, $D$ and $P$ at fixed $C$ (their Eq. 25) gives:
 
 # %%
-course.optimal_precision_table()
+quantisation.optimal_precision_table()
 
 # %% [markdown]
 # **Where the two papers disagree.** Kumar et al. find the compute-optimal training precision
@@ -245,9 +253,9 @@ course.optimal_precision_table()
 # offset).
 
 # %%
-deg = course.degradation_figure()
+deg = quantisation.degradation_figure()
 print(deg.caption)
-course.show(deg)
+show(deg)
 
 # %% [markdown]
 # Ouyang et al. turn their law around: how many tokens until a 4-bit model loses 0.2 nats? Their
@@ -270,17 +278,21 @@ print("Ouyang preset:", OUYANG_QID.presets[0].values)
 # efficiency per quantised pass, base frozen — Castro et al.'s procedure on the newer data.
 
 # %%
-fits, q2 = course.quartet2_fits()
+fits, q2 = quantisation.quartet2_fits()
 print("base law on the BF16 runs:", {k: round(v, 4) for k, v in fits["base"].items()})
 q2.select("label", "quantised", "runs", "eff_N", "eff_D").sort("quantised", "eff_N", "eff_D")
 
 # %%
-course.show(course.quartet2_figure())
+show(quantisation.quartet2_figure())
 
 # %%
-q2.group_by("quantised").agg(pl.len().alias("schemes"), pl.col("eff_N").min().alias("min eff_N"),
-                             pl.col("eff_N").max().alias("max eff_N"), pl.col("eff_D").min().alias("min eff_D"),
-                             pl.col("eff_D").max().alias("max eff_D")).sort("quantised")
+q2.group_by("quantised").agg(
+    pl.len().alias("schemes"),
+    pl.col("eff_N").min().alias("min eff_N"),
+    pl.col("eff_N").max().alias("max eff_N"),
+    pl.col("eff_D").min().alias("min eff_D"),
+    pl.col("eff_D").max().alias("max eff_D"),
+).sort("quantised")
 
 # %% [markdown]
 # Forward-only schemes are worth 59–76 % of the parameters; backward-only schemes 89–99 % of
@@ -290,7 +302,9 @@ q2.group_by("quantised").agg(pl.len().alias("schemes"), pl.col("eff_N").min().al
 # bootstrap shows it:
 
 # %%
-course.quartet2_tradeoff().select("label", "runs", "eff_N", "eff_N_lo", "eff_N_hi", "eff_D", "eff_D_lo", "eff_D_hi", "corr")
+quantisation.quartet2_tradeoff().select(
+    "label", "runs", "eff_N", "eff_N_lo", "eff_N_hi", "eff_D", "eff_D_lo", "eff_D_hi", "corr"
+)
 
 # %% [markdown]
 # A correlation near −1 means the data pin down a combination of the two, not each one. To
@@ -306,20 +320,26 @@ course.quartet2_tradeoff().select("label", "runs", "eff_N", "eff_N_lo", "eff_N_h
 # laptop can train.
 
 # %%
-proxy = course.proxy_results("precision")
+proxy = proxy_results("precision")
 if proxy is None:
-    print(course.proxy_missing_message("precision"))
+    print(proxy_missing_message("precision"))
 else:
     try:
-        fig = course.proxy_precision_figure()
+        fig = quantisation.proxy_precision_figure()
         print(fig.caption)
-        qat = fig.tables["qat"].group_by("format").agg(pl.col("penalty").mean().alias("mean QAT penalty (nats)"))
+        qat = (
+            fig.tables["qat"]
+            .group_by("format")
+            .agg(pl.col("penalty").mean().alias("mean QAT penalty (nats)"))
+        )
         display(qat.sort("mean QAT penalty (nats)"))
-        qid, pts = course.proxy_qid_fit(fig.tables["ptq"])
-        print(f"QiD law on {pts.height} proxy PTQ points: beta (data) = {qid.params['beta']:.2f}, "
-              f"gamma (bits) = {qid.params['gamma']:.2f}, alpha (size) = {qid.params['alpha']:.2f}; "
-              f"Ouyang et al.: 0.53, 5.50, 0.23")
-        display(course.show(fig))
+        qid, pts = quantisation.proxy_qid_fit(fig.tables["ptq"])
+        print(
+            f"QiD law on {pts.height} proxy PTQ points: beta (data) = {qid.params['beta']:.2f}, "
+            f"gamma (bits) = {qid.params['gamma']:.2f}, alpha (size) = {qid.params['alpha']:.2f}; "
+            f"Ouyang et al.: 0.53, 5.50, 0.23"
+        )
+        display(show(fig))
     except WorkbenchError as exc:  # shipped, but not enough to fit: say so
         print("proxy precision results:", exc)
 
@@ -330,7 +350,7 @@ else:
 # 2. Why is the ranking of precisions the same at every budget? Which assumption of the cost model
 #    would you change first for real hardware, and how would that change the ranking?
 # 3. In Sun et al.'s law, what happens to the critical data size when the block size $B$ is
-#    halved from 128 to 64? Check with `course.sun_tables(block=64)["critical"]`.
+#    halved from 128 to 64? Check with `quantisation.sun_tables(block=64)["critical"]`.
 # 4. Ouyang et al. say low-bit quantisation "favours undertrained LLMs". Using the degradation
 #    figure, by how much does the QiD degradation of a $10^9$-parameter 4-bit model grow when its
 #    training data grows 10×?

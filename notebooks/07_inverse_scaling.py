@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 06 · Breaks, inverse scaling, U-shapes and inverted-Us
+# # 07 · Breaks, inverse scaling, U-shapes and inverted-Us
 #
 # A power law is a straight line on log-log axes, and a straight line cannot turn. Real curves
 # do: a task is flat until the model suddenly "gets it", or a benchmark gets *worse* as models
@@ -52,15 +52,18 @@
 #    appear, and to the workbench's own proxies.
 
 # %%
-import altair as alt
 import polars as pl
+from IPython.display import display
 
 from workbench import corpus
-from workbench.course import nb05_08 as course
+from workbench.course import inverse_scaling as course
+from workbench.course.inputs import proxy_missing_message
+from workbench.course.style import show
 from workbench.errors import WorkbenchError
 from workbench.laws import get_law
+from workbench.viz.offline import enable_offline_charts
 
-alt.JupyterChart.enable_offline()  # charts render without a CDN (Binder, CI, a train)
+enable_offline_charts()  # charts render without a CDN (Binder, CI, a train)
 get_law("bnsl1").latex
 
 # %% [markdown]
@@ -95,12 +98,6 @@ explorer = course.BNSLExplorer(export_dir="exports")
 explorer.widget
 
 # %% [markdown]
-# The same export from code (this is what the button calls):
-
-# %%
-[p.name for p in explorer.export()]
-
-# %% [markdown]
 # What the slider shows, in one table: the prediction at the largest training set
 # ($n = 928$) from fits on the first $k$ points.
 
@@ -109,9 +106,16 @@ pts = course.addition_points()
 rows = []
 for k in range(7, 17):
     fit = course.addition_fit("bnsl1", k)
-    rows.append({"points fitted": k, "largest n fitted": pts["samples"][k - 1],
-                 "break d1": fit.params["d1"], "predicted loss at n=928": float(fit.predict({"samples": [928.0]})[0]),
-                 "measured": pts["loss"][-1], "at a bound": any("bound" in m for m in fit.warnings)})
+    rows.append(
+        {
+            "points fitted": k,
+            "largest n fitted": pts["samples"][k - 1],
+            "break d1": fit.params["d1"],
+            "predicted loss at n=928": float(fit.predict({"samples": [928.0]})[0]),
+            "measured": pts["loss"][-1],
+            "at a bound": any("bound" in m for m in fit.warnings),
+        }
+    )
 pl.DataFrame(rows)
 
 # %% [markdown]
@@ -136,9 +140,8 @@ pl.DataFrame(rows)
 
 # %%
 trends = {fam: course.truthfulqa_trend(fam) for fam in course.TRUTHFULQA_FAMILIES}
-for fam, (trend, df) in trends.items():
-    print(f"{fam:7s} {df.height} models: {trend.sentence}")
-course.show(course.truthfulqa_figure())
+display(show(course.truthfulqa_figure()))
+course.trend_table(trends, "family")
 
 # %% [markdown]
 # Both families get *less* truthful as they grow, and the verdicts say so with intervals that
@@ -149,9 +152,8 @@ course.show(course.truthfulqa_figure())
 # only by adding much larger models (PaLM 540B).
 
 # %%
-opt = trends["OPT"][1].select("params", "accuracy")
-print(opt)
 print(f"binomial standard error at p = 0.35, 817 questions: {(0.35 * 0.65 / 817) ** 0.5:.4f}")
+trends["OPT"][1].select("params", "accuracy")
 
 # %% [markdown]
 # ## Both turning shapes, in published numbers
@@ -161,11 +163,14 @@ print(f"binomial standard error at p = 0.35, 817 questions: {(0.35 * 0.65 / 817)
 # verdicts along training steps (each step is 2,097,152 tokens):
 
 # %%
-for verdict, (run, eval_set) in course.TRAINING_TRENDS.items():
-    trend, df = course.pythia_training_trend(run, eval_set)
-    print(f"{run} on {eval_set} ({df.height} checkpoints, median s.e. of one score {df['stderr'].median():.3f}):")
-    print("   ", trend.sentence)
-course.show(course.training_trends_figure())
+training = {
+    f"{run} on {eval_set}": course.pythia_training_trend(run, eval_set)
+    for run, eval_set in course.TRAINING_TRENDS.values()
+}
+for name, (_trend, df) in training.items():
+    print(f"{name}: median standard error of one score {df['stderr'].median():.3f}")
+display(show(course.training_trends_figure()))
+course.trend_table(training, "model and benchmark")
 
 # %% [markdown]
 # * **U-shaped (worse, then better): Pythia-2.8B on ARC-Challenge.** Early in training the
@@ -189,19 +194,23 @@ course.show(course.training_trends_figure())
 # %%
 proxy = course.proxy_results("inverse")
 if proxy is None:
-    print(course.proxy_missing_message("inverse"))
+    print(proxy_missing_message("inverse"))
 else:
-    print(course.proxy_inverse_frames(proxy))
     try:
         verdicts = course.proxy_inverse_trends()
-        for split, (trend, g) in verdicts.items():
-            print(f"{split:10s} {g.height} sizes: {trend.verdict} | {trend.sentence}")
         exc = verdicts.get("exceptions")
         if exc is not None:
-            shows = exc[0].verdict in ("inverse scaling", "inverted-U", "U-shaped")  # worse over some range of sizes
-            print(f"\nDo the proxies show the effect on the exceptions? {'YES' if shows else 'NO'} "
-                  f"(verdict: {exc[0].verdict}; {exc[1].height} sizes for a 6-parameter law, so read the interval as optimistic)")
-        display(course.show(course.proxy_inverse_figure()))
+            shows = exc[0].verdict in (
+                "inverse scaling",
+                "inverted-U",
+                "U-shaped",
+            )  # worse over some range of sizes
+            print(
+                f"Do the proxies show the effect on the exceptions? {'YES' if shows else 'NO'} "
+                f"({exc[1].height} sizes for a 6-parameter law: read the interval as optimistic)"
+            )
+        display(show(course.proxy_inverse_figure()))
+        display(course.trend_table(verdicts, "split"))
     except WorkbenchError as exc:  # shipped, but not enough to fit: say so
         print("proxy inverse results:", exc)
 
@@ -219,8 +228,10 @@ else:
 from workbench.proxies.corpora import get_corpus
 
 trap = get_corpus("trap")
-print(f"loss of the true language on the exceptions: {trap.best_exception_loss:.3f} nats; "
-      f"on the regular successors: {trap.best_regular_loss:.3f} nats")
+print(
+    f"loss of the true language on the exceptions: {trap.best_exception_loss:.3f} nats; "
+    f"on the regular successors: {trap.best_regular_loss:.3f} nats"
+)
 
 # %% [markdown]
 # ## Exercises

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 07 · Crossovers: which method wins at scale?
+# # 08 · Crossovers: which method wins at scale?
 #
 # Comparing two methods at one scale answers the wrong question. A method can lose at small
 # compute and win at large compute because it *scales better* (a steeper power law), and the
@@ -32,14 +32,16 @@
 # cross at all.
 
 # %%
-import altair as alt
 import polars as pl
+from IPython.display import display
 
 from workbench import corpus
-from workbench.course import nb05_08 as course
+from workbench.course import crossovers as course
+from workbench.course.inputs import proxy_missing_message
 from workbench.errors import WorkbenchError
+from workbench.viz.offline import enable_offline_charts
 
-alt.JupyterChart.enable_offline()  # charts render without a CDN (Binder, CI, a train)
+enable_offline_charts()  # charts render without a CDN (Binder, CI, a train)
 
 # %% [markdown]
 # ## The data: CLIP and MaMMUT on DataComp
@@ -55,8 +57,12 @@ print(source.citation)
 for caveat in source.caveats:
     print(" -", caveat)
 data = course.clip_mammut_data()
-data.runs.group_by("method").agg(pl.len().alias("runs"), pl.col("frontier").sum().alias("on the frontier"),
-                                 pl.col("x").min().alias("min FLOPs"), pl.col("x").max().alias("max FLOPs"))
+data.runs.group_by("method").agg(
+    pl.len().alias("runs"),
+    pl.col("frontier").sum().alias("on the frontier"),
+    pl.col("x").min().alias("min FLOPs"),
+    pl.col("x").max().alias("max FLOPs"),
+)
 
 # %% [markdown]
 # Each method has many runs at the same compute (different model sizes, sample counts and
@@ -79,12 +85,6 @@ explorer = course.CrossoverExplorer(data, export_dir="exports")
 explorer.widget
 
 # %% [markdown]
-# The same export from code (this is what the button calls):
-
-# %%
-[p.name for p in explorer.export()]
-
-# %% [markdown]
 # ## Reading it
 # The crossing, its interval and the fitted constants for each fitted range:
 
@@ -93,11 +93,20 @@ rows = []
 for cut in data.cuts:
     s = course.crossing_summary(data, cut, 1e24)
     fits = course.crossover_fits(data, cut)["fits"]
-    rows.append({"fit up to": cut, "crossing": s["at"], "95% low": s["ci"][0] if s["ci"] else None,
-                 "95% high": s["ci"][1] if s["ci"] else None, "share of draws crossing": s["share"],
-                 "CLIP alpha": fits["CLIP"].params["alpha"], "MaMMUT alpha": fits["MaMMUT"].params["alpha"],
-                 "CLIP E": fits["CLIP"].params["E"], "MaMMUT E": fits["MaMMUT"].params["E"],
-                 "second crossing": ", ".join(f"{c:.2g}" for c in s["later"]) or None})
+    rows.append(
+        {
+            "fit up to": cut,
+            "crossing": s["at"],
+            "95% low": s["ci"][0] if s["ci"] else None,
+            "95% high": s["ci"][1] if s["ci"] else None,
+            "share of draws crossing": s["share"],
+            "CLIP alpha": fits["CLIP"].params["alpha"],
+            "MaMMUT alpha": fits["MaMMUT"].params["alpha"],
+            "CLIP E": fits["CLIP"].params["E"],
+            "MaMMUT E": fits["MaMMUT"].params["E"],
+            "second crossing": ", ".join(f"{c:.2g}" for c in s["later"]) or None,
+        }
+    )
 summary = pl.DataFrame(rows)
 summary
 
@@ -130,7 +139,7 @@ for name, f in fits["fits"].items():
 # %%
 proxy = course.proxy_crossover_data()
 if proxy is None:
-    print(course.proxy_missing_message("crossover"))
+    print(proxy_missing_message("crossover"))
 else:
     try:
         proxy_explorer = course.CrossoverExplorer(proxy, export_dir="exports")

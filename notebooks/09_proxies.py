@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 08 · Train your own proxies
+# # 09 · Train your own proxies
 #
 # Published scaling data have one flaw for a student: you cannot check them against the truth.
 # The irreducible loss $E$ of a language model is the entropy rate of natural language, which
@@ -37,14 +37,16 @@
 # %%
 import math
 
-import altair as alt
 import polars as pl
+from IPython.display import display
 
-from workbench.course import nb05_08 as course
+from workbench.course import proxies as course
+from workbench.course.inputs import proxy_missing_message
 from workbench.proxies.corpora import get_corpus
 from workbench.proxies.results import final_losses
+from workbench.viz.offline import enable_offline_charts
 
-alt.JupyterChart.enable_offline()  # charts render without a CDN (Binder, CI, a train)
+enable_offline_charts()  # charts render without a CDN (Binder, CI, a train)
 
 # %% [markdown]
 # ## The synthetic corpus and its entropy rate
@@ -52,8 +54,10 @@ alt.JupyterChart.enable_offline()  # charts render without a CDN (Binder, CI, a 
 # %%
 zipf = get_corpus("zipf")
 print(zipf.info.description)
-print(f"exact entropy rate H = {zipf.info.entropy_rate:.6f} nats per symbol "
-      f"(uniform over 256 symbols would be {math.log(256):.4f})")
+print(
+    f"exact entropy rate H = {zipf.info.entropy_rate:.6f} nats per symbol "
+    f"(uniform over 256 symbols would be {math.log(256):.4f})"
+)
 
 # %% [markdown]
 # ## The shipped runs
@@ -63,13 +67,14 @@ print(f"exact entropy rate H = {zipf.info.entropy_rate:.6f} nats per symbol "
 # %%
 shipped = course.proxy_results("quick")
 if shipped is None:
-    print(course.proxy_missing_message("quick"))
+    print(proxy_missing_message("quick"))
     print("The explorer below starts empty; switch on 'train now' to make your own runs.")
 else:
     points = course.proxy_points(shipped, "shipped")
     display(points)
     w32 = final_losses(shipped).filter(pl.col("width") == 32)
-    print(f"seed noise at width 32: {w32.height} runs, loss standard deviation {w32['loss'].std():.4f} nats")
+    sd = w32["loss"].std()
+    print(f"seed noise at width 32: {w32.height} runs, loss standard deviation {sd:.4f} nats")
 
 # %% [markdown]
 # ## The fit, with the same engine as every published law
@@ -80,9 +85,11 @@ else:
 # %%
 if shipped is not None:
     fit = course.proxy_fit(points)
-    print({k: round(v, 4) for k, v in fit.params.items()})
-    print(f"E = {fit.params['E']:.4f}, 95% CI {fit.ci['E'][0]:.4f}–{fit.ci['E'][1]:.4f}; exact H = {zipf.info.entropy_rate:.4f}")
-    print("warnings:", fit.warnings or "none")
+    e_lo, e_hi = fit.ci["E"]
+    h = zipf.info.entropy_rate
+    print(f"E = {fit.params['E']:.4f} ({e_lo:.4f}–{e_hi:.4f}); exact H = {h:.4f}")
+    print(fit.caution() or "no constant at a bound, none poorly identified")
+    display(fit.table())
 
 # %% [markdown]
 # ## Explore
@@ -102,12 +109,6 @@ explorer = course.ProxyExplorer(export_dir="exports")
 explorer.widget
 
 # %% [markdown]
-# The same export from code (this is what the button calls):
-
-# %%
-[p.name for p in explorer.export()]
-
-# %% [markdown]
 # ## How much of the range do you need?
 # Fit every window of at least four consecutive sizes and compare $E$ with the truth:
 
@@ -118,13 +119,21 @@ if shipped is not None:
         for j in range(i + 4, points.height + 1):
             part = points.slice(i, j - i)
             f = course.proxy_fit(part)
-            rows.append({"smallest N": part["params"][0], "largest N": part["params"][-1], "sizes": part.height,
-                         "E": f.params["E"], "E low": f.ci["E"][0], "E high": f.ci["E"][1],
-                         "E/H - 1 (%)": 100 * (f.params["E"] / zipf.info.entropy_rate - 1),
-                         "H inside CI": f.ci["E"][0] <= zipf.info.entropy_rate <= f.ci["E"][1]})
+            rows.append(
+                {
+                    "smallest N": part["params"][0],
+                    "largest N": part["params"][-1],
+                    "sizes": part.height,
+                    "E": f.params["E"],
+                    "E low": f.ci["E"][0],
+                    "E high": f.ci["E"][1],
+                    "E/H - 1 (%)": 100 * (f.params["E"] / zipf.info.entropy_rate - 1),
+                    "H inside CI": f.ci["E"][0] <= zipf.info.entropy_rate <= f.ci["E"][1],
+                }
+            )
     display(pl.DataFrame(rows))
 else:
-    print(course.proxy_missing_message("quick"))
+    print(proxy_missing_message("quick"))
 
 # %% [markdown]
 # ## What the runs you train now will show

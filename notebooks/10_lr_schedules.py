@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 09 · Learning-rate schedules and the annealing law
+# # 10 · Learning-rate schedules and the annealing law
 #
 # Chinchilla-style laws describe the loss at the *end* of training. Tissue, Wang and Wang
 # (2024, arXiv:2408.11029) describe the whole loss curve, for any learning-rate schedule,
@@ -36,21 +36,32 @@
 # candidate.
 #
 # Honesty notes. The form is in the paper's abstract; the momentum definition of $S_2$ above
-# is the reference sheet's recollection of Sec. 3 (marked unverified there), and the paper's
-# fitted constants were not retrieved, so the workbench has no published preset for this law.
+# could not be checked against Sec. 3 of the paper (it agrees with how the paper's reviewers
+# describe it), and the paper's fitted constants were not retrieved, so the workbench has no published preset for this law.
 # Everything below is fitted here.
 
 # %%
-import altair as alt
 import polars as pl
+from IPython.display import display
 
-from workbench.course.nb09_12 import (
-    ScheduleExplorer, decay_sweep, make_schedule, preset_check, schedule_areas, schedule_curves, schedule_errors,
-    schedule_fit, schedule_provenance_text, ILLUSTRATIVE_TISSUE, PROXY_STEPS, PROXY_WARMUP,
+from workbench.course.schedules import (
+    ILLUSTRATIVE_TISSUE,
+    PROXY_STEPS,
+    PROXY_WARMUP,
+    ScheduleExplorer,
+    decay_sweep,
+    make_schedule,
+    preset_check,
+    schedule_areas,
+    schedule_curves,
+    schedule_errors,
+    schedule_fit,
+    schedule_provenance_text,
 )
 from workbench.laws import get_law
+from workbench.viz.offline import enable_offline_charts
 
-alt.JupyterChart.enable_offline()  # charts render without a CDN (Binder, CI, a train)
+enable_offline_charts()  # charts render without a CDN (Binder, CI, a train)
 law = get_law("lr_annealing")
 law.latex
 
@@ -67,8 +78,13 @@ law.latex
 curves, provenance = schedule_curves()
 print(schedule_provenance_text())
 curves.group_by("schedule", maintain_order=True).agg(
-    pl.len().alias("points"), pl.col("step").min().alias("first step"), pl.col("step").max().alias("last step"),
-    pl.col("loss").last().alias("final loss"), pl.col("S1").last().alias("final S1"), pl.col("S2").last().alias("final S2"))
+    pl.len().alias("points"),
+    pl.col("step").min().alias("first step"),
+    pl.col("step").max().alias("last step"),
+    pl.col("loss").last().alias("final loss"),
+    pl.col("S1").last().alias("final S1"),
+    pl.col("S2").last().alias("final S2"),
+)
 
 # %% [markdown]
 # ## $S_1$ and $S_2$ of any schedule
@@ -79,10 +95,16 @@ curves.group_by("schedule", maintain_order=True).agg(
 # %%
 warm = int(round(PROXY_WARMUP * PROXY_STEPS))
 rows = []
-for name, kind, decay in [("constant", "constant", 0.2), ("cosine", "cosine", 0.2), ("WSD, last 20 %", "wsd", 0.2)]:
+for name, kind, decay in [
+    ("constant", "constant", 0.2),
+    ("cosine", "cosine", 0.2),
+    ("WSD, last 20 %", "wsd", 0.2),
+]:
     lr = make_schedule(PROXY_STEPS, kind=kind, decay=decay)
     s1, s2 = schedule_areas(lr, warm)
-    rows.append({"schedule": name, "final LR": lr[-1], "S1 at the end": s1[-1], "S2 at the end": s2[-1]})
+    rows.append(
+        {"schedule": name, "final LR": lr[-1], "S1 at the end": s1[-1], "S2 at the end": s2[-1]}
+    )
 pl.DataFrame(rows)
 
 # %% [markdown]
@@ -93,9 +115,10 @@ pl.DataFrame(rows)
 
 # %%
 fitted = schedule_fit("cosine")
-print({k: round(v, 4) for k, v in fitted.params.items()})
+display(fitted.table())
 if provenance == "synthetic":
-    print("the synthetic curves were drawn with", ILLUSTRATIVE_TISSUE, "(so this is a recovery test)")
+    drawn = ", ".join(f"{k} = {v}" for k, v in ILLUSTRATIVE_TISSUE.items())
+    print(f"the synthetic curves were drawn with {drawn} (so this is a recovery test)")
 schedule_errors("cosine")
 
 # %% [markdown]
@@ -109,7 +132,9 @@ schedule_errors("cosine")
 
 # %%
 check = preset_check()
-check if check is not None else print("the schedule preset's results are not shipped in this checkout")
+check if check is not None else print(
+    "the schedule preset's results are not shipped in this checkout"
+)
 
 # %% [markdown]
 # ## Explore: design a schedule
@@ -126,13 +151,6 @@ explorer = ScheduleExplorer(export_dir="exports")
 explorer.widget
 
 # %% [markdown]
-# The same export from code (this is what the button calls):
-
-# %%
-written = explorer.export()
-[p.name for p in written]
-
-# %% [markdown]
 # ## What the law says about the decay fraction
 # The law fitted on cosine, asked for the final loss of WSD schedules of the measured length
 # that decay linearly to 10 % of the peak over different fractions of training:
@@ -143,7 +161,8 @@ sweep
 
 # %%
 best = sweep.sort("predicted final loss").row(0, named=True)
-print(f"lowest predicted final loss at decay fraction {best['decay fraction']}: {best['predicted final loss']:.4f}")
+loss = best["predicted final loss"]
+print(f"lowest predicted final loss at decay fraction {best['decay fraction']}: {loss:.4f}")
 
 # %% [markdown]
 # Decaying too little gives little annealing area; decaying too much gives up forward area.

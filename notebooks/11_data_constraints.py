@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 10 · When data runs out: repeated epochs, and beating power laws by pruning
+# # 11 · When data runs out: repeated epochs, and beating power laws by pruning
 #
 # Chinchilla's recipe asks for about 20 tokens per parameter; at some scale there are not
 # enough unique tokens. What is a *repeated* token worth? Muennighoff et al. (2023,
@@ -31,21 +31,27 @@
 # compute-optimal for $U_D$ decay the same way (with $R_N^*$).
 #
 # The constants are the parametric fit in the authors' repository README
-# (`huggingface/datablations`), marked verified-in-code on the reference sheet; this notebook
-# checks them against the README's own example losses first.
+# (`huggingface/datablations` at commit 0c76502), not numbers printed in the paper; this
+# notebook first checks them against the README's own example losses.
 
 # %%
 import altair as alt
 import numpy as np
 import polars as pl
 
-from workbench.course.nb09_12 import (
-    DataConstrainedExplorer, MUENNIGHOFF, allocation_chart, constrained_allocation_table,
-    pruning_toy_chart, pruning_toy_tables, repetition_value,
+from workbench.course.data_constraints import (
+    MUENNIGHOFF,
+    DataConstrainedExplorer,
+    allocation_chart,
+    constrained_allocation_table,
+    pruning_toy_chart,
+    pruning_toy_tables,
+    repetition_value,
 )
 from workbench.laws import get_law
+from workbench.viz.offline import enable_offline_charts
 
-alt.JupyterChart.enable_offline()  # charts render without a CDN (Binder, CI, a train)
+enable_offline_charts()  # charts render without a CDN (Binder, CI, a train)
 law = get_law("data_constrained")
 pl.DataFrame({"constant": list(MUENNIGHOFF), "value": list(MUENNIGHOFF.values())})
 
@@ -54,10 +60,27 @@ pl.DataFrame({"constant": list(MUENNIGHOFF), "value": list(MUENNIGHOFF.values())
 
 # %%
 checks = [(6.34e9, 242e9, 25e9, 2.2256440889984477), (8.67e9, 178e9, 25e9, 2.2269634075087867)]
-pl.DataFrame([{"N": n, "D": d, "U_D": u, "README": ref,
-               "workbench": float(law.predict({"params": np.array([n]), "tokens": np.array([d]),
-                                               "unique_tokens": np.array([u])}, MUENNIGHOFF)[0])}
-              for n, d, u, ref in checks])
+pl.DataFrame(
+    [
+        {
+            "N": n,
+            "D": d,
+            "U_D": u,
+            "README": ref,
+            "workbench": float(
+                law.predict(
+                    {
+                        "params": np.array([n]),
+                        "tokens": np.array([d]),
+                        "unique_tokens": np.array([u]),
+                    },
+                    MUENNIGHOFF,
+                )[0]
+            ),
+        }
+        for n, d, u, ref in checks
+    ]
+)
 
 # %% [markdown]
 # ## What a repeated epoch is worth
@@ -66,7 +89,9 @@ pl.DataFrame([{"N": n, "D": d, "U_D": u, "README": ref,
 # %%
 epochs = np.array([1, 2, 4, 8, 16, 40, 100, 1000], dtype=float)
 worth = repetition_value(epochs)
-pl.DataFrame({"epochs": epochs, "worth (fresh epochs)": worth, "share of fresh value": worth / epochs})
+pl.DataFrame(
+    {"epochs": epochs, "worth (fresh epochs)": worth, "share of fresh value": worth / epochs}
+)
 
 # %% [markdown]
 # Four epochs are worth about 3.7 fresh ones — which is why the paper reports that up to
@@ -87,13 +112,6 @@ explorer = DataConstrainedExplorer(export_dir="exports")
 explorer.widget
 
 # %% [markdown]
-# The same export from code:
-
-# %%
-written = explorer.export()
-[p.name for p in written]
-
-# %% [markdown]
 # ## Spending more compute on the same data
 # With $U_D = 25$ B unique tokens, how should a growing compute budget $C = 6ND$ be split? The
 # workbench minimises the law along each iso-FLOP line (`optimal_allocation`), with the data
@@ -105,7 +123,8 @@ table = constrained_allocation_table()
 table
 
 # %%
-alt.JupyterChart(allocation_chart(table, 25e9))  # a widget, so it renders offline like the explorers
+# a widget, so it renders offline like the explorers
+alt.JupyterChart(allocation_chart(table, 25e9))
 
 # %% [markdown]
 # Below about $10^{21}$ FLOPs the optimum needs at most a few epochs and the two curves agree;

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 11 · Inference-time scaling: repeated sampling and the verifier's ceiling
+# # 12 · Inference-time scaling: repeated sampling and the verifier's ceiling
 #
 # Scaling laws are usually about training compute. Brown et al. (2024, *Large Language
 # Monkeys*, arXiv:2407.21787) scale *inference* compute instead: draw $k$ answers per problem
@@ -41,15 +41,24 @@
 #    a false positive costs something the best number of samples is small.
 
 # %%
-import altair as alt
 import polars as pl
+from IPython.display import display
 
 from workbench import corpus
-from workbench.analysis.repeated_sampling import coverage_from_pass1, verifier_ceiling, verifier_success
-from workbench.course.nb09_12 import MonkeysExplorer, coverage_fits_table, monkeys_data
+from workbench.analysis.repeated_sampling import (
+    coverage_from_pass1,
+    verifier_ceiling,
+    verifier_success,
+)
+from workbench.course.inference_scaling import (
+    MonkeysExplorer,
+    coverage_fits_table,
+    monkeys_data,
+)
 from workbench.laws import get_law
+from workbench.viz.offline import enable_offline_charts
 
-alt.JupyterChart.enable_offline()  # charts render without a CDN (Binder, CI, a train)
+enable_offline_charts()  # charts render without a CDN (Binder, CI, a train)
 law = get_law("monkeys_coverage")
 law.latex
 
@@ -66,8 +75,12 @@ for caveat in source.caveats:
     print(" -", caveat)
 coverage, pass1 = monkeys_data()
 coverage.group_by("model", maintain_order=True).agg(
-    pl.col("params").first(), pl.len().alias("k values"), pl.col("k").max().alias("max k"),
-    pl.col("coverage").first().alias("coverage at k=1"), pl.col("coverage").last().alias("coverage at k=10,000"))
+    pl.col("params").first(),
+    pl.len().alias("k values"),
+    pl.col("k").max().alias("max k"),
+    pl.col("coverage").first().alias("coverage at k=1"),
+    pl.col("coverage").last().alias("coverage at k=10,000"),
+)
 
 # %% [markdown]
 # ## Fit on small $k$, predict large $k$
@@ -106,13 +119,6 @@ explorer = MonkeysExplorer(export_dir="exports")
 explorer.widget
 
 # %% [markdown]
-# The same export from code:
-
-# %%
-written = explorer.export()
-[p.name for p in written]
-
-# %% [markdown]
 # ## The verifier's ceiling, per model
 # With a perfect verifier, coverage at $k = 10{,}000$; with recall 0.9 and a 1 % false-positive
 # rate, the share of problems for which the verifier's pick is correct at the same $k$, and
@@ -122,10 +128,16 @@ written = explorer.export()
 rows = []
 for model in coverage["model"].unique(maintain_order=True):
     p = pass1.filter(pl.col("model") == model)["pass1"].to_numpy()
-    rows.append({"model": model, "mean pass@1": p.mean(), "solved at least once": (p > 0).mean(),
-                 "coverage k=10,000 (independent samples)": coverage_from_pass1(p, [1e4])[0],
-                 "verifier pick k=10,000": verifier_success(p, [1e4], 0.9, 0.01)[0],
-                 "ceiling (k → ∞)": verifier_ceiling(p, 0.9, 0.01)})
+    rows.append(
+        {
+            "model": model,
+            "mean pass@1": p.mean(),
+            "solved at least once": (p > 0).mean(),
+            "coverage k=10,000 (independent samples)": coverage_from_pass1(p, [1e4])[0],
+            "verifier pick k=10,000": verifier_success(p, [1e4], 0.9, 0.01)[0],
+            "ceiling (k → ∞)": verifier_ceiling(p, 0.9, 0.01),
+        }
+    )
 pl.DataFrame(rows)
 
 # %% [markdown]
@@ -153,8 +165,12 @@ pl.DataFrame(rows)
 # for endless resampling to reach pythia-12b's single-sample accuracy?
 
 # %%
-from workbench.course.nb05_08 import show
-from workbench.course.nb09_12 import fpr_needed_table, optimal_samples_table, verifier_cost_figure
+from workbench.course.inference_scaling import (
+    fpr_needed_table,
+    optimal_samples_table,
+    verifier_cost_figure,
+)
+from workbench.course.style import show
 
 fpr_needed_table()
 

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 12 · Translation models: how to split parameters between encoder and decoder
+# # 13 · Translation models: how to split parameters between encoder and decoder
 #
 # Decoder-only language models have one size, $N$. An encoder–decoder translation model has
 # two, and Ghorbani et al. (2021, *Scaling Laws for Neural Machine Translation*,
@@ -37,17 +37,18 @@
 # those runs.
 
 # %%
-import altair as alt
 import numpy as np
 import polars as pl
+from IPython.display import display
 
-from workbench.course import nb09_12 as course
-from workbench.course.nb05_08 import show
+from workbench.course import nmt as course
+from workbench.course.style import show
 from workbench.laws import get_law
 from workbench.laws.nmt import optimal_encoder_decoder_split
 from workbench.proxies.corpora import get_corpus
+from workbench.viz.offline import enable_offline_charts
 
-alt.JupyterChart.enable_offline()  # charts render without a CDN (Binder, CI, a train)
+enable_offline_charts()  # charts render without a CDN (Binder, CI, a train)
 law = get_law("nmt_encdec")
 print(law.description)
 law.latex
@@ -65,7 +66,15 @@ law.latex
 translate = get_corpus("translate")
 print(f"exact best loss of the task, H = {translate.H:.4f} nats per target word")
 runs = course.nmt_proxy_runs()
-runs.select("series", "encoder_width", "decoder_width", "encoder_params", "decoder_params", "params", "loss")
+runs.select(
+    "series",
+    "encoder_width",
+    "decoder_width",
+    "encoder_params",
+    "decoder_params",
+    "params",
+    "loss",
+)
 
 # %% [markdown]
 # ## The fit
@@ -108,11 +117,19 @@ show(figure)
 # %%
 p_e, p_d = course.nmt_fitted_exponents().values()
 lo, hi = fits["share_ci"]
-print(f"encoder share p_e/(p_e+p_d) = {p_e / (p_e + p_d):.1%} (95% bootstrap interval {lo:.1%}-{hi:.1%})")
+share = p_e / (p_e + p_d)
+print(f"encoder share p_e/(p_e+p_d) = {share:.1%} (95% bootstrap interval {lo:.1%}-{hi:.1%})")
 fixed = fits["floor_fixed"].params
 print(f"with L_inf fixed at H: {fixed['p_e'] / (fixed['p_e'] + fixed['p_d']):.1%}")
 n_e, n_d = optimal_encoder_decoder_split([1e6, 1e8, 1e10], p_e, p_d)
-pl.DataFrame({"total": [1e6, 1e8, 1e10], "encoder": n_e, "decoder": n_d, "encoder share": n_e / (n_e + n_d)})
+pl.DataFrame(
+    {
+        "total": [1e6, 1e8, 1e10],
+        "encoder": n_e,
+        "decoder": n_d,
+        "encoder share": n_e / (n_e + n_d),
+    }
+)
 
 # %% [markdown]
 # ## What a wrong split costs
@@ -121,11 +138,18 @@ pl.DataFrame({"total": [1e6, 1e8, 1e10], "encoder": n_e, "decoder": n_d, "encode
 
 # %%
 shares = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
-pl.DataFrame({
-    "encoder share": shares,
-    **{f"factor at N = {n:.0e}": course.relative_reducible(shares * n, (1 - shares) * n, p_e, p_d)
-       / course.relative_reducible(*optimal_encoder_decoder_split(n, p_e, p_d), p_e, p_d) for n in (1e6, 1e10)},
-})
+pl.DataFrame(
+    {
+        "encoder share": shares,
+        **{
+            f"factor at N = {n:.0e}": course.relative_reducible(
+                shares * n, (1 - shares) * n, p_e, p_d
+            )
+            / course.relative_reducible(*optimal_encoder_decoder_split(n, p_e, p_d), p_e, p_d)
+            for n in (1e6, 1e10)
+        },
+    }
+)
 
 # %% [markdown]
 # The optimum is flat: between 30 % and 40 % encoder the factor stays within 0.4 %, an even
@@ -145,13 +169,6 @@ pl.DataFrame({
 # %%
 explorer = course.NMTExplorer(export_dir="exports")
 explorer.widget
-
-# %% [markdown]
-# The same export from code:
-
-# %%
-written = explorer.export()
-[p.name for p in written]
 
 # %% [markdown]
 # Ghorbani et al. also report that scaling is strongly affected by how the train and test text

@@ -16,29 +16,30 @@
 # %% [markdown]
 # # Scaling laws: a course in notebooks
 #
-# The notebooks below (00 to 12) show how the loss of a neural network depends on its size, its data,
-# its compute, its numbers' precision, its learning-rate schedule and the compute spent at
-# inference — each built on published measurements that ship with this repository, fitted
-# with one engine, and explored with sliders. Start with **01 · Chinchilla**: it goes from
-# published points to a fitted law to a compute-optimal model in one sitting, and every other
-# notebook follows its pattern.
+# The 14 notebooks below (00 to 13, in teaching order) show how the loss of a neural network
+# depends on its size, its data, its compute, its numbers' precision, its learning-rate schedule
+# and the compute spent at inference — each built on published measurements that ship with this
+# repository, fitted with one engine, and explored with sliders. New to scaling laws? Start with
+# **02 · Chinchilla**: it goes from published points to a fitted law to a compute-optimal model in
+# one sitting, and every other notebook follows its pattern. A plan for a 6–8 session course is
+# in `docs/teaching.md`.
 #
 # | # | notebook | what you learn |
 # |---|---|---|
 # | 00 | [A tour of the corpus](00_corpus_tour.ipynb) | what the shipped data are, where each number comes from, how to browse and export them |
-# | 01 | [Chinchilla, end to end (quick start)](01_chinchilla.ipynb) | fit $L = E + A/N^\alpha + B/D^\beta$ to Hoffmann et al.'s runs and find the compute-optimal model |
 # | 01 | [Power laws](01_power_laws.ipynb) | power laws on log–log axes, Kaplan et al.'s laws, and how far an extrapolation can be trusted |
-# | 02 | [Chinchilla's three approaches](02_chinchilla_approaches.ipynb) | envelope, IsoFLOP and parametric fits side by side, and the replication that changed the constants |
-# | 03 | [Compute-optimal vs over-trained models](03_overtraining.ipynb) | over-training (Gadre et al.) and why smaller models trained longer can win once inference is paid for |
-# | 04 | [From loss to downstream error](04_downstream.ipynb) | predicting benchmark error from the loss |
-# | 05 | [Precision: what a bit buys](05_precision.ipynb) | the loss cost of training and serving in fewer bits |
-# | 06 | [Breaks, inverse scaling, U-shapes and inverted-Us](06_inverse_scaling.ipynb) | broken power laws; when bigger is worse, worse-then-better (U) or better-then-worse (inverted-U) |
-# | 07 | [Crossovers: which method wins at scale?](07_crossovers.ipynb) | when one method's scaling curve overtakes another's, with an interval |
-# | 08 | [Train your own proxies](08_proxies.ipynb) | small models you can train on a CPU that reproduce each phenomenon |
-# | 09 | [Learning-rate schedules](09_lr_schedules.ipynb) | the annealing law: fit one loss curve, predict any schedule |
-# | 10 | [Data constraints](10_data_constraints.ipynb) | what repeated epochs are worth, and how data pruning can beat a power law |
-# | 11 | [Inference-time scaling](11_inference_scaling.ipynb) | coverage from repeated sampling, its extrapolation, an imperfect verifier's ceiling, and when to stop sampling |
-# | 12 | [Translation models](12_nmt.ipynb) | splitting parameters between encoder and decoder |
+# | 02 | [Chinchilla, end to end (quick start)](02_chinchilla.ipynb) | fit $L = E + A/N^\alpha + B/D^\beta$ to Hoffmann et al.'s runs and find the compute-optimal model |
+# | 03 | [Chinchilla's three approaches](03_chinchilla_approaches.ipynb) | envelope, IsoFLOP and parametric fits side by side, and the replication that changed the constants |
+# | 04 | [Compute-optimal vs over-trained models](04_overtraining.ipynb) | over-training (Gadre et al.) and why smaller models trained longer can win once inference is paid for |
+# | 05 | [From loss to downstream error](05_downstream.ipynb) | predicting benchmark error from the loss; three views of emergence |
+# | 06 | [Precision: what a bit buys](06_precision.ipynb) | the loss cost of training and serving in fewer bits; where Kumar et al. and Sun et al. disagree |
+# | 07 | [Breaks, inverse scaling, U-shapes and inverted-Us](07_inverse_scaling.ipynb) | broken power laws; when bigger is worse, worse-then-better (U) or better-then-worse (inverted-U) |
+# | 08 | [Crossovers: which method wins at scale?](08_crossovers.ipynb) | when one method's scaling curve overtakes another's, with an interval |
+# | 09 | [Train your own proxies](09_proxies.ipynb) | small models you can train on a CPU that reproduce each phenomenon |
+# | 10 | [Learning-rate schedules](10_lr_schedules.ipynb) | the annealing law: fit one loss curve, predict any schedule |
+# | 11 | [Data constraints](11_data_constraints.ipynb) | what repeated epochs are worth, and how data pruning can beat a power law |
+# | 12 | [Inference-time scaling](12_inference_scaling.ipynb) | coverage from repeated sampling, its extrapolation, an imperfect verifier's ceiling, and when to stop sampling |
+# | 13 | [Translation models](13_nmt.ipynb) | splitting parameters between encoder and decoder, fitted on encoder–decoder runs you can train |
 #
 # ## How to use the notebooks
 # * **Run all** (Run ▸ Run All Cells). Every notebook runs in well under a minute from shipped
@@ -64,6 +65,7 @@
 # %%
 import json
 import re
+import textwrap
 from pathlib import Path
 
 from workbench import corpus
@@ -71,16 +73,24 @@ from workbench import corpus
 sources = corpus.sources()
 print(f"{len(sources)} corpus sources ship with the repository:")
 for sid, s in sources.items():
-    print(f"  {sid:<24} {s.citation[:90]}")
+    print(f"  {sid:<24} {textwrap.shorten(s.citation, 100, placeholder=' …')}")
 
 here = Path.cwd()
 course = sorted(p.name for p in here.glob("[0-9][0-9]_*.ipynb"))
-print(f"\n{len(course)} course notebooks in {here.name}/:", ", ".join(course) or "none (run this notebook from notebooks/)")
+print(
+    f"\n{len(course)} course notebooks in {here.name}/:",
+    ", ".join(course) or "none (run this notebook from notebooks/)",
+)
 index = here / "index.ipynb"
 if index.exists():  # check the table above against the folder
     cells = json.loads(index.read_text(encoding="utf-8"))["cells"]
     text = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     linked = re.findall(r"\]\(([0-9]{2}_[a-z0-9_]+\.ipynb)\)", text)
-    print("linked in the table:", len(linked),
-          "| linked but not in this folder:", [n for n in linked if not (here / n).exists()] or "none",
-          "| in this folder but not linked:", [n for n in course if n not in linked] or "none")
+    print(
+        "linked in the table:",
+        len(linked),
+        "| linked but not in this folder:",
+        [n for n in linked if not (here / n).exists()] or "none",
+        "| in this folder but not linked:",
+        [n for n in course if n not in linked] or "none",
+    )
