@@ -5,6 +5,11 @@
 # the result in a stamp file named after pyproject.toml's hash.  When the stamp
 # exists the set-up is skipped.
 #
+# `make lab` runs JupyterLab in the foreground until stopped (Ctrl-C); LAB_ARGS is
+# passed to it (e.g. make lab LAB_ARGS='--no-browser --ip 0.0.0.0'), and --allow-root
+# is added when run as root (containers, CI), since Jupyter refuses root without it.
+# `make test` runs pytest with -rs (skip reasons) and --durations=15 (slowest tests).
+#
 # No extra index is configured here.  On a laptop, a CPU-only torch wheel can be
 # had with:  PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu make lab
 
@@ -16,6 +21,9 @@ VENV       := .venv
 VENV_PY    := $(VENV)/bin/python
 TORCH_SPEC := torch==2.13.0
 PYTEST_ARGS ?=
+LAB_ARGS ?=
+# Jupyter refuses to start as root without --allow-root; add it only for root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 PYPROJECT_HASH := $(shell sha256sum pyproject.toml 2>/dev/null | cut -c1-16)
 STAMP := $(VENV)/.setup-$(PYPROJECT_HASH).stamp
@@ -23,7 +31,7 @@ STAMP := $(VENV)/.setup-$(PYPROJECT_HASH).stamp
 .PHONY: lab test bench
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) $(LAB_ARGS) notebooks/
 
 test: $(STAMP)
 	@if [ -x /usr/bin/chromium ]; then \
@@ -36,7 +44,7 @@ test: $(STAMP)
 	  echo "WARNING: /usr/bin/chromium is missing and we are not root, so it cannot be installed here." >&2; \
 	  echo "         The browser tests (pytest -m browser) need it:  sudo apt-get install -y chromium chromium-driver" >&2; \
 	fi
-	@rc=0; $(VENV_PY) -m pytest -q $(PYTEST_ARGS) || rc=$$?; \
+	@rc=0; $(VENV_PY) -m pytest -q -rs --durations=15 $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "ERROR: pytest collected no tests (exit code 5)." >&2; fi; \
 	exit $$rc
 

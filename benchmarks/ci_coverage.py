@@ -35,7 +35,10 @@ def main() -> None:
     sigma = float(1.4826 * np.median(np.abs(resid - np.median(resid))))
     n, d = np.meshgrid(np.geomspace(5e7, 1.6e10, 7), np.geomspace(5e8, 3e11, 7))
     designs = {
-        f"Epoch design, 240 points, noise {sigma:.4f}": ({"params": points["params"].to_numpy(), "tokens": points["tokens"].to_numpy()}, sigma),
+        f"Epoch design, 240 points, noise {sigma:.4f}": (
+            {"params": points["params"].to_numpy(), "tokens": points["tokens"].to_numpy()},
+            sigma,
+        ),
         "7 x 7 grid, 49 points, noise 0.02": ({"params": n.ravel(), "tokens": d.ravel()}, 0.02),
     }
     print(f"nominal level 0.95, {args.seeds} seeds, {args.draws} bootstrap draws per seed, Huber (delta 1e-3) fits")

@@ -18,7 +18,8 @@ import statistics
 import time
 
 from workbench import corpus
-from workbench.fit import fit_problem, make_problem, multistart
+from workbench.fit import fit_problem, make_problem
+from workbench.fit.engine import multistart
 from workbench.laws import CHINCHILLA
 from workbench.laws.chinchilla import hoffmann_initial_grid
 
@@ -63,18 +64,28 @@ def main() -> None:
     points = corpus.loss_points("chinchilla_epoch")
     rows = [
         bench("all 245 Epoch points", points, args.starts),
-        bench("240 (Besiroglu: 5 highest-loss dropped)", corpus.loss_points("chinchilla_epoch", subset="besiroglu2024"),
-              args.starts),
+        bench(
+            "240 (Besiroglu: 5 highest-loss dropped)",
+            corpus.loss_points("chinchilla_epoch", subset="besiroglu2024"),
+            args.starts,
+        ),
     ]
-    print(f"{'data':<42}{'engine ms':>10}{'4500-start s':>14}{'speed-up':>10}{'engine obj':>22}{'reference obj':>22}{'rel. diff':>11}{'vs optimum':>12}")
+    print(
+        f"{'data':<42}{'engine ms':>10}{'4500-start s':>14}{'speed-up':>10}{'engine obj':>22}"
+        f"{'reference obj':>22}{'rel. diff':>11}{'vs optimum':>12}"
+    )
     for r in rows:
         print(
             f"{r['data']:<42}{r['engine_ms']:>10.1f}{r['reference_s']:>14.1f}{r['speedup']:>9.0f}x"
             f"{r['engine_objective']:>22.16g}{r['reference_objective']:>22.16g}"
             f"{r['engine_vs_reference']:>11.1e}{r['engine_vs_optimum']:>12.1e}"
         )
-    ok = all(r["speedup"] >= 1000 and r["engine_vs_reference"] <= 1e-12 and abs(r["engine_vs_optimum"]) <= 1e-9 for r in rows)
-    print(f"target (>= 1000x faster, objective never worse, equal to the optimum to 1e-9): {'met' if ok else 'NOT met'}")
+    ok = all(
+        r["speedup"] >= 1000 and r["engine_vs_reference"] <= 1e-12 and abs(r["engine_vs_optimum"]) <= 1e-9 for r in rows
+    )
+    print(
+        f"target (>= 1000x faster, objective never worse, equal to the optimum to 1e-9): {'met' if ok else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

@@ -17,15 +17,26 @@ import time
 import numpy as np
 
 from workbench import corpus
-from workbench.fit import fit_problem, make_problem
-from workbench.fit.bootstrap import bootstrap
-from workbench.laws import LAWS, CHINCHILLA
+from workbench.fit import bootstrap, fit_problem, make_problem  # the module form: it reports unconverged draws
+from workbench.laws import CHINCHILLA, LAWS
 
 RANGES = {  # plausible ranges per variable name, for the synthetic designs
-    "params": (1e7, 1e11), "tokens": (1e8, 1e12), "flops": (1e17, 1e23), "samples": (1e3, 1e6),
-    "weight_bits": (2, 16), "activation_bits": (2, 16), "kv_bits": (2, 16), "exponent_bits": (1, 8),
-    "mantissa_bits": (1, 10), "block_size": (16, 256), "k": (1, 1e4), "encoder_params": (1e7, 1e9),
-    "decoder_params": (1e7, 1e9), "token_multiplier": (5, 640), "epochs": (1, 60), "unique_tokens": (1e8, 1e11),
+    "params": (1e7, 1e11),
+    "tokens": (1e8, 1e12),
+    "flops": (1e17, 1e23),
+    "samples": (1e3, 1e6),
+    "weight_bits": (2, 16),
+    "activation_bits": (2, 16),
+    "kv_bits": (2, 16),
+    "exponent_bits": (1, 8),
+    "mantissa_bits": (1, 10),
+    "block_size": (16, 256),
+    "k": (1, 1e4),
+    "encoder_params": (1e7, 1e9),
+    "decoder_params": (1e7, 1e9),
+    "token_multiplier": (5, 640),
+    "epochs": (1, 60),
+    "unique_tokens": (1e8, 1e11),
 }
 
 

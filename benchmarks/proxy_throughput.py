@@ -85,8 +85,13 @@ def train_throughput(width: int, threads: int, seconds: float) -> dict:
             step()
             n += 1
         best = max(best, n * 512 / (time.perf_counter() - t0))
-    return {"width": width, "threads": threads, "matmul_params": c.matmul_params,
-            "flops_per_token_6n": c.flops_per_token_6n, "tokens_per_second": best}
+    return {
+        "width": width,
+        "threads": threads,
+        "matmul_params": c.matmul_params,
+        "flops_per_token_6n": c.flops_per_token_6n,
+        "tokens_per_second": best,
+    }
 
 
 def _interp_tps(rows: list[dict], width: int, threads: int) -> float:
@@ -109,8 +114,13 @@ def pool_ceiling(preset: str, rows: list[dict], workers: int) -> dict:
     for t in t1:  # longest first, each to the least-loaded worker, as the sweep submits them
         loads[loads.index(min(loads))] += t
     makespan = max(loads)
-    return {"one_process_seconds": t2, "pool_makespan_seconds": makespan, "ceiling": t2 / makespan,
-            "serial_one_thread_seconds": sum(t1), "runs": len(cfgs)}
+    return {
+        "one_process_seconds": t2,
+        "pool_makespan_seconds": makespan,
+        "ceiling": t2 / makespan,
+        "serial_one_thread_seconds": sum(t1),
+        "runs": len(cfgs),
+    }
 
 
 def sweep_compare(preset: str) -> dict:
@@ -126,19 +136,29 @@ def sweep_compare(preset: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         for name, workers, threads in (("pool", available_cpus(), 1), ("one_process", 1, 2)):
             t0 = time.perf_counter()
-            res = run_sweep(cfgs, os.path.join(tmp, name), preset=preset, workers=workers, threads=threads,
-                            progress=False)
-            out[name] = {"workers": workers, "threads": threads, "wall_seconds": time.perf_counter() - t0,
-                         "tokens_per_second": res.summary["tokens_per_second"], "mfu_6n": res.summary["mfu_6n"],
-                         "loadavg_after": list(os.getloadavg())}
+            res = run_sweep(
+                cfgs, os.path.join(tmp, name), preset=preset, workers=workers, threads=threads, progress=False
+            )
+            out[name] = {
+                "workers": workers,
+                "threads": threads,
+                "wall_seconds": time.perf_counter() - t0,
+                "tokens_per_second": res.summary["tokens_per_second"],
+                "mfu_6n": res.summary["mfu_6n"],
+                "loadavg_after": list(os.getloadavg()),
+            }
             if name == "pool" and preset == "quick":  # the preset built to pin E down (six sizes on zipf)
                 f = final_losses(res.frame)
                 f = f.filter(f["seed"] == 0)
                 r = fit(get_law("power_offset_params"), f)
                 h = ZipfMarkov().H
-                out["fitted_E"] = {"E": r.params["E"], "true_entropy_rate": h,
-                                   "relative_error_percent": 100 * (r.params["E"] / h - 1),
-                                   "alpha": r.params["alpha"], "runs": f.height}
+                out["fitted_E"] = {
+                    "E": r.params["E"],
+                    "true_entropy_rate": h,
+                    "relative_error_percent": 100 * (r.params["E"] / h - 1),
+                    "alpha": r.params["alpha"],
+                    "runs": f.height,
+                }
     out["pool_over_one_process"] = out["pool"]["tokens_per_second"] / out["one_process"]["tokens_per_second"]
     return out
 
@@ -159,8 +179,11 @@ def main() -> None:
             r["mfu_6n"] = r["tokens_per_second"] * r["flops_per_token_6n"] / (report["peak_gflops"][t] * 1e9)
             rows.append(r)
             if not args.json:
-                print(f"width {w:4d}  threads {t}  {r['tokens_per_second']:9.0f} tokens/s  MFU(6N) {100 * r['mfu_6n']:5.1f} %",
-                      flush=True)
+                print(
+                    f"width {w:4d}  threads {t}  {r['tokens_per_second']:9.0f} tokens/s  MFU(6N) "
+                    f"{100 * r['mfu_6n']:5.1f} %",
+                    flush=True,
+                )
     report["per_width"] = rows
     if args.sweep != "none":
         from workbench.proxies.sweep import available_cpus
@@ -171,21 +194,30 @@ def main() -> None:
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    print(f"fp32 matmul peak: {report['peak_gflops'][1]:.0f} GFLOP/s (1 thread), {report['peak_gflops'][2]:.0f} (2 threads)")
+    print(
+        f"fp32 matmul peak: {report['peak_gflops'][1]:.0f} GFLOP/s (1 thread), {report['peak_gflops'][2]:.0f} (2 "
+        "threads)"
+    )
     if "sweep" in report:
         s = report["sweep"]
-        print(f"{args.sweep} sweep: pool {s['pool']['tokens_per_second']:.0f} tokens/s "
-              f"({s['pool']['workers']} x 1 thread, {s['pool']['wall_seconds']:.0f} s) vs one 2-thread process "
-              f"{s['one_process']['tokens_per_second']:.0f} tokens/s ({s['one_process']['wall_seconds']:.0f} s): "
-              f"{s['pool_over_one_process']:.2f}x")
+        print(
+            f"{args.sweep} sweep: pool {s['pool']['tokens_per_second']:.0f} tokens/s "
+            f"({s['pool']['workers']} x 1 thread, {s['pool']['wall_seconds']:.0f} s) vs one 2-thread process "
+            f"{s['one_process']['tokens_per_second']:.0f} tokens/s ({s['one_process']['wall_seconds']:.0f} s): "
+            f"{s['pool_over_one_process']:.2f}x"
+        )
         c = report["pool_ceiling"]
-        print(f"ceiling from the per-width speeds: one 2-thread process {c['one_process_seconds']:.0f} s, "
-              f"ideal pool {c['pool_makespan_seconds']:.0f} s: at most {c['ceiling']:.2f}x "
-              f"(the pool reached {s['pool_over_one_process'] / c['ceiling']:.0%} of it)")
+        print(
+            f"ceiling from the per-width speeds: one 2-thread process {c['one_process_seconds']:.0f} s, "
+            f"ideal pool {c['pool_makespan_seconds']:.0f} s: at most {c['ceiling']:.2f}x "
+            f"(the pool reached {s['pool_over_one_process'] / c['ceiling']:.0%} of it)"
+        )
         e = s.get("fitted_E")
         if e:
-            print(f"fitted E = {e['E']:.4f} vs entropy rate {e['true_entropy_rate']:.4f} "
-                  f"({e['relative_error_percent']:+.2f} %)")
+            print(
+                f"fitted E = {e['E']:.4f} vs entropy rate {e['true_entropy_rate']:.4f} "
+                f"({e['relative_error_percent']:+.2f} %)"
+            )
         else:
             print("fitted E: checked on the quick sweep only")
     print(f"load average before {report['loadavg_before']}, after {report['loadavg_after']}")

@@ -38,7 +38,7 @@ def positions(s, n=6):
         lo, hi = s.min, s.max
         return [(lo + (hi - lo) * f, hi) for f in np.linspace(0.05, 0.5, n)]
     if isinstance(s, w.FloatLogSlider):
-        return [s.base ** v for v in np.linspace(s.min, s.max, n)]
+        return [s.base**v for v in np.linspace(s.min, s.max, n)]
     vals = np.linspace(s.min, s.max, n)
     return [int(v) for v in vals] if isinstance(s, w.IntSlider) else list(vals)
 

@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
 
 CASES = {
@@ -15,6 +14,7 @@ CASES = {
     "law_timing.py": (["--draws", "10"], "not checked (run with --draws 1000)"),
     "slider_latency.py": ([], "target (median <= 50 ms for every explorer)"),
     "proxy_throughput.py": (["--widths", "32", "--seconds", "0.3", "--sweep", "smoke"], "at most"),
+    "kernel_memory.py": (["--only", "index"], "target (<= 250 MB RSS per kernel after Run All)"),
 }
 
 
@@ -26,8 +26,13 @@ def test_every_benchmark_is_covered():
 @pytest.mark.parametrize("script", sorted(CASES))
 def test_benchmark_runs_and_prints_its_figures(script):
     args, expected = CASES[script]
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert expected in proc.stdout, proc.stdout[-2000:]
     assert "Traceback" not in proc.stderr

@@ -5,13 +5,16 @@
 * binder/ gives repo2docker Python 3.11, CPU torch 2.13.0 and an install of the
   workbench itself, checked on the Dockerfile that ``repo2docker --no-build``
   renders (no Docker daemon involved);
-* the Makefile installs torch in its own pip step and uses no extra index.
+* the Makefile installs torch in its own pip step and uses no extra index; ``make lab``
+  passes LAB_ARGS to JupyterLab and adds --allow-root only for root, and ``make test``
+  prints skip reasons and the slowest tests (checked on ``make -n``: nothing is run).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -131,19 +134,33 @@ def test_pyproject_metadata():
 
 def test_pyproject_lists_expected_packages():
     expected_runtime = {
-        "jupyterlab", "ipywidgets", "anywidget", "altair", "vl-convert-python",
-        "polars", "pyarrow", "numpy", "scipy", "huggingface-hub", "torch", "tqdm",
+        "jupyterlab",
+        "ipywidgets",
+        "anywidget",
+        "altair",
+        "vl-convert-python",
+        "polars",
+        "pyarrow",
+        "numpy",
+        "scipy",
+        "huggingface-hub",
+        "torch",
+        "tqdm",
     }
     expected_test = {
-        "pytest", "hypothesis", "nbclient", "nbformat", "ipykernel", "jupytext",
-        "playwright", "jupyter-repo2docker",
+        "pytest",
+        "hypothesis",
+        "nbclient",
+        "nbformat",
+        "ipykernel",
+        "jupytext",
+        "playwright",
+        "jupyter-repo2docker",
+        "ruff",
     }
     project = load_pyproject()["project"]
     runtime = {canonicalize_name(Requirement(r).name) for r in project["dependencies"]}
-    test = {
-        canonicalize_name(Requirement(r).name)
-        for r in project["optional-dependencies"]["test"]
-    }
+    test = {canonicalize_name(Requirement(r).name) for r in project["optional-dependencies"]["test"]}
     assert runtime == expected_runtime
     assert test == expected_test
 
@@ -164,8 +181,7 @@ def test_torch_pinned_exactly_in_both():
     env, _, _ = environment_requirements()
     assert str(py["torch"]) == f"=={TORCH_VERSION}"
     # environment.yml may spell the pin as pip ``==2.13.0`` or conda ``=2.13.0``
-    assert env["torch"] in (SpecifierSet(f"=={TORCH_VERSION}"),
-                            SpecifierSet(f"=={TORCH_VERSION}.*"))
+    assert env["torch"] in (SpecifierSet(f"=={TORCH_VERSION}"), SpecifierSet(f"=={TORCH_VERSION}.*"))
     assert env["torch"].contains(TORCH_VERSION)
     assert env["torch"].contains(f"{TORCH_VERSION}+cpu")
 
@@ -174,8 +190,7 @@ def test_environment_has_same_packages_as_pyproject():
     py = pyproject_requirements()
     env, _, _ = environment_requirements()
     assert set(env) == set(py), (
-        f"only in pyproject.toml: {sorted(set(py) - set(env))}; "
-        f"only in environment.yml: {sorted(set(env) - set(py))}"
+        f"only in pyproject.toml: {sorted(set(py) - set(env))}; only in environment.yml: {sorted(set(env) - set(py))}"
     )
 
 
@@ -187,8 +202,7 @@ def test_environment_version_constraints_match_pyproject(name):
         # checked by test_torch_pinned_exactly_in_both (conda may use ``=`` fuzzy pin)
         return
     assert env[name] == py[name], (
-        f"{name}: environment.yml has {str(env[name]) or '(any)'}, "
-        f"pyproject.toml has {str(py[name]) or '(any)'}"
+        f"{name}: environment.yml has {str(env[name]) or '(any)'}, pyproject.toml has {str(py[name]) or '(any)'}"
     )
 
 
@@ -238,9 +252,15 @@ def _render_binder_dockerfile(tmp_path: Path) -> subprocess.CompletedProcess:
     # default is the caller's uid, and root is refused for real builds).
     return subprocess.run(
         [
-            sys.executable, "-m", "repo2docker",
-            "--no-build", "--debug",
-            "--user-id", "1000", "--user-name", "jovyan",
+            sys.executable,
+            "-m",
+            "repo2docker",
+            "--no-build",
+            "--debug",
+            "--user-id",
+            "1000",
+            "--user-name",
+            "jovyan",
             str(REPO),
         ],
         cwd=tmp_path,
@@ -294,3 +314,53 @@ def test_makefile_installs_torch_in_own_step_without_extra_index():
     assert text.index(torch_step) < text.index(package_step)
     for target in ("lab", "test", "bench"):
         assert re.search(rf"^{target}:", text, re.M), f"missing target {target}"
+
+
+def make_dry_run(target: str, *assignments: str, uid: int, tmp_path: Path) -> list[str]:
+    """The commands ``make -n TARGET`` prints, run as if by user ``uid`` (nothing is executed).
+
+    The uid is faked with an ``id`` on PATH that prints it, which is what the Makefile asks;
+    make's own variables from an enclosing ``make test`` are dropped so they cannot leak in.
+    """
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    fake = tmp_path / "bin" / "id"
+    fake.parent.mkdir(exist_ok=True)
+    fake.write_text(f"#!/bin/sh\necho {uid}\n")
+    fake.chmod(0o755)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "LAB_ARGS", "PYTEST_ARGS"}
+    }
+    env["PATH"] = f"{fake.parent}{os.pathsep}{env['PATH']}"
+    proc = subprocess.run(
+        ["make", "-n", target, *assignments], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.splitlines()
+
+
+def jupyter_lab_command(lines: list[str]) -> list[str]:
+    (line,) = [line for line in lines if "bin/jupyter lab" in line]
+    return line.split()
+
+
+@pytest.mark.parametrize("uid", [0, 1000])
+def test_make_lab_passes_lab_args_and_adds_allow_root_only_for_root(uid, tmp_path):
+    argv = jupyter_lab_command(make_dry_run("lab", "LAB_ARGS=--no-browser --ip 0.0.0.0", uid=uid, tmp_path=tmp_path))
+    assert argv[0].endswith(".venv/bin/jupyter") and argv[1] == "lab" and argv[-1] == "notebooks/"
+    assert ("--allow-root" in argv) == (uid == 0)
+    assert " ".join(argv).endswith("--no-browser --ip 0.0.0.0 notebooks/")
+
+
+def test_make_lab_without_lab_args_starts_plain_jupyterlab(tmp_path):
+    argv = jupyter_lab_command(make_dry_run("lab", uid=1000, tmp_path=tmp_path))
+    assert argv[1:] == ["lab", "notebooks/"]
+
+
+def test_make_test_prints_skip_reasons_and_slowest_tests(tmp_path):
+    (line,) = [
+        line for line in make_dry_run("test", "PYTEST_ARGS=-x", uid=1000, tmp_path=tmp_path) if " -m pytest " in line
+    ]
+    assert "-m pytest -q -rs --durations=15 -x " in line

@@ -6,8 +6,8 @@ import re
 import shlex
 
 import pytest
-
 from conftest import ROOT
+
 from workbench.cli import main
 
 
