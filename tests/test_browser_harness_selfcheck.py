@@ -31,8 +31,9 @@ pytest.importorskip("vl_convert")
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM_PATH).exists() and not shutil.which("chromium"),
-                       reason=f"no Chromium at {CHROMIUM_PATH}"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM_PATH).exists() and not shutil.which("chromium"), reason=f"no Chromium at {CHROMIUM_PATH}"
+    ),
 ]
 
 SETUP = """\

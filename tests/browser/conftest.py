@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -21,7 +21,12 @@ if str(_ROOT) not in sys.path:
 
 # Always import by the absolute name, so every test sees the same module object
 # (and the same BrowserHarnessError class), whatever pytest's rootdir/import mode.
-from tests.browser.harness import CHROMIUM_PATH, BrowserResult, run_notebook_in_browser  # noqa: E402
+from tests.browser.harness import (  # noqa: E402
+    CHROMIUM_PATH,
+    BrowserResult,
+    run_notebook_in_browser,
+    shared_jupyterlab,
+)
 
 
 def browser_unavailable_reason() -> str | None:
@@ -36,12 +41,24 @@ def browser_unavailable_reason() -> str | None:
     return None
 
 
-@pytest.fixture
-def notebook_in_browser() -> Callable[..., BrowserResult]:
-    """``notebook_in_browser(path, **kwargs)`` -> :class:`BrowserResult` (skips without Chromium)."""
+def _require_browser() -> None:
     reason = browser_unavailable_reason()
     if reason:
         if os.environ.get("CI"):  # CI installs Chromium (make test): a missing browser is a failure there
             pytest.fail(f"browser test cannot run in CI: {reason}")
         pytest.skip(reason)
+
+
+@pytest.fixture
+def notebook_in_browser() -> Callable[..., BrowserResult]:
+    """``notebook_in_browser(path, **kwargs)`` -> :class:`BrowserResult` (skips without Chromium)."""
+    _require_browser()
     return run_notebook_in_browser
+
+
+@pytest.fixture(scope="session")
+def course_server():
+    """One JupyterLab server on a copy of notebooks/, shared by every course notebook's browser test."""
+    _require_browser()
+    with shared_jupyterlab(_ROOT / "notebooks") as server:
+        yield server

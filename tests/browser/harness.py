@@ -41,9 +41,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_ARTIFACTS_DIR = REPO_ROOT / "artifacts" / "browser"
@@ -69,8 +70,17 @@ DEFAULT_CHART_SELECTOR = ".jp-OutputArea-output .vega-embed"
 
 # Folders never copied into the temporary working copy.
 _COPY_IGNORE = shutil.ignore_patterns(
-    ".git", ".venv", "venv", "node_modules", "__pycache__", ".ipynb_checkpoints",
-    ".pytest_cache", ".mypy_cache", ".ruff_cache", "artifacts", "*.egg-info",
+    ".git",
+    ".venv",
+    "venv",
+    "node_modules",
+    "__pycache__",
+    ".ipynb_checkpoints",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    "artifacts",
+    "*.egg-info",
 )
 
 # Console messages that are noise in a healthy JupyterLab session.
@@ -107,7 +117,7 @@ class ChartState:
             return bool(self.readout)
         return False
 
-    def same_as(self, other: "ChartState") -> bool:
+    def same_as(self, other: ChartState) -> bool:
         return self.digest == other.digest and self.readout == other.readout
 
 
@@ -126,6 +136,8 @@ class BrowserResult:
     console_errors: list[str] = field(default_factory=list)
     external_requests: list[str] = field(default_factory=list)
     code_cells: int = 0
+    layout_after_run: list[str] = field(default_factory=list)  # layout problems a student would see (see check_layout)
+    layout_after_slider: list[str] = field(default_factory=list)
 
     @property
     def chart_changed(self) -> bool:
@@ -188,7 +200,7 @@ def _format_errors(errors: Sequence[str], max_lines: int = 40) -> str:
         seen.add(key)
         lines = _strip_ansi(err).rstrip().splitlines()
         if len(lines) > max_lines:
-            lines = lines[:4] + [f"    ... ({len(lines) - max_lines + 4} lines cut) ..."] + lines[-(max_lines - 4):]
+            lines = lines[:4] + [f"    ... ({len(lines) - max_lines + 4} lines cut) ..."] + lines[-(max_lines - 4) :]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
@@ -255,9 +267,7 @@ class JupyterLabServer:
             json.dumps({"fetchNews": "false", "checkForUpdates": False})
         )
         (ext / "notebook-extension").mkdir(parents=True, exist_ok=True)
-        (ext / "notebook-extension" / "tracker.jupyterlab-settings").write_text(
-            json.dumps({"windowingMode": "none"})
-        )
+        (ext / "notebook-extension" / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
         env = dict(os.environ)
         env.pop("BROWSER", None)
         env.update(
@@ -273,7 +283,9 @@ class JupyterLabServer:
 
     def _argv(self, port: int) -> list[str]:
         argv = [
-            self.python, "-m", "jupyterlab",
+            self.python,
+            "-m",
+            "jupyterlab",
             "--no-browser",
             "--ServerApp.open_browser=False",
             "--ServerApp.ip=127.0.0.1",
@@ -346,10 +358,16 @@ class JupyterLabServer:
         return self.api(
             "POST",
             "/api/sessions",
-            {"path": nb_rel_path, "name": Path(nb_rel_path).name, "type": "notebook",
-             "kernel": {"name": kernel_name}},
+            {"path": nb_rel_path, "name": Path(nb_rel_path).name, "type": "notebook", "kernel": {"name": kernel_name}},
             timeout=60,
         )
+
+    def delete_session(self, session: Mapping[str, Any] | None = None) -> None:
+        """Shut down ``session``'s kernel, and any other session the page opened (best effort)."""
+        with contextlib.suppress(Exception):
+            for s in self.api("GET", "/api/sessions", timeout=5) or []:
+                if session is None or s["id"] == session.get("id") or s.get("path") == session.get("path"):
+                    self.api("DELETE", f"/api/sessions/{s['id']}", timeout=15)
 
     def stop(self) -> None:
         proc = self.proc
@@ -511,6 +529,50 @@ _JS_CHART_STATE = """
 """
 
 
+#: What a student should never see after Run All or a slider move: an output or a code
+#: cell wider than the notebook column (a horizontal scroll bar), or Python's raw repr of a
+#: dict, a DataFrame or an object where a table or a sentence was meant.
+_JS_LAYOUT_PROBLEMS = (
+    "(nbPath) => { const find = "
+    + _JS_FIND_PANEL
+    + r""";
+  const p = find(nbPath);
+  if (!p) return ['panel vanished'];
+  const problems = [];
+  const cells = Array.from(p.node.querySelectorAll('.jp-Cell'));
+  cells.forEach((cell, i) => {
+    const where = `cell ${i + 1}`;
+    for (const el of cell.querySelectorAll('.jp-OutputArea-output, .jp-InputArea-editor .cm-scroller')) {
+      if (el.offsetParent === null) continue;  // hidden (e.g. a collapsed output)
+      if (el.scrollWidth > el.clientWidth + 2) {
+        const kind = el.classList.contains('cm-scroller') ? 'code' : 'output';
+        problems.push(`${where}: ${kind} is ${el.scrollWidth} px wide in a ${el.clientWidth} px column`);
+      }
+    }
+    for (const chart of cell.querySelectorAll('.jp-OutputArea-output .vega-embed')) {
+      const out = chart.closest('.jp-OutputArea-output');
+      const svg = chart.querySelector('svg.marks, canvas.marks') || chart;
+      const c = svg.getBoundingClientRect(), o = out.getBoundingClientRect();
+      if (c.width > 0 && c.right > o.right + 2) {
+        const cut = Math.round(c.right - o.right);
+        problems.push(`${where}: a chart is ${Math.round(c.width)} px wide; ${cut} px are cut off`);
+      }
+    }
+    for (const el of cell.querySelectorAll('.jp-RenderedText')) {
+      const text = el.textContent || '';
+      const checks = [[/^\s*\{['"]/m, 'a dict repr'], [/shape: \(\d+, \d+\)/, 'a printed DataFrame'],
+                      [/<[\w.]+ object at 0x[0-9a-f]+>/, 'an object repr'], [/\bDataFrame\(/, 'a DataFrame repr'],
+                      [/^\s*(Figure|FitResult|ScalingTrend|Crossover)\(/m, 'a dataclass repr']];
+      for (const [re, what] of checks) {
+        if (re.test(text)) problems.push(`${where}: ${what} in the output: ${JSON.stringify(text.slice(0, 120))}`);
+      }
+    }
+  });
+  return problems;
+}"""
+)
+
+
 def _to_state(raw: Mapping[str, Any]) -> ChartState:
     content = raw.get("content") or ""
     return ChartState(
@@ -565,6 +627,31 @@ def jupyterlab_server(
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def shared_jupyterlab(
+    folder: Path | str, *, env: Mapping[str, str] | None = None, startup_timeout: float = 90.0
+) -> Iterator[JupyterLabServer]:
+    """One JupyterLab server on a temporary copy of ``folder`` for many notebooks.
+
+    Pass it as ``run_notebook_in_browser(..., server=...)``: each run opens its
+    own kernel session and shuts it down, so starting the server (several
+    seconds) is paid once per test session instead of once per notebook.
+    """
+    src = Path(folder).resolve()
+    tmp = Path(tempfile.mkdtemp(prefix="wb-browser-shared-"))
+    try:
+        work = tmp / "work" / src.name
+        shutil.copytree(src, work, ignore=_COPY_IGNORE, symlinks=True)
+        server = JupyterLabServer(work, tmp / "state", env=env, startup_timeout=startup_timeout)
+        try:
+            server.start()
+            yield server
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def run_notebook_in_browser(
     notebook_path: Path | str,
     *,
@@ -587,6 +674,8 @@ def run_notebook_in_browser(
     copy_folder: bool = True,
     env: Mapping[str, str] | None = None,
     viewport: tuple[int, int] = (1400, 1000),
+    check_layout: bool = True,
+    server: JupyterLabServer | None = None,
 ) -> BrowserResult:
     """Open ``notebook_path`` in JupyterLab in headless Chromium, Run All, move a slider,
     and assert that the chart re-rendered differently.
@@ -601,6 +690,14 @@ def run_notebook_in_browser(
     ``timeout`` is the overall budget in seconds; ``run_timeout`` caps Run All
     (defaults to what is left of ``timeout``); ``change_timeout`` caps the wait for
     the chart to change after the slider moved.
+
+    ``check_layout`` fails the run when, after Run All or after the slider
+    moved, an output or code cell is wider than the notebook column or an
+    output shows a raw dict/DataFrame/object repr (``_JS_LAYOUT_PROBLEMS``).
+
+    ``server`` reuses a running :func:`shared_jupyterlab` server whose root
+    holds the notebook (its kernel is shut down at the end); without it a
+    server is started on a copy of the notebook's folder and stopped after.
 
     Raises :class:`BrowserHarnessError` on any failure; returns a
     :class:`BrowserResult` otherwise.
@@ -634,18 +731,28 @@ def run_notebook_in_browser(
         timings[name] = round(now - since, 2)
         return now
 
-    with jupyterlab_server(
-        notebook_path, copy_folder=copy_folder, env=env, startup_timeout=deadline.remaining(90)
-    ) as (server, nb_rel):
+    if server is not None:
+        if not (server.root_dir / notebook_path.name).is_file():
+            raise BrowserHarnessError(f"{notebook_path.name} is not in the shared server's folder {server.root_dir}")
+        serving = contextlib.nullcontext((server, notebook_path.name))
+    else:
+        serving = jupyterlab_server(
+            notebook_path, copy_folder=copy_folder, env=env, startup_timeout=deadline.remaining(90)
+        )
+    layout_after_run: list[str] = []
+    layout_after_slider: list[str] = []
+    with serving as (server, nb_rel), contextlib.ExitStack() as cleanup:
         t = mark("server_start", t0)
         try:
-            server.create_session(nb_rel)
+            session = server.create_session(nb_rel)
         except Exception as exc:  # noqa: BLE001
             raise BrowserHarnessError(
                 f"[session] POST /api/sessions failed: {exc}\n--- server log ---\n{_tail(server.log_path)}"
             ) from exc
+        cleanup.callback(server.delete_session, session)  # a shared server keeps no idle kernel behind
         t = mark("kernel_session", t)
-        url = f"{server.base_url}/lab/tree/{urllib.parse.quote(nb_rel)}?token={server.token}"
+        # ?reset: start from an empty workspace, so no tab of an earlier test reopens (and starts a kernel)
+        url = f"{server.base_url}/lab/tree/{urllib.parse.quote(nb_rel)}?reset&token={server.token}"
         profile = Path(tempfile.mkdtemp(prefix="wb-chromium-"))
         stage = "browser launch"
         page = None
@@ -672,8 +779,9 @@ def run_notebook_in_browser(
             if console_errors:
                 parts.append("browser console errors:\n  " + "\n  ".join(console_errors[-20:]))
             if external:
-                parts.append("blocked non-loopback requests (offline mode off? CDN import?):\n  "
-                             + "\n  ".join(external[:20]))
+                parts.append(
+                    "blocked non-loopback requests (offline mode off? CDN import?):\n  " + "\n  ".join(external[:20])
+                )
             if cause is not None:
                 parts.append(f"cause: {type(cause).__name__}: {cause}")
             parts.append("--- server log (tail) ---\n" + _tail(server.log_path, 25))
@@ -693,6 +801,7 @@ def run_notebook_in_browser(
                 )
                 try:
                     if block_external_requests:
+
                         def _route(route, request):  # noqa: ANN001
                             host = urllib.parse.urlsplit(request.url).hostname or ""
                             if host in ("127.0.0.1", "localhost", "::1"):
@@ -767,7 +876,8 @@ def run_notebook_in_browser(
                     except PlaywrightTimeout as exc:
                         raise fail(
                             f"slider #{slider_index} matching {slider_selector!r} never appeared "
-                            f"({sliders.count()} found)", exc
+                            f"({sliders.count()} found)",
+                            exc,
                         ) from exc
                     chart_args = [chart_selector, chart_index, readout_selector]
 
@@ -795,22 +905,28 @@ def run_notebook_in_browser(
                             time.sleep(0.15)
                         info = {k: v for k, v in raw.items() if k != "content"}
                         if not_like is not None and last is not None and last.same_as(not_like):
-                            msg = (f"chart did not change within {budget:.0f}s after moving the slider "
-                                   f"(still {last.kind}, digest {last.digest[:12]}, readout {last.readout!r})")
+                            msg = (
+                                f"chart did not change within {budget:.0f}s after moving the slider "
+                                f"(still {last.kind}, digest {last.digest[:12]}, readout {last.readout!r})"
+                            )
                         else:
-                            msg = (f"{what}: chart {chart_selector!r}[{chart_index}] did not render a "
-                                   f"{'chart with marks' if require_marks else 'chart'} within {budget:.0f}s; "
-                                   f"last state {info}; content head: {(raw.get('content') or '')[:300]!r}")
+                            msg = (
+                                f"{what}: chart {chart_selector!r}[{chart_index}] did not render a "
+                                f"{'chart with marks' if require_marks else 'chart'} within {budget:.0f}s; "
+                                f"last state {info}; content head: {(raw.get('content') or '')[:300]!r}"
+                            )
                         raise fail(msg)
 
                     before = wait_rendered("before", deadline.remaining(30))
                     t = mark("widgets_render", t)
+                    layout_after_run = page.evaluate(_JS_LAYOUT_PROBLEMS, nb_rel)
+                    if check_layout and layout_after_run:
+                        raise fail("what a student sees after Run All is broken:\n  " + "\n  ".join(layout_after_run))
                     slider = sliders.nth(slider_index)
                     handle = slider.locator(SLIDER_HANDLE_SELECTOR).first
                     with contextlib.suppress(Exception):
                         slider.scroll_into_view_if_needed(timeout=5_000)
-                    scroll_target = (page.locator(chart_selector).nth(chart_index) if chart_selector
-                                     else slider)
+                    scroll_target = page.locator(chart_selector).nth(chart_index) if chart_selector else slider
                     with contextlib.suppress(Exception):
                         scroll_target.scroll_into_view_if_needed(timeout=5_000)
                     page.screenshot(path=str(shot_before), timeout=15_000)
@@ -873,6 +989,12 @@ def run_notebook_in_browser(
                         raise fail("browser console errors:\n  " + "\n  ".join(console_errors))
                     if fail_on_external_requests and external:
                         raise fail("page tried to reach the network:\n  " + "\n  ".join(external))
+                    layout_after_slider = page.evaluate(_JS_LAYOUT_PROBLEMS, nb_rel)
+                    if check_layout and layout_after_slider:
+                        raise fail(
+                            "what a student sees after moving the slider is broken:\n  "
+                            + "\n  ".join(layout_after_slider)
+                        )
                 except BrowserHarnessError:
                     raise
                 except (PlaywrightError, PlaywrightTimeout) as exc:
@@ -902,4 +1024,6 @@ def run_notebook_in_browser(
         console_errors=console_errors,
         external_requests=external,
         code_cells=code_cells,
+        layout_after_run=layout_after_run,
+        layout_after_slider=layout_after_slider,
     )
