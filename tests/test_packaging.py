@@ -146,6 +146,7 @@ def test_pyproject_lists_expected_packages():
         "huggingface-hub",
         "torch",
         "tqdm",
+        "filelock",
     }
     expected_test = {
         "pytest",

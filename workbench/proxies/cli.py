@@ -5,6 +5,12 @@ model-FLOPs utilisation against the fp32 matmul peak measured in each worker,
 the fitted law and the preset's checks.  Re-running on the same ``--out``
 trains only what is missing.  ``--json`` prints the same as one JSON object
 (keys ``preset``, ``out``, ``summary``, ``verification``).
+
+Exit codes: 0 when every run gave rows; 2 (one line on stderr, after the
+report, with ``verification`` null) when a run failed or diverged, or for a
+bad ``--out``; 128 + the signal number (143) when SIGTERM stopped the sweep,
+with the finished runs kept for a resume.  A cached file that is not a usable
+run is named on stderr, counted in ``summary.invalid_cached`` and trained again.
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ def _clean(obj):
 
 def cmd_sweep(args) -> int:
     from workbench.proxies.presets import get_preset
-    from workbench.proxies.sweep import run_sweep
+    from workbench.proxies.sweep import SweepInterrupted, run_sweep
 
     preset = get_preset(args.preset)
     if args.workers is not None and args.workers < 0:
@@ -59,27 +65,40 @@ def cmd_sweep(args) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise WorkbenchError(f"--out {out}: exists and is not a folder")
-    res = run_sweep(
-        preset.configs(),
-        out,
-        preset=preset.name,
-        workers=args.workers,
-        threads=args.threads,
-        progress=not args.no_progress and not args.json,
-    )
-    if res.failures:
-        first = res.failures[0]
-        raise WorkbenchError(
-            f"{len(res.failures)} run(s) failed (first: {first[0]}: {first[1]}); "
-            f"finished runs are kept in {out}, re-run to retry"
+    try:
+        res = run_sweep(
+            preset.configs(),
+            out,
+            preset=preset.name,
+            workers=args.workers,
+            threads=args.threads,
+            progress=not args.no_progress and not args.json,
         )
-    verification = preset.verify(res.frame)
+    except SweepInterrupted as exc:  # SIGTERM: workers stopped, finished runs kept
+        print(str(exc), file=sys.stderr)
+        return 128 + exc.signum
+    verification = None if res.failures else preset.verify(res.frame)  # a check on missing runs says nothing
     report = _clean({"preset": preset.name, "out": str(out), "summary": res.summary, "verification": verification})
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print(format_report(report))
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    if res.failures:
+        raise WorkbenchError(failure_line(res.failures, res.diverged, out))
     return 0
+
+
+def failure_line(failures: list[tuple[str, str]], diverged: list[tuple[str, str]], out: Path) -> str:
+    """One line for the runs that gave no rows: errors (re-run to retry) and divergences (recorded, not retried)."""
+    errors = [f for f in failures if f not in diverged]
+    parts = []
+    if errors:
+        run, why = errors[0]
+        parts.append(f"{len(errors)} run(s) failed (first: {run}: {why}), re-run to retry")
+    if diverged:
+        run, why = diverged[0]
+        parts.append(
+            f"{len(diverged)} run(s) diverged (first: {run}: {why}) and are left out of results.csv "
+            f"(NaN is not data; the record stays in {out / 'runs'}, delete it to train the run again)"
+        )
+    return "; ".join(parts) + f"; finished runs are kept in {out}"
 
 
 def _flat(params: dict) -> str:
@@ -104,12 +123,20 @@ def format_report(report: dict) -> str:
         f"preset {report['preset']}: {s['runs']} runs ({s['trained']} trained now, {s['cached']} cached) -> "
         f"{report['out']}"
     ]
-    if s["trained"]:
+    if s.get("invalid_cached"):
+        lines.append(f"{s['invalid_cached']} cached run file(s) were not usable and were trained again (see warnings)")
+    if s.get("trained_elsewhere"):
+        lines.append(f"{s['trained_elsewhere']} run(s) were trained meanwhile by another sweep on the same folder")
+    if s["trained"] and s.get("tokens_per_second") is not None:  # None when every run trained now diverged
         lines.append(
             f"wall time {s['wall_seconds']:.1f} s with {s['workers']} worker(s) x {s['threads_per_worker']} thread(s); "
             f"{s['tokens_per_second']:.0f} tokens/s; model-FLOPs utilisation {100 * (s['mfu_6n'] or 0):.1f} % "
             f"(6N, vs fp32 matmul peak {(s['peak_flops_per_worker'] or 0) / 1e9:.0f} GFLOP/s per worker)"
         )
+    if v is None:
+        missing = len(s.get("diverged") or []) + len(s.get("failures") or [])
+        lines.append(f"NOT verified: {missing} run(s) have no rows (see the error)")
+        return "\n".join(lines)
     fitted = v.get("fitted") or {}
     if fitted.get("law"):
         lines.append(f"fitted {fitted['law']}: {_flat(fitted.get('params', {}))}")

@@ -20,10 +20,18 @@ proxies' losses flow into the same fits and charts as published data:
 ``note`` and the run id); ``flops`` is training compute up to
 the row's step (6 x matmul parameters plus attention, per token);
 ``source_commit`` is the corpus content hash; ``backing`` names the preset.
+
+A sweep's cache holds one JSON file per run, and a file can be anything by
+the time it is read again (hand-edited, truncated, another version's): so
+:func:`run_problem` checks a stored run against what :func:`rows` and the sweep
+read, and a run is never turned into rows unless it passes.  Losses must be
+finite, as in every corpus table (NaN is an error, not data): a run whose loss
+went non-finite is kept as a divergence record, never as rows.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import tempfile
@@ -63,6 +71,141 @@ def atomic_write_text(path: Path, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+class _Invalid(Exception):
+    """One reason a stored run cannot be used (internal to :func:`run_problem`)."""
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _field(obj: dict, name: str, where: str, kind: str):
+    """``obj[name]`` if it is of ``kind``: dict, list, str, int (a count >= 0), number, finite, or finite-or-null."""
+    if name not in obj:
+        raise _Invalid(f"{where}{name} is missing")
+    v = obj[name]
+    ok = {
+        "dict": isinstance(v, dict),
+        "list": isinstance(v, list),
+        "str": isinstance(v, str),
+        "int": isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        "number": _is_number(v),
+        "finite": _is_number(v) and math.isfinite(v),
+        "finite?": v is None or (_is_number(v) and math.isfinite(v)),
+    }[kind]
+    if not ok:
+        wanted = {"int": "a whole number >= 0", "finite": "a finite number", "finite?": "a finite number or null"}
+        raise _Invalid(f"{where}{name} is {_short(v)}, not {wanted.get(kind, 'a ' + kind)}")
+    return v
+
+
+def _short(v) -> str:
+    """A short, one-line JSON rendering of a stored value for a message."""
+    text = json.dumps(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _check_identity(data, cfg: RunConfig, key: str) -> None:
+    if not isinstance(data, dict):
+        raise _Invalid(f"holds {_short(data)}, not a run object")
+    if _field(data, "key", "", "str") != key:
+        raise _Invalid(f"key {_short(data['key'])} is not the file's key {key!r}")
+    if _field(data, "config", "", "dict") != cfg.to_dict():
+        raise _Invalid("config is not the config this cache key was computed from")
+    if _field(data, "run_id", "", "str") != cfg.run_id():
+        raise _Invalid(f"run_id {_short(data['run_id'])} is not {cfg.run_id()!r}")
+
+
+def _check_curve(curve: list, cfg: RunConfig) -> None:
+    if not curve:
+        raise _Invalid("curve is empty")
+    last = 0
+    for i, point in enumerate(curve):
+        where = f"curve[{i}]."
+        if not isinstance(point, dict):
+            raise _Invalid(f"curve[{i}] is not an object")
+        step = _field(point, "step", where, "int")
+        if step <= last:
+            raise _Invalid(f"{where}step {step} does not follow step {last}")
+        last = step
+        for name in ("tokens", "lr", "lr_area", "lr_anneal_area", "eval_loss", "eval_stderr", "train_loss"):
+            _field(point, name, where, "finite")
+        _field(point, "eval_tokens", where, "int")
+    if last != cfg.steps:
+        raise _Invalid(f"curve ends at step {last}, not at the run's last step {cfg.steps}")
+
+
+def _check_measurements(data: dict, cfg: RunConfig, corpus_hash: str) -> None:
+    counts = _field(data, "counts", "", "dict")
+    for name in ("params_total", "params_non_embedding", "flops_per_token"):
+        _field(counts, name, "counts.", "finite")
+    for name in ("encoder_params", "decoder_params"):
+        if name in counts:
+            _field(counts, name, "counts.", "finite?")
+    corpus = _field(data, "corpus", "", "dict")
+    _field(corpus, "name", "corpus.", "str")
+    if _field(corpus, "content_hash", "corpus.", "str") != corpus_hash:
+        raise _Invalid("corpus.content_hash is not the hash of the corpus this key was computed with")
+    _check_curve(_field(data, "curve", "", "list"), cfg)
+    splits = _field(data, "splits", "", "dict")
+    if set(splits) != set(cfg.eval_splits):
+        raise _Invalid(f"splits {sorted(splits)} are not the config's eval_splits {sorted(cfg.eval_splits)}")
+    for name, s in splits.items():
+        if not isinstance(s, dict):
+            raise _Invalid(f"splits.{name} is not an object")
+        if _field(s, "tokens", f"splits.{name}.", "int"):  # a split with no scored tokens has no loss
+            _field(s, "loss", f"splits.{name}.", "finite")
+    ptq = _field(data, "ptq", "", "list")
+    if [p.get("format") if isinstance(p, dict) else None for p in ptq] != list(cfg.ptq):
+        raise _Invalid(f"ptq formats are not the config's {list(cfg.ptq)}")
+    for i, p in enumerate(ptq):
+        for name in ("loss", "stderr", "delta"):
+            _field(p, name, f"ptq[{i}].", "finite")
+    stats = _field(data, "stats", "", "dict")
+    for name in ("wall_seconds", "train_tokens", "model_flops_6n"):
+        _field(stats, name, "stats.", "finite")
+    for name in ("tokens_per_second", "peak_flops", "mfu_6n"):
+        if name in stats and stats[name] is not None:
+            _field(stats, name, "stats.", "number")
+
+
+def run_problem(data, cfg: RunConfig, key: str, corpus_hash: str) -> str | None:
+    """Why ``data`` (a parsed ``runs/<key>.json``) is not a usable record of ``cfg``, or None if it is.
+
+    A usable record is either a finished run (every field :func:`rows` and the
+    sweep summary read, of the right type, every loss finite, the curve ending
+    at the last step) or a divergence record (``diverged``: why), and in both
+    cases its key, config and run id are the ones the key was computed from.
+    """
+    try:
+        _check_identity(data, cfg, key)
+        if "diverged" in data:
+            if not (isinstance(data["diverged"], str) and data["diverged"]):
+                raise _Invalid("diverged is not a reason")
+        else:
+            _check_measurements(data, cfg, corpus_hash)
+    except _Invalid as exc:
+        return str(exc)
+    return None
+
+
+def nonfinite_loss(result: dict) -> str | None:
+    """The first loss of a freshly trained run that is NaN or infinite, named; None if all are finite."""
+    for point in result.get("curve", []):
+        for name in ("eval_loss", "train_loss"):
+            v = point.get(name)
+            if _is_number(v) and not math.isfinite(v):
+                return f"{name.replace('_', ' ')} became {v} at step {point.get('step')}"
+    for name, s in result.get("splits", {}).items():
+        if s.get("tokens") and _is_number(s.get("loss")) and not math.isfinite(s["loss"]):
+            return f"loss on split {name} is {s['loss']}"
+    for p in result.get("ptq", []):
+        for name in ("loss", "stderr", "delta"):
+            if _is_number(p.get(name)) and not math.isfinite(p[name]):
+                return f"post-training {p.get('format')} {name} is {p[name]}"
+    return None
 
 
 def datasets_dir() -> Path:

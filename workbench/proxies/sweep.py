@@ -18,6 +18,29 @@ loads the finished runs and trains only the missing ones: a kill loses at most
 the runs that were in flight and repeats none that finished.  There is no
 global state: everything a worker needs travels in its arguments.
 
+Why it survives anything else.
+
+* A cached file is trusted only if it passes :func:`results.run_problem`
+  (a run object, its config the one its key was computed from, every field the
+  rows need, finite losses).  Anything else (``[]``, a hand edit, a NaN) is
+  named in a warning, counted in the summary (``invalid_cached``) and trained
+  again, so a bad file never stops a resume.
+* A run whose loss goes NaN or infinite is stored as a *divergence record*
+  (``"diverged": why``), not as rows: NaN is an error in every corpus table,
+  not data.  It is reported in the summary (``diverged``) and in
+  ``SweepResult.failures`` (the CLI exits 2), and not trained again on resume
+  (training is deterministic; delete the file to retry).
+* Workers die with the sweep.  Each worker asks Linux to SIGKILL it when its
+  parent dies (``PR_SET_PDEATHSIG``) and, on every system, watches its parent
+  pid from a daemon thread: a killed sweep leaves no worker training for
+  nobody.  SIGTERM (and Ctrl-C) make the sweep stop its workers and raise
+  :class:`SweepInterrupted`; finished runs stay on disk.
+* Sweeps share a folder safely.  A worker trains a run only while holding the
+  run's lock (``runs/<key>.lock``, an OS file lock via ``filelock``, released
+  by the kernel if its holder dies).  A run locked by another sweep is put
+  back at the end of the queue and then waited for and loaded, so two sweeps
+  on one folder split the work and both end with every run.
+
 From a script, call :func:`run_sweep` under ``if __name__ == "__main__":``
 (spawned workers re-import the main module, as with any multiprocessing
 pool); notebooks and ``python -m workbench sweep`` need nothing.
@@ -25,12 +48,18 @@ pool); notebooks and ``python -m workbench sweep`` need nothing.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import multiprocessing as mp
 import os
+import signal
+import sys
+import tempfile
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +69,24 @@ from workbench.errors import WorkbenchError
 from workbench.proxies import results
 from workbench.proxies.config import RunConfig
 from workbench.proxies.results import atomic_write_text
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+_PARENT_POLL_SECONDS = 0.2
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """A signal stopped the sweep; the runs that had finished are kept on disk.
+
+    A ``KeyboardInterrupt`` so that ``except Exception`` does not swallow it.
+    """
+
+    def __init__(self, signum: int, message: str = "") -> None:
+        super().__init__(signum, message)
+        self.signum = signum
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message or f"stopped by {signal.Signals(self.signum).name}"
 
 
 def available_cpus() -> int:
@@ -51,15 +98,47 @@ def available_cpus() -> int:
     return max(1, n)
 
 
-def _load_run(path: Path, key: str) -> dict | None:
+def _read_run(path: Path, cfg: RunConfig, key: str, corpus_hash: str) -> tuple[dict | None, str | None]:
+    """``(record, None)`` for a usable stored run, ``(None, why)`` for an unusable file, ``(None, None)`` for none."""
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if data.get("key") == key else None
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror or exc})"
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:  # torn, truncated or not text
+        return None, f"is not JSON ({exc})"
+    problem = results.run_problem(data, cfg, key, corpus_hash)
+    return (None, problem) if problem else (data, None)
 
 
-def _worker_init(threads: int) -> None:
+def _lock(path: Path):
+    from filelock import FileLock
+
+    return FileLock(str(path.with_suffix(".lock")))
+
+
+def _remove_torn_writes(runs_dir: Path) -> None:
+    """Delete temporary files that a killed writer left; keep those of a run another sweep holds (still in use)."""
+    from filelock import Timeout
+
+    for tmp in runs_dir.glob(".*.tmp"):  # .<key>.json.<random>.tmp
+        lock = _lock(runs_dir / tmp.name[1:].split(".", 1)[0])
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            continue
+        try:
+            tmp.unlink(missing_ok=True)
+        finally:
+            lock.release()
+
+
+def _worker_init(threads: int, parent: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops the workers
+    _die_with(parent)
     import torch
 
     torch.set_num_threads(threads)
@@ -69,17 +148,75 @@ def _worker_init(threads: int) -> None:
         pass
 
 
-def _run_one(config: dict, key: str, path: str, measure_peak: bool = True) -> dict:
-    """Train one config and write its result file; runs inside a worker."""
+def _die_with(parent: int) -> None:
+    """End this process as soon as ``parent`` is gone, however it went (SIGKILL included).
+
+    Linux: the kernel sends SIGKILL when the parent dies (the thread that
+    spawned the worker, which is the one waiting in :func:`run_sweep`).
+    Everywhere: a daemon thread polls the parent pid, which also covers a
+    parent that died before this line ran.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            args = (_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+            ctypes.CDLL(None, use_errno=True).prctl(ctypes.c_int(args[0]), *map(ctypes.c_ulong, args[1:]))
+        except (OSError, AttributeError):
+            pass
+    threading.Thread(target=_watch_parent, args=(parent,), name="watch-parent", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(_PARENT_POLL_SECONDS)
+    os._exit(1)
+
+
+def _run_one(
+    config: dict, key: str, path: str, corpus_hash: str, wait_for_lock: bool = False, measure_peak: bool = True
+) -> tuple[str, dict | None]:
+    """Claim one run, train it and write its file; runs inside a worker (or inline).
+
+    Returns ``("trained", result)``, ``("diverged", record)``, ``("cached",
+    record)`` when another sweep finished it first, or ``("busy", None)`` when
+    another sweep holds its lock and ``wait_for_lock`` is false.
+    """
+    from filelock import Timeout
+
+    cfg, target = RunConfig.from_dict(config), Path(path)
+    lock = _lock(target)
+    try:
+        lock.acquire(timeout=-1 if wait_for_lock else 0)  # 0: one try
+    except Timeout:
+        return "busy", None
+    try:
+        record, _ = _read_run(target, cfg, key, corpus_hash)
+        if record is not None:
+            return "cached", record
+        return _train_and_store(cfg, key, target, corpus_hash, measure_peak)
+    finally:
+        lock.release()
+
+
+def _train_and_store(cfg: RunConfig, key: str, target: Path, corpus_hash: str, measure_peak: bool):
     from workbench.proxies.train import measure_peak as peak_fn
     from workbench.proxies.train import train
 
-    cfg = RunConfig.from_dict(config)
     peak = peak_fn(0.3) if measure_peak else None
-    result = train(cfg, peak_flops=peak)
+    try:
+        result = train(cfg, peak_flops=peak)
+        diverged = results.nonfinite_loss(result)
+    except FloatingPointError as exc:  # train() stops at the first non-finite training loss
+        result, diverged = None, str(exc)
+    if diverged is not None:
+        record = {"key": key, "config": cfg.to_dict(), "run_id": cfg.run_id(), "diverged": diverged}
+        atomic_write_text(target, json.dumps(record))
+        return "diverged", record
     result["key"] = key
-    atomic_write_text(Path(path), json.dumps(result))
-    return result
+    problem = results.run_problem(result, cfg, key, corpus_hash)
+    if problem:  # a bug in training or in the check: never store what a resume would reject
+        raise RuntimeError(f"the trained run is not a valid record: {problem}")
+    atomic_write_text(target, json.dumps(result))
+    return "trained", result
 
 
 @dataclass
@@ -88,7 +225,116 @@ class SweepResult:
     results: list[dict]
     frame: pl.DataFrame
     summary: dict
-    failures: list[tuple[str, str]] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # runs with no rows: errors and divergences
+    diverged: list[tuple[str, str]] = field(default_factory=list)  # (run id, why): the diverged subset of failures
+
+
+@dataclass
+class _Tally:
+    """What the sweep found and did, by cache key."""
+
+    keyed: dict[str, RunConfig]
+    done: dict[str, dict] = field(default_factory=dict)  # usable runs
+    diverged: dict[str, dict] = field(default_factory=dict)  # divergence records
+    fresh: list[dict] = field(default_factory=list)  # runs this sweep trained
+    trained: int = 0  # fresh runs plus divergences this sweep trained
+    elsewhere: int = 0  # runs another sweep on the folder finished while this one waited
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (run id, exception)
+    invalid: list[tuple[str, str]] = field(default_factory=list)  # (file, why): cached files not usable
+
+    def add(self, key: str, status: str, data: dict) -> None:
+        is_new = status in ("trained", "diverged")
+        self.trained += is_new
+        self.elsewhere += status == "cached"
+        (self.diverged if "diverged" in data else self.done)[key] = data
+        if status == "trained":
+            self.fresh.append(data)
+
+    def fail(self, key: str, exc: BaseException) -> None:
+        self.errors.append((self.keyed[key].run_id(), f"{type(exc).__name__}: {exc}"))
+
+
+def _warn_stderr(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def _prepare_out(out: Path) -> Path:
+    """``out/runs``, created; a file in the way or a folder that cannot be written is a one-line error."""
+    if out.exists() and not out.is_dir():
+        raise WorkbenchError(f"output folder {out}: exists and is not a folder")
+    runs_dir = out / "runs"
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        for folder in (out, runs_dir):
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+    except OSError as exc:
+        raise WorkbenchError(f"cannot write to output folder {out}: {exc.strerror or exc}") from None
+    return runs_dir
+
+
+@contextmanager
+def _signal_raises(signum: int) -> Iterator[None]:
+    """While inside, ``signum`` raises :class:`SweepInterrupted` (main thread, and only over the default action)."""
+
+    def handler(num, _frame):
+        raise SweepInterrupted(num)
+
+    install = threading.current_thread() is threading.main_thread() and signal.getsignal(signum) == signal.SIG_DFL
+    previous = signal.signal(signum, handler) if install else None
+    try:
+        yield
+    finally:
+        if install:
+            signal.signal(signum, previous)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Cancel the queued runs and end the workers now; their runs in flight are lost, finished ones are on disk."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())  # no public handle before Python 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        if proc.exitcode is None:
+            proc.terminate()
+
+
+def _run_pool(jobs: dict[str, tuple], order: list[str], n_workers: int, threads: int, tally, finished) -> None:
+    ctx = mp.get_context("spawn")
+    init = (threads, os.getpid())
+    with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_worker_init, initargs=init) as pool:
+        try:
+            futures = {pool.submit(_run_one, *jobs[k]): k for k in order}
+            while futures:
+                ready, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for fut in ready:
+                    key = futures.pop(fut)
+                    try:
+                        status, data = fut.result()
+                    except Exception as exc:
+                        tally.fail(key, exc)
+                        continue
+                    if status == "busy":  # another sweep is training it: wait for it after the rest
+                        futures[pool.submit(_run_one, *jobs[key], True)] = key
+                    else:
+                        finished(key, status, data)
+        except BaseException:
+            _stop_workers(pool)
+            raise
+
+
+def _run_inline(jobs: dict[str, tuple], order: list[str], tally, finished) -> None:
+    queue = [(k, False) for k in order]
+    while queue:
+        key, wait_for_it = queue.pop(0)
+        try:
+            status, data = _run_one(*jobs[key], wait_for_it)
+        except Exception as exc:  # keep going; report at the end
+            tally.fail(key, exc)
+            continue
+        if status == "busy":
+            queue.append((key, True))
+        else:
+            finished(key, status, data)
 
 
 def _progress(total: int, initial: int, desc: str, enabled: bool):
@@ -106,28 +352,26 @@ def run_sweep(
     threads: int = 1,
     progress: bool = True,
     on_result: Callable[[dict], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> SweepResult:
     """Train every config not already cached under ``out``; return all results as rows.
 
     ``workers``: pool size (default: one per available core; ``0`` trains in
     this process, which is handy for debugging).  ``threads``: torch threads
-    per worker.  Writes ``out/runs/<key>.json`` per run, then
-    ``out/results.csv`` (corpus rows), ``out/summary.json`` and one line per
-    invocation in ``out/history.jsonl`` (so a resume keeps the first timing).
+    per worker.  ``warn``: called with one line per cached file that is not a
+    usable run (default: printed on stderr).  Writes ``out/runs/<key>.json``
+    per run, then ``out/results.csv`` (corpus rows), ``out/summary.json`` and
+    one line per invocation in ``out/history.jsonl`` (so a resume keeps the
+    first timing).  Raises :class:`SweepInterrupted` on SIGTERM (when this is
+    the main thread and SIGTERM has its default action), after stopping the
+    workers; the finished runs are kept.
     """
     from workbench.proxies import corpora
-    from workbench.proxies.models import build, counts
 
     if not configs:
         raise WorkbenchError("the sweep has no runs")
     out = Path(out)
-    runs_dir = out / "runs"
-    try:
-        runs_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise WorkbenchError(f"cannot create output folder {runs_dir}: {exc}") from None
-    for stale in runs_dir.glob(".*.tmp"):  # a write cut short by a kill
-        stale.unlink(missing_ok=True)
+    runs_dir = _prepare_out(out)
     hashes = {c: corpora.get_corpus(c).info.content_hash for c in {cfg.corpus for cfg in configs}}
     keyed: dict[str, RunConfig] = {}
     for cfg in configs:
@@ -136,67 +380,95 @@ def run_sweep(
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
         raise WorkbenchError(f"two different runs on {dup[0]} share the run id {dup[1]!r}; give them distinct labels")
-    done: dict[str, dict] = {}
-    for key in keyed:
-        r = _load_run(runs_dir / f"{key}.json", key)
-        if r is not None:
-            done[key] = r
-    cost = {k: counts(build(c.model)).flops_per_token * c.tokens for k, c in keyed.items()}
-    pending = sorted((k for k in keyed if k not in done), key=lambda k: -cost[k])  # longest first
-    n_workers = available_cpus() if workers is None else workers
-    n_workers = min(n_workers, len(pending))
-    failures: list[tuple[str, str]] = []
-    fresh: list[dict] = []
-    t0 = time.perf_counter()
-    bar = _progress(len(keyed), len(done), f"sweep {preset}", progress)
+    tally = _Tally(keyed)
+    with _signal_raises(signal.SIGTERM):
+        try:
+            _load_cached(tally, runs_dir, hashes, warn or _warn_stderr)
+            wall, n_workers = _train_missing(tally, runs_dir, hashes, preset, workers, threads, progress, on_result)
+            return _finish(tally, out, runs_dir, wall, n_workers, threads, preset)
+        except SweepInterrupted as exc:
+            kept = len(tally.done) + len(tally.diverged)
+            raise SweepInterrupted(
+                exc.signum,
+                f"sweep stopped by {signal.Signals(exc.signum).name}: {kept} of {len(keyed)} runs are finished and "
+                f"kept in {runs_dir}; run it again to resume",
+            ) from None
 
-    def finished(r: dict) -> None:
-        done[r["key"]] = r
-        fresh.append(r)
+
+def _load_cached(tally: _Tally, runs_dir: Path, hashes: dict[str, str], warn: Callable[[str], None]) -> None:
+    """Take every usable cached run; name each unusable file (it is trained again)."""
+    _remove_torn_writes(runs_dir)
+    for key, cfg in tally.keyed.items():
+        path = runs_dir / f"{key}.json"
+        data, problem = _read_run(path, cfg, key, hashes[cfg.corpus])
+        if data is not None:
+            tally.add(key, "loaded", data)
+        elif problem is not None:
+            tally.invalid.append((str(path), problem))
+            warn(f"{path}: not a usable cached run ({problem}); training it again")
+
+
+def _train_missing(tally: _Tally, runs_dir, hashes, preset, workers, threads, progress, on_result):
+    """Train the runs not found in the cache; return (wall seconds, workers used)."""
+    from workbench.proxies.models import build, counts
+
+    keyed = tally.keyed
+    found = set(tally.done) | set(tally.diverged)
+    cost = {k: counts(build(c.model)).flops_per_token * c.tokens for k, c in keyed.items()}
+    pending = sorted((k for k in keyed if k not in found), key=lambda k: -cost[k])  # longest first
+    jobs = {k: (keyed[k].to_dict(), k, str(runs_dir / f"{k}.json"), hashes[keyed[k].corpus]) for k in pending}
+    n_workers = min(available_cpus() if workers is None else workers, len(pending))
+    t0 = time.perf_counter()
+    bar = _progress(len(keyed), len(found), f"sweep {preset}", progress)
+
+    def finished(key: str, status: str, data: dict) -> None:
+        tally.add(key, status, data)
         bar.update(1)
-        bar.set_postfix_str(f"{r['run_id']}: {r['stats']['tokens_per_second']:.0f} tok/s")
-        if on_result is not None:
-            on_result(r)
+        if status == "trained":
+            bar.set_postfix_str(f"{data['run_id']}: {data['stats']['tokens_per_second']:.0f} tok/s")
+            if on_result is not None:
+                on_result(data)
 
     try:
         if n_workers <= 0 and pending:
-            for key in pending:
-                try:
-                    finished(_run_one(keyed[key].to_dict(), key, str(runs_dir / f"{key}.json")))
-                except Exception as exc:  # keep going; report at the end
-                    failures.append((keyed[key].run_id(), f"{type(exc).__name__}: {exc}"))
+            _run_inline(jobs, pending, tally, finished)
         elif pending:
-            ctx = mp.get_context("spawn")
-            with ProcessPoolExecutor(
-                max_workers=n_workers, mp_context=ctx, initializer=_worker_init, initargs=(threads,)
-            ) as pool:
-                futures = {
-                    pool.submit(_run_one, keyed[k].to_dict(), k, str(runs_dir / f"{k}.json")): k for k in pending
-                }
-                remaining = set(futures)
-                try:
-                    while remaining:
-                        ready, remaining = wait(remaining, return_when=FIRST_COMPLETED)
-                        for fut in ready:
-                            try:
-                                finished(fut.result())
-                            except Exception as exc:
-                                failures.append((keyed[futures[fut]].run_id(), f"{type(exc).__name__}: {exc}"))
-                except BaseException:
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    raise
+            _run_pool(jobs, pending, n_workers, threads, tally, finished)
     finally:
         bar.close()
-    wall = time.perf_counter() - t0
-    ordered = [done[k] for k in keyed if k in done]
+    return time.perf_counter() - t0, n_workers
+
+
+def _finish(tally: _Tally, out: Path, runs_dir: Path, wall: float, n_workers: int, threads: int, preset: str):
+    """Rows of the usable runs, the summary, and the files that record them."""
+    keyed = tally.keyed
+    ordered = [tally.done[k] for k in keyed if k in tally.done]
     frame = results.to_frame(r for res in ordered for r in results.rows(res, preset))
-    summary = summarise(fresh, ordered, wall, n_workers, threads, preset)
-    summary["failures"] = [{"run": r, "error": e} for r, e in failures]
-    results.write_csv(frame, out / "results.csv")
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
-    with open(out / "history.jsonl", "a") as log:  # every invocation, so a resume keeps the first timing
-        log.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **summary}) + "\n")
-    return SweepResult(out=out, results=ordered, frame=frame, summary=summary, failures=failures)
+    diverged = [(keyed[k].run_id(), tally.diverged[k]["diverged"]) for k in keyed if k in tally.diverged]
+    summary = summarise(tally.fresh, ordered, wall, n_workers, threads, preset)
+    summary.update(
+        runs=len(keyed),
+        trained=tally.trained,
+        cached=len(tally.done) + len(tally.diverged) - tally.trained,
+        trained_elsewhere=tally.elsewhere,
+        invalid_cached=len(tally.invalid),
+        invalid_cached_files=[{"file": f, "reason": why} for f, why in tally.invalid],
+        diverged=[
+            {"run": keyed[k].run_id(), "reason": tally.diverged[k]["diverged"], "file": str(runs_dir / f"{k}.json")}
+            for k in keyed
+            if k in tally.diverged
+        ],
+        failures=[{"run": r, "error": e} for r, e in tally.errors],
+    )
+    try:
+        results.write_csv(frame, out / "results.csv")
+        atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+        with open(out / "history.jsonl", "a") as log:  # every invocation, so a resume keeps the first timing
+            log.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **summary}) + "\n")
+    except OSError as exc:
+        raise WorkbenchError(f"cannot write the sweep's results in {out}: {exc.strerror or exc}") from None
+    failures = tally.errors + diverged
+    return SweepResult(out=out, results=ordered, frame=frame, summary=summary, failures=failures, diverged=diverged)
 
 
 def summarise(fresh: list[dict], all_results: list[dict], wall: float, workers: int, threads: int, preset: str) -> dict:
