@@ -8,22 +8,82 @@ says which rows were fitted (a corpus source, or one of its named subsets,
 ``chinchilla_epoch:besiroglu2024``) and marks every constant the fit cannot
 vouch for.  Every user error is one line on stderr and exit code 2; a
 traceback means a bug in the workbench.
+
+Hostile input is refused before it reaches the fit: option values have
+ranges (``--bootstrap`` 0..10000 draws and at most 10 million resampled rows,
+``--seed`` 0..2**32-1, finite ``--delta``/``--weight``/``--fix`` values, each
+parameter fixed once, a non-empty ``--holdout``), argparse's own errors are one
+line too, and every value quoted in a message is cut to about 80 characters.
+The fit runs with numpy's floating-point errors recorded instead of printed:
+if any occurred, the output's ``warnings`` say so, and an exception they caused
+becomes a one-line error.  ``--json`` is strict JSON: a value that is not finite
+(an overflowing prediction, a failed bootstrap interval) is written as
+``null`` and named in ``warnings``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
 
-from workbench.errors import WorkbenchError
+from workbench.errors import QUOTE_LIMIT, WorkbenchError, one_line, quote
 
 EXIT_USAGE = 2
+MAX_BOOTSTRAP = 10_000  # 10,000 draws of 245 points take 60 s and 1 GB; percentile intervals need about 2,000
+MAX_RESAMPLED_ROWS = 10_000_000  # draws x rows: memory and time of the bootstrap grow with both
+MAX_LABEL = 200  # characters of a --per-group label, which every output and message repeats
+MAX_SEED = 2**32 - 1  # numpy's SeedSequence takes non-negative integers; 32 bits is every seed a user types
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (``error: ...``) and exit 2, like every other error."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"error: {one_line(message)} (see {self.prog} --help)\n")
+
+
+def _whole(name: str, low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number in [low, high]; ``1e3`` is read as 1000."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            try:
+                number = float(text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"{quote(text)} is not a whole number") from None
+            if math.isinf(number):
+                raise argparse.ArgumentTypeError(f"{quote(text)} is outside {low}..{high:,}") from None
+            if not number.is_integer():
+                raise argparse.ArgumentTypeError(f"{quote(text)} is not a whole number") from None
+            value = int(number)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{quote(text)} is outside {low}..{high:,}")
+        return value
+
+    parse.__name__ = name
+    return parse
+
+
+def _finite(text: str) -> float:
+    """An argparse type: a finite number (range checks are the fit's)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{quote(text)} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{quote(text)} is not a finite number")
+    return value
 
 
 def _parse_point(text: str, law, groups: tuple[str, ...] = (), group_column: str = "group") -> dict[str, float]:
@@ -31,7 +91,7 @@ def _parse_point(text: str, law, groups: tuple[str, ...] = (), group_column: str
     parts = text.split(":")
     if len(parts) != len(variables):
         raise WorkbenchError(
-            f"--predict {text!r}: expected {len(variables)} values separated by ':' ({':'.join(variables)})"
+            f"--predict {quote(text)}: expected {len(variables)} values separated by ':' ({':'.join(variables)})"
         )
     point = {}
     for name, part in zip(variables, parts):
@@ -43,7 +103,7 @@ def _parse_point(text: str, law, groups: tuple[str, ...] = (), group_column: str
         try:
             value = float(part)
         except ValueError:
-            raise WorkbenchError(f"--predict {text!r}: {part!r} is not a number for {name}") from None
+            raise WorkbenchError(f"--predict {quote(text)}: {quote(part)} is not a number for {name}") from None
         domain = law.domains.get(name, "positive")
         if (
             value != value
@@ -52,7 +112,7 @@ def _parse_point(text: str, law, groups: tuple[str, ...] = (), group_column: str
             or (domain == "nonnegative" and value < 0)
         ):
             kind = {"positive": "a positive", "nonnegative": "a non-negative"}.get(domain, "a")
-            raise WorkbenchError(f"--predict {text!r}: {name} must be {kind} finite number")
+            raise WorkbenchError(f"--predict {quote(text)}: {name} must be {kind} finite number")
         point[name] = value
     return point
 
@@ -66,7 +126,7 @@ def _load_fit_data(spec: str, law, carry: Sequence[str] = ()):
     from workbench import corpus
 
     path = Path(spec)
-    if path.exists() or any(sep in spec for sep in ("/", "\\")) or path.suffix:
+    if _exists(path) or any(sep in spec for sep in ("/", "\\")) or path.suffix:
         table = corpus.read_user_table(path, law.variables, law.target, law.domains, carry=carry)
         info = {"file": str(path), "rows_fitted": table.frame.height, "summary": f"{path}: {table.frame.height} points"}
         return table.frame, list(table.notes), info
@@ -106,6 +166,14 @@ def _load_fit_data(spec: str, law, carry: Sequence[str] = ()):
     return complete, notes, _source_info(src, sub, complete.height, total, frame if sub is None else None)
 
 
+def _exists(path: Path) -> bool:
+    """``path.exists()``, but a name the OS cannot look up (too long, a NUL byte) just does not exist."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
 def _source_and_subset(spec: str, known) -> tuple[str, str | None]:
     """``"chinchilla_epoch"`` -> (id, None); ``"chinchilla_epoch:besiroglu2024"`` -> (id, subset name)."""
     if spec in known:
@@ -114,7 +182,7 @@ def _source_and_subset(spec: str, known) -> tuple[str, str | None]:
     if sep and source_id in known and subset:
         return source_id, subset
     raise WorkbenchError(
-        f"--data {spec!r}: no such file, and not a corpus source id (known: {', '.join(known)}; "
+        f"--data {quote(spec)}: no such file, and not a corpus source id (known: {', '.join(known)}; "
         "a subset is written source:subset)"
     )
 
@@ -139,16 +207,26 @@ def _source_info(src, sub, fitted: int, total: int, all_rows) -> dict:
 
 
 def _parse_fixed(items: Sequence[str], law) -> dict[str, float]:
-    out = {}
+    """``--fix NAME=VALUE`` flags: each a parameter of the law, given once, with a finite number."""
+    out: dict[str, float] = {}
     for item in items:
         name, sep, value = item.partition("=")
+        name = name.strip()
         if not sep:
-            raise WorkbenchError(f"--fix {item!r} must look like 'E=1.69'")
-        law.parameter(name.strip())
+            raise WorkbenchError(f"--fix {quote(item)} must look like 'E=1.69'")
+        if name not in law.names:
+            raise WorkbenchError(
+                f"--fix {quote(item)}: law {law.name!r} has no parameter {quote(name)}; it has {', '.join(law.names)}"
+            )
         try:
-            out[name.strip()] = float(value)
+            number = float(value)
         except ValueError:
-            raise WorkbenchError(f"--fix {item!r}: {value!r} is not a number") from None
+            raise WorkbenchError(f"--fix {quote(item)}: {quote(value)} is not a number") from None
+        if not math.isfinite(number):
+            raise WorkbenchError(f"--fix {quote(item)}: {name} must be a finite number")
+        if name in out:
+            raise WorkbenchError(f"--fix fixes {name} twice ({name}={out[name]:g} and {name}={number:g}); fix it once")
+        out[name] = number
     return out
 
 
@@ -167,10 +245,9 @@ def _fit_options(args, law):
 
 
 def cmd_fit(args) -> int:
-    from workbench.analysis.backtest import backtest
-    from workbench.fit import fit_problem, make_problem
     from workbench.laws import get_law
 
+    _check_fit_request(args)
     law = get_law(args.law)
     groups: tuple[str, ...] = ()
     if args.per_group:
@@ -179,6 +256,7 @@ def cmd_fit(args) -> int:
                 f"--per-group: law {law.name!r} is not separable, so it has no coefficients to fit per group"
             )
         frame, notes, data_info = _load_fit_data(args.data, law, carry=(args.per_group,))
+        _check_group_labels(frame, args.per_group, args.data)
         from workbench.laws.grouped import grouped
 
         law, frame, groups = grouped(law, frame, args.per_group)
@@ -187,12 +265,101 @@ def cmd_fit(args) -> int:
         frame, notes, data_info = _load_fit_data(args.data, law)
     points = [_parse_point(p, law, groups) for p in args.predict]
     options = _fit_options(args, law)
+    _check_bootstrap_size(args.bootstrap, frame.height)
+    out, events = _guarded_fit(args, law, frame, groups, points, options)
+    out["warnings"] = notes + out["warnings"]
+    out["data"] = data_info
+    _check_finite_fit(out, law)
+    out["warnings"].extend(_numeric_warnings(out, events, args.json))
+    print(_strict_json(out) if args.json else _format_fit(out, law))
+    return 0
+
+
+def _guarded_fit(args, law, frame, groups, points, options) -> tuple[dict, list[str]]:
+    """:func:`_fit_and_report` with numpy's floating-point errors recorded; returns its output and them.
+
+    An exception raised after such errors is the data's numbers at work (an
+    overflow turned into NaN that scipy then refuses) and becomes a one-line
+    error; one raised without them is a bug and keeps its traceback.
+    """
+    events: list[str] = []
+    try:
+        with _recorded_numerics(events):
+            return _fit_and_report(args, law, frame, groups, points, options), events
+    except WorkbenchError:
+        raise
+    except (ValueError, ArithmeticError) as exc:
+        if not events:
+            raise
+        raise WorkbenchError(
+            f"law {law.name!r}: the fit failed after floating-point {_kinds(events)} "
+            f"({quote(f'{type(exc).__name__}: {exc}', 120)}); the data's values are too extreme for this law, "
+            "check their units"
+        ) from None
+
+
+def _numeric_warnings(out: dict, events: list[str], as_json: bool) -> list[str]:
+    """Warnings for floating-point errors met on the way and for result values that are not finite."""
+    notes = []
+    if events:
+        notes.append(
+            f"numpy met floating-point {_kinds(events)} while fitting, resampling or predicting; results that "
+            "depend on them are unreliable (check the data's units and how far --predict extrapolates)"
+        )
+    bad = list(_nonfinite_paths(out))
+    if bad:
+        shown = ", ".join(bad[:6]) + (f" and {len(bad) - 6} more" if len(bad) > 6 else "")
+        written = "written as null" if as_json else "printed as inf/nan"
+        notes.append(f"{len(bad)} result value(s) are not finite and are {written}: {shown}")
+    return notes
+
+
+def _check_fit_request(args) -> None:
+    """Refuse option values that need no data to judge, before the data are read."""
+    if args.holdout is not None:
+        if not args.holdout.strip():
+            raise WorkbenchError("--holdout is empty; write terms like 'flops>1e21', joined by '&'")
+        from workbench.analysis.backtest import parse_holdout
+
+        parse_holdout(args.holdout)
+    if args.per_group is not None and not args.per_group.strip():
+        raise WorkbenchError("--per-group is empty; name the column that holds each row's group")
+
+
+def _check_group_labels(frame: pl.DataFrame, column: str, origin: str) -> None:
+    """Group labels are names printed in every output and message: refuse one longer than MAX_LABEL characters."""
+    if column not in frame.columns:
+        return  # grouped() names the missing column
+    labels = frame[column].cast(pl.String, strict=False)
+    long = labels.str.len_chars().fill_null(0) > MAX_LABEL
+    if long.any():
+        row = int(long.arg_max())
+        raise WorkbenchError(
+            f"{origin}: column {quote(column)} row {row + 1}: the group label {quote(labels[row])} is longer "
+            f"than {MAX_LABEL} characters; a group label is a short name"
+        )
+
+
+def _check_bootstrap_size(draws: int, rows: int) -> None:
+    """The bootstrap refits ``draws`` resamples of ``rows`` rows: bound their product, not only the draws."""
+    if draws * rows > MAX_RESAMPLED_ROWS:
+        raise WorkbenchError(
+            f"--bootstrap {draws}: {draws:,} draws of {rows:,} rows resample {draws * rows:,} rows, over the limit "
+            f"of {MAX_RESAMPLED_ROWS:,} (memory and time grow with both); use at most {MAX_RESAMPLED_ROWS // rows:,} "
+            "draws"
+        )
+
+
+def _fit_and_report(args, law, frame, groups, points, options) -> dict:
+    """Fit, bootstrap, predict, compare groups and backtest as the flags ask; the JSON object without notes."""
+    from workbench.analysis.backtest import backtest
+    from workbench.fit import fit_problem, make_problem
+    from workbench.laws import get_law
+
     result = fit_problem(make_problem(law, frame, options))
     if args.bootstrap:
         result = result.bootstrap(draws=args.bootstrap, seed=args.seed)
     out = result.to_dict()
-    out["warnings"] = notes + out["warnings"]
-    out["data"] = data_info
     out["predictions"] = [p.to_dict(law.target) for p in result.predictions(points)]
     if groups:
         if args.fix or args.tie:
@@ -205,11 +372,82 @@ def cmd_fit(args) -> int:
     if args.holdout:
         bt = backtest(law, frame, args.holdout, options)
         out["backtest"] = {**bt.to_dict(), "params": dict(bt.fit.params), "warnings": list(bt.fit.warnings)}
-    if args.json:
-        print(json.dumps(out, indent=2))
-    else:
-        print(_format_fit(out, law))
-    return 0
+    return out
+
+
+@contextmanager
+def _recorded_numerics(events: list[str]) -> Iterator[None]:
+    """Run a block with numpy's floating-point errors and RuntimeWarnings appended to ``events``, not printed.
+
+    The engine silences the errors it expects; what is left (a law
+    overflowing at extreme data, a percentile of failed bootstrap draws)
+    would reach the user as numpy's multi-line RuntimeWarnings on stderr.
+    The caller reports them in one warning.  Other warnings pass unchanged.
+    """
+    import numpy as np
+
+    def record(kind: str, flag: int) -> None:
+        events.append(kind)
+
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught, np.errstate(all="call", under="ignore", call=record):
+            warnings.simplefilter("always", RuntimeWarning)
+            yield
+    finally:
+        for w in caught:
+            if issubclass(w.category, RuntimeWarning):
+                events.append(one_line(str(w.message), 120))
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _kinds(events: list[str]) -> str:
+    """``["overflow", "overflow", "invalid value"]`` -> ``"errors (overflow, invalid value)"``."""
+    kinds = list(dict.fromkeys(events))
+    shown = ", ".join(kinds[:4]) + (f" and {len(kinds) - 4} more" if len(kinds) > 4 else "")
+    return f"errors ({shown})"
+
+
+def _check_finite_fit(out: dict, law) -> None:
+    """A fit whose parameters or objective are not finite has no result to report."""
+    bad = [f"{k} = {v}" for k, v in out["params"].items() if not math.isfinite(v)]
+    if not math.isfinite(out["objective"]):
+        bad.append(f"objective = {out['objective']}")
+    if bad:
+        raise WorkbenchError(
+            f"law {law.name!r}: the fit ended at values that are not finite ({', '.join(bad[:4])}); "
+            "the data's values are too extreme for this law, check their units"
+        )
+
+
+def _nonfinite_paths(obj, path: str = "") -> Iterator[str]:
+    """Where ``obj`` (nested dicts and lists) holds a float that is not finite, as ``predictions[0].loss``."""
+    if isinstance(obj, float):
+        if not math.isfinite(obj):
+            yield path or "value"
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            yield from _nonfinite_paths(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(obj, (list, tuple)):
+        for i, value in enumerate(obj):
+            yield from _nonfinite_paths(value, f"{path}[{i}]")
+
+
+def _finite_copy(obj):
+    """``obj`` with every non-finite float replaced by ``None`` (JSON ``null``)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {key: _finite_copy(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite_copy(value) for value in obj]
+    return obj
+
+
+def _strict_json(obj) -> str:
+    """JSON a strict parser reads: never ``NaN`` or ``Infinity`` (they become ``null``; callers say where)."""
+    return json.dumps(_finite_copy(obj), indent=2, allow_nan=False)
 
 
 def _format_fit(out: dict, law) -> str:
@@ -257,7 +495,7 @@ def _format_fit(out: dict, law) -> str:
 
 def _emit(rows: list[dict], as_json: bool, line) -> int:
     """Print a listing: the rows as JSON, or one ``line(row)`` each."""
-    print(json.dumps(rows, indent=2) if as_json else "\n".join(line(r) for r in rows))
+    print(_strict_json(rows) if as_json else "\n".join(line(r) for r in rows))
     return 0
 
 
@@ -356,6 +594,9 @@ def cmd_curate(args) -> int:
     out_dir = Path(args.out)
     ids = args.source or list(sources())
     from_dir = Path(args.from_dir) if args.from_dir else None
+    if from_dir is not None and not from_dir.is_dir():
+        what = "not a folder" if from_dir.exists() else "no such folder"
+        raise WorkbenchError(f"--from {quote(str(from_dir))}: {what}")
     for source_id in ids:
         report = curate.build_report(source_id, from_dir)
         path = curate.write(report.frame, out_dir / f"{source_id}.csv")
@@ -392,7 +633,8 @@ def cmd_figures(args) -> int:
     names = args.only or list(registry)
     unknown = [n for n in names if n not in registry]
     if unknown:
-        raise WorkbenchError(f"unknown figure(s) {', '.join(unknown)}; known: {', '.join(registry)}")
+        listed = ", ".join(n if len(n) <= QUOTE_LIMIT else quote(n) for n in unknown[:12])  # long ones quoted, cut
+        raise WorkbenchError(f"unknown figure(s) {listed}; known: {', '.join(registry)}")
     index = ["# Course figures", "", "| figure | notebook | files | caption |", "|---|---|---|---|"]
     skipped = []
     for name in names:
@@ -422,7 +664,7 @@ def cmd_figures(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m workbench", description="Scaling-law workbench")
+    parser = OneLineParser(prog="python -m workbench", description="Scaling-law workbench")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("fit", help="fit a law to a CSV/parquet file or a corpus source")
@@ -439,14 +681,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="point to predict, values in the law's variable order; repeatable",
     )
     p.add_argument(
-        "--bootstrap", type=int, default=0, metavar="B", help="bootstrap draws for 95%% confidence intervals"
+        "--bootstrap",
+        type=_whole("draws", 0, MAX_BOOTSTRAP),
+        default=0,
+        metavar="B",
+        help=f"bootstrap draws for 95%% confidence intervals (0..{MAX_BOOTSTRAP})",
     )
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--seed", type=_whole("seed", 0, MAX_SEED), default=0, help="bootstrap seed, 0..2**32-1 (default 0)")
     p.add_argument(
         "--loss", default="huber", choices=["huber", "squared", "asymmetric"], help="fitting loss on log residuals"
     )
-    p.add_argument("--delta", type=float, default=1e-3, help="Huber delta (default 1e-3)")
-    p.add_argument("--weight", type=float, default=4.0, help="over-prediction weight of --loss asymmetric (default 4)")
+    p.add_argument("--delta", type=_finite, default=1e-3, help="Huber delta (default 1e-3)")
+    p.add_argument(
+        "--weight", type=_finite, default=4.0, help="over-prediction weight of --loss asymmetric (default 4)"
+    )
     p.add_argument(
         "--fix", action="append", default=[], metavar="NAME=VALUE", help="pin a parameter, e.g. E=1.69; repeatable"
     )
@@ -523,13 +771,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return cmd_list_laws(args)
             if not args.law or not args.data:
                 parser.error("fit needs --law and --data (or --list-laws)")
-            if args.bootstrap < 0:
-                raise WorkbenchError("--bootstrap must be a positive number of draws")
         if args.command == "figures" and not args.format:
             args.format = ["png", "svg", "pdf"]
         return args.func(args)
     except WorkbenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

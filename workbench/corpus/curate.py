@@ -10,11 +10,15 @@ counts differ fails, so nothing is dropped silently or drifts unnoticed.  A
 test rebuilds every table from the shared reference copies and requires
 byte-identical output, so the committed tables cannot drift from their
 provenance.
+
+Every file is written through :func:`workbench.corpus.files.write_atomic`: a
+fresh temporary name in the destination folder, then a rename, so a link
+planted at a predictable name changes nothing, and a destination ``<id>.csv``
+that is itself a symbolic link is refused rather than written through.
 """
 
 from __future__ import annotations
 
-import hashlib
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -23,6 +27,7 @@ from pathlib import Path
 import polars as pl
 
 from workbench.corpus import schema
+from workbench.corpus.files import sha256, write_atomic, write_bytes_atomic
 from workbench.corpus.load import validate
 from workbench.corpus.recipes import BUILDERS, Curated
 from workbench.corpus.sources import RawFile, Source, get_source, sources
@@ -31,14 +36,6 @@ from workbench.errors import WorkbenchError
 RAW_URL = "https://raw.githubusercontent.com/{repository}/{commit}/{path}"
 
 __all__ = ["BUILDERS", "Curated", "build", "build_report", "fetch", "rebuild_all", "sha256", "write"]
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _origin(src: Source, raw: RawFile) -> tuple[str, str]:
@@ -57,18 +54,15 @@ def _locate(src: Source, raw: RawFile, from_dir: Path | None, cache_dir: Path) -
             f"{raw.shared} is not a file of {repository}: it is {raw.derived}. "
             f"Rebuild {src.id} with --from DIR pointing at a reference-data copy that holds it"
         )
-    target = cache_dir / src.id / raw.path
+    target = cache_dir / src.id / raw.path  # both checked by the registry: no '..', nothing absolute
     if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
         url = RAW_URL.format(repository=repository, commit=commit, path=urllib.parse.quote(raw.path))
         try:
             with urllib.request.urlopen(url, timeout=30) as resp:
                 data = resp.read()
         except (urllib.error.URLError, OSError) as exc:
             raise WorkbenchError(f"cannot download {url} ({exc}); pass --from DIR with local copies") from None
-        tmp = target.with_name(target.name + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+        write_bytes_atomic(target, data, "download cache folder")
     return target
 
 
@@ -116,13 +110,14 @@ def build(source_id: str, from_dir: Path | None = None, cache_dir: Path | None =
 
 
 def write(df: pl.DataFrame, path: Path) -> Path:
-    """Write a curated table atomically, dropping columns that are empty for every row."""
+    """Write a curated table atomically, dropping columns that are empty for every row.
+
+    Refuses (one-line :class:`WorkbenchError`) a ``path`` that is a symbolic
+    link, a folder that is a file, and a folder it cannot write to.
+    """
     keep = [c for c in schema.NAMES if c in df.columns and df[c].null_count() < df.height]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".csv.part")
-    df.select(keep).write_csv(tmp, float_precision=None)
-    tmp.replace(path)
-    return path
+    table = df.select(keep)
+    return write_atomic(Path(path), lambda f: table.write_csv(f, float_precision=None))
 
 
 def rebuild_all(out_dir: Path, from_dir: Path | None = None) -> dict[str, int]:

@@ -16,7 +16,7 @@ import polars as pl
 from workbench.corpus import schema
 from workbench.corpus.sources import Source, Subset, get_source, sources
 from workbench.corpus.tables import cast_strict, read_text_table
-from workbench.errors import WorkbenchError
+from workbench.errors import WorkbenchError, quote, quote_list
 
 KNOWN_PARAMS_CONVENTIONS = schema.PARAMS_CONVENTIONS
 
@@ -25,9 +25,7 @@ def validate(df: pl.DataFrame, origin: str) -> pl.DataFrame:
     """Check a table against the schema and return it conformed (typed, all columns)."""
     unknown = [c for c in df.columns if c not in schema.BY_NAME]
     if unknown:
-        raise WorkbenchError(
-            f"{origin}: unknown column(s) {', '.join(map(repr, unknown))}; see workbench.corpus.schema"
-        )
+        raise WorkbenchError(f"{origin}: unknown column(s) {quote_list(unknown)}; see workbench.corpus.schema")
     missing = [c.name for c in schema.COLUMNS if c.required and c.name not in df.columns]
     if missing:
         raise WorkbenchError(f"{origin}: missing required column(s) {', '.join(map(repr, missing))}")
@@ -43,7 +41,7 @@ def validate(df: pl.DataFrame, origin: str) -> pl.DataFrame:
         if bad.any():
             row = int(bad.arg_max())
             raise WorkbenchError(
-                f"{origin}: column 'params_convention' row {row + 1}: {typed['params_convention'][row]!r} "
+                f"{origin}: column 'params_convention' row {row + 1}: {quote(typed['params_convention'][row])} "
                 f"is not one of {', '.join(KNOWN_PARAMS_CONVENTIONS)}"
             )
     key = [c for c in schema.KEY if c in typed.columns]
@@ -74,7 +72,7 @@ def load_source(src: Source) -> pl.DataFrame:
     if wrong.any():
         row = int(wrong.arg_max())
         raise WorkbenchError(
-            f"{src.table}: column 'source_id' row {row + 1}: {df['source_id'][row]!r} should be {src.id!r}"
+            f"{src.table}: column 'source_id' row {row + 1}: {quote(df['source_id'][row])} should be {src.id!r}"
         )
     return df
 
@@ -107,7 +105,7 @@ def load(
         df = df.filter(pl.col("metric").is_in(metrics))
     for axis in axes:
         if axis not in schema.BY_NAME:
-            raise WorkbenchError(f"unknown axis {axis!r}; axes are {', '.join(schema.AXES)}")
+            raise WorkbenchError(f"unknown axis {quote(axis)}; axes are {', '.join(schema.AXES)}")
         df = df.filter(pl.col(axis).is_not_null())
     if final_only:
         df = df.filter(pl.col("final").fill_null(False))

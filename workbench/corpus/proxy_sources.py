@@ -5,6 +5,11 @@ rows in the corpus schema; reading shipped rows back needs only the schema.
 Keeping the reader and the registry (``datasets/proxies/sources.toml``) here
 lets ``corpus.load("proxy:zipf")`` work without the corpus importing the
 training code above it.
+
+Preset names become file names (``datasets/proxies/<preset>.csv``), so each
+one, from the registry or from a caller, must be a plain name
+(:func:`workbench.corpus.paths.check_id`): ``load_preset("../../x")`` is
+refused instead of reading a file outside the folder.
 """
 
 from __future__ import annotations
@@ -15,9 +20,9 @@ from pathlib import Path
 import polars as pl
 
 from workbench.corpus import schema
-from workbench.corpus.paths import proxies_dir
+from workbench.corpus.paths import check_id, proxies_dir, within
 from workbench.corpus.sources import read_registry
-from workbench.errors import WorkbenchError
+from workbench.errors import WorkbenchError, quote
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,8 @@ def read_results_csv(path: Path) -> pl.DataFrame:
 
 def load_preset(preset: str) -> pl.DataFrame:
     """The shipped results of a preset (``datasets/proxies/<preset>.csv``) as schema rows."""
-    path = proxies_dir() / f"{preset}.csv"
+    where = str(proxies_dir())
+    path = within(proxies_dir(), f"{check_id(preset, where, 'preset')}.csv", where)
     if not path.exists():
         have = sorted(p.stem for p in proxies_dir().glob("*.csv"))
         raise WorkbenchError(f"no shipped results for preset {preset!r}; shipped: {', '.join(have) or 'none'}")
@@ -63,13 +69,17 @@ def proxy_sources() -> dict[str, ProxySource]:
     path = proxies_dir() / "sources.toml"
     out = {}
     for entry in read_registry(path):
+        source_id = entry.get("id") if isinstance(entry, dict) else None
+        if not isinstance(source_id, str) or not source_id.startswith("proxy:"):
+            raise WorkbenchError(f"{path}: proxy source id {quote(source_id)} should look like 'proxy:<name>'")
+        check_id(source_id.removeprefix("proxy:"), str(path), "proxy source name")
         try:
-            out[entry["id"]] = ProxySource(
-                id=entry["id"],
+            out[source_id] = ProxySource(
+                id=source_id,
                 title=entry["title"],
                 citation=entry["citation"],
                 backing=entry["backing"],
-                presets=tuple(entry["presets"]),
+                presets=tuple(check_id(p, f"{path}: source {source_id!r}", "preset") for p in entry["presets"]),
                 licence=entry["licence"],
                 how_obtained=entry["how_obtained"],
                 params_convention=entry["params_convention"],
@@ -77,7 +87,7 @@ def proxy_sources() -> dict[str, ProxySource]:
                 bibtex=entry.get("bibtex", "").strip(),
             )
         except KeyError as exc:
-            raise WorkbenchError(f"{path}: source {entry.get('id', '?')!r} is missing field {exc}") from None
+            raise WorkbenchError(f"{path}: source {source_id!r} is missing field {exc}") from None
     return out
 
 

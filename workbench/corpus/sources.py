@@ -11,8 +11,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbench.corpus.paths import datasets_dir
-from workbench.errors import WorkbenchError
+from workbench.corpus.paths import check_id, check_relative, datasets_dir, within
+from workbench.errors import WorkbenchError, quote
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,9 @@ class Source:
 
     @property
     def table(self) -> Path:
-        return (self.root or datasets_dir()) / f"{self.id}.csv"
+        """``<root>/<id>.csv``, refused if it leads (by name or through a link) outside the corpus folder."""
+        root = self.root or datasets_dir()
+        return within(root, f"{check_id(self.id, str(registry_path(root)))}.csv", str(registry_path(root)))
 
     def subset(self, name: str) -> Subset:
         """The subset called ``name``, or a one-line error listing the known ones."""
@@ -143,18 +145,47 @@ def read_registry(path: Path) -> list[dict]:
     return list(raw.get("source", []))
 
 
+def _raw_files(path: Path, source_id: str, entries: object) -> tuple[RawFile, ...]:
+    """The ``files`` of one source; their paths become file names, so they must stay inside their folders."""
+    if not isinstance(entries, list) or not all(isinstance(f, dict) for f in entries):
+        raise WorkbenchError(
+            f"{path}: source {source_id!r}: write each raw file as a {{ path = ..., sha256 = ... }} table"
+        )
+    out = tuple(RawFile(**f) for f in entries)
+    for raw in out:
+        where = f"{path}: source {source_id!r}"
+        check_relative(raw.path, where, "raw file path")
+        check_relative(raw.shared, where, "shared copy path")
+    return out
+
+
+def _entry_id(path: Path, entry: object, seen: dict) -> str:
+    """The id of one ``[[source]]`` table: present, safe as a file name, and not listed twice."""
+    if not isinstance(entry, dict):
+        raise WorkbenchError(f"{path}: every [[source]] entry must be a table")
+    if "id" not in entry:
+        raise WorkbenchError(f"{path}: a source is missing field 'id'")
+    source_id = check_id(entry["id"], str(path))
+    if source_id in seen:
+        raise WorkbenchError(f"{path}: source id {source_id!r} is listed twice")
+    return source_id
+
+
 def sources(root: Path | None = None) -> dict[str, Source]:
     """All registered sources by id, in registry order.
 
     ``root`` reads another corpus folder with the same layout (``sources.toml``
-    beside one ``<id>.csv`` per source), e.g. one pulled from the Hub.
+    beside one ``<id>.csv`` per source), e.g. one pulled from the Hub.  Ids
+    become file names, so each must match :data:`~workbench.corpus.paths.SOURCE_ID`
+    (a registry naming ``../../outside`` fails here, before any file is read).
     """
     path = registry_path(root)
     out = {}
     for entry in read_registry(path):
+        source_id = _entry_id(path, entry, out)
         try:
-            out[entry["id"]] = Source(
-                id=entry["id"],
+            out[source_id] = Source(
+                id=source_id,
                 title=entry["title"],
                 citation=entry["citation"],
                 arxiv=tuple(entry.get("arxiv", ())),
@@ -165,14 +196,14 @@ def sources(root: Path | None = None) -> dict[str, Source]:
                 how_obtained=entry["how_obtained"],
                 params_convention=entry.get("params_convention", "unknown"),
                 caveats=tuple(entry.get("caveats", ())),
-                files=tuple(RawFile(**f) for f in entry.get("files", ())),
+                files=_raw_files(path, source_id, entry.get("files", [])),
                 bibtex=entry.get("bibtex", "").strip(),
                 dropped=tuple((str(k), int(v)) for k, v in entry.get("dropped", {}).items()),
                 root=Path(root) if root is not None else None,
-                subsets=_subsets(path, entry["id"], entry.get("subsets", {})),
+                subsets=_subsets(path, source_id, entry.get("subsets", {})),
             )
         except (KeyError, TypeError) as exc:
-            raise WorkbenchError(f"{path}: source {entry.get('id', '?')!r} is missing field {exc}") from None
+            raise WorkbenchError(f"{path}: source {source_id!r} is missing field {exc}") from None
     return out
 
 
@@ -181,4 +212,4 @@ def get_source(source_id: str, root: Path | None = None) -> Source:
     try:
         return known[source_id]
     except KeyError:
-        raise WorkbenchError(f"unknown corpus source {source_id!r}; known sources: {', '.join(known)}") from None
+        raise WorkbenchError(f"unknown corpus source {quote(source_id)}; known sources: {', '.join(known)}") from None

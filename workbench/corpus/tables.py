@@ -3,19 +3,32 @@
 Both the curated corpus and a user's own CSV/parquet go through
 :func:`cast_strict`, which reads text cells into the schema's types and, on the
 first cell that does not fit, says which file, column and row (1-based data
-row, header excluded) and what the cell holds.  Nothing is silently dropped or
-coerced to null.
+row, header excluded) and what the cell holds (quoted to about 80 characters).
+Nothing is silently dropped or coerced to null, and nothing is silently chosen:
+a column named twice (``params,params``, or ``Params,PARAMS`` where names
+match case-insensitively) is refused, and a parquet column whose type is not
+a number (a date, a true/false) is not cast into one.  Only regular files are
+read: a named pipe would block the reader forever.  Fit data
+(:func:`read_user_table`) must lie within ``1e-100 .. 1e100`` in magnitude
+(or be 0 where the law allows it): no measured quantity of a training run is
+beyond that, and such values overflow the fit's arithmetic.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from workbench.errors import WorkbenchError
+from workbench.errors import WorkbenchError, one_line, quote, quote_list
+
+MAGNITUDE = (1e-100, 1e100)  # fit data outside this range (in absolute value, 0 aside) is a slip, not a measurement
+_POLARS_DUPLICATE = re.compile(r"_duplicated_\d+$")  # how polars renames a repeated CSV header
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "params": ("params", "n", "n_params", "num_params", "parameters", "model_size", "model size"),
@@ -29,11 +42,40 @@ def _norm(name: str) -> str:
     return name.strip().lower().replace("-", "_").replace(" ", "_")
 
 
-def read_text_table(path: str | Path) -> pl.DataFrame:
-    """Read a CSV or parquet file with every column as text (parquet keeps its types)."""
+def check_regular_file(path: str | Path) -> Path:
+    """``path`` if it is a regular file (or a link to one); otherwise a one-line error saying what it is.
+
+    Checked with ``os.stat`` before anything opens the file: opening a named
+    pipe blocks until someone writes to it, so ``x.parquet`` made by ``mkfifo``
+    would hang the reader instead of failing.
+    """
     path = Path(path)
-    if path.is_dir():
-        raise WorkbenchError(f"{path}: is a directory, not a data file")
+    name = str(path) if len(str(path)) <= 300 else quote(str(path))  # a name too long for the OS is quoted short
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise WorkbenchError(f"{name}: no such file") from None
+    except PermissionError:
+        raise WorkbenchError(f"{name}: permission denied") from None
+    except OSError as exc:
+        raise WorkbenchError(f"{name}: cannot read ({one_line(str(exc.strerror or exc), 200)})") from None
+    except ValueError:  # a NUL byte in the name
+        raise WorkbenchError(f"{quote(str(path))}: not a valid file name") from None
+    if stat.S_ISDIR(mode):
+        raise WorkbenchError(f"{name}: is a directory, not a data file")
+    if not stat.S_ISREG(mode):
+        kind = "a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+        raise WorkbenchError(f"{name}: is {kind}, not a regular file; save the data to a file first")
+    return path
+
+
+def read_text_table(path: str | Path) -> pl.DataFrame:
+    """Read a CSV or parquet file with every column as text (parquet keeps its types).
+
+    A column named twice is an error: polars would rename the second copy and
+    a reader would silently use the first.
+    """
+    path = check_regular_file(path)
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             df = pl.read_parquet(path)
@@ -41,6 +83,7 @@ def read_text_table(path: str | Path) -> pl.DataFrame:
             if path.stat().st_size == 0:
                 raise WorkbenchError(f"{path}: the file is empty")
             df = pl.read_csv(path, infer_schema=False)
+            _refuse_renamed_duplicates(df, path)
     except WorkbenchError:
         raise
     except FileNotFoundError:
@@ -48,15 +91,36 @@ def read_text_table(path: str | Path) -> pl.DataFrame:
     except PermissionError:
         raise WorkbenchError(f"{path}: permission denied") from None
     except OSError as exc:
-        raise WorkbenchError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise WorkbenchError(f"{path}: cannot read ({one_line(str(exc.strerror or exc), 200)})") from None
     except pl.exceptions.NoDataError:
         raise WorkbenchError(f"{path}: the file is empty") from None
+    except pl.exceptions.DuplicateError as exc:
+        raise WorkbenchError(f"{path}: a column is named twice ({one_line(_first_line(exc), 200)})") from None
     except (pl.exceptions.ComputeError, pl.exceptions.PolarsError, UnicodeDecodeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WorkbenchError(f"{path}: not a readable CSV/parquet table ({first})") from None
+        raise WorkbenchError(f"{path}: not a readable CSV/parquet table ({one_line(_first_line(exc), 200)})") from None
     if df.height == 0:
         raise WorkbenchError(f"{path}: has a header but no data rows")
     return df
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _refuse_renamed_duplicates(df: pl.DataFrame, path: Path) -> None:
+    """Fail if the CSV header repeats a name (polars reads the copy as ``name_duplicated_0``)."""
+    if not any(_POLARS_DUPLICATE.search(c) for c in df.columns):
+        return
+    header = pl.read_csv(path, has_header=False, n_rows=1, infer_schema=False).row(0)
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header):
+        name = name or ""
+        if name in seen:
+            raise WorkbenchError(
+                f"{path}: column {quote(name)} appears twice (columns {seen[name] + 1} and {i + 1}); keep one"
+            )
+        seen[name] = i
 
 
 def cast_strict(
@@ -95,16 +159,11 @@ def cast_strict(
             if bad.any():
                 row = int(bad.arg_max())
                 raise WorkbenchError(
-                    f"{origin}: column {name!r} row {row + 1}: {col[row]!r} is not a valid {_kind(dtype)}"
+                    f"{origin}: column {name!r} row {row + 1}: {quote(col[row])} is not a valid {_kind(dtype)}"
                 )
             cast = cast.set(empty, None)
         else:
-            try:
-                cast = col.cast(dtype, strict=True)
-            except pl.exceptions.PolarsError:
-                raise WorkbenchError(
-                    f"{origin}: column {name!r} has type {col.dtype}, expected a {_kind(dtype)}"
-                ) from None
+            cast = _cast_typed(col, dtype, origin)
             empty = cast.is_null()
         if name in required and empty.any():
             row = int(empty.arg_max())
@@ -126,6 +185,38 @@ def cast_strict(
                 raise WorkbenchError(f"{origin}: column {name!r} row {row + 1}: value {cast[row]} must not be negative")
         out.append(cast.alias(name))
     return df.with_columns(out)
+
+
+def _cast_typed(col: pl.Series, dtype, origin: str) -> pl.Series:
+    """Cast a typed (parquet) column, refusing casts that would invent values.
+
+    Dates and true/false values are not numbers (polars would cast a datetime
+    to microseconds and ``True`` to 1); a fractional number is not a whole
+    number; a whole number other than 0 and 1 is not a true/false value, nor
+    is any number a date.
+    """
+    source = col.dtype
+    if source == pl.Null or source == dtype:
+        return col.cast(dtype)
+    wrong = f"{origin}: column {col.name!r} has type {source}, expected a {_kind(dtype)}"
+    if dtype.is_numeric() and not source.is_numeric():
+        raise WorkbenchError(wrong)
+    if dtype == pl.Boolean and not (source.is_integer() and col.drop_nulls().is_in([0, 1]).all()):
+        raise WorkbenchError(wrong)
+    if dtype == pl.Date and source != pl.Datetime:  # an integer is not a day count
+        raise WorkbenchError(wrong)
+    try:
+        cast = col.cast(dtype, strict=True)
+    except pl.exceptions.PolarsError:
+        raise WorkbenchError(wrong) from None
+    if dtype.is_integer() and source.is_float():
+        changed = cast.is_not_null() & (cast.cast(pl.Float64) != col.cast(pl.Float64))
+        if changed.any():
+            row = int(changed.arg_max())
+            raise WorkbenchError(
+                f"{origin}: column {col.name!r} row {row + 1}: {quote(col[row])} is not a valid {_kind(dtype)}"
+            )
+    return cast
 
 
 def _kind(dtype) -> str:
@@ -150,16 +241,23 @@ class UserTable:
 
 
 def resolve_columns(df: pl.DataFrame, wanted: Sequence[str], origin: str) -> dict[str, str]:
-    """Map each wanted column to the file's column, accepting documented aliases."""
-    by_norm: dict[str, str] = {}
-    for c in df.columns:
-        by_norm.setdefault(_norm(c), c)
+    """Map each wanted column to the file's column, accepting documented aliases.
+
+    Names match case-insensitively, ignoring surrounding spaces and ``-``/``_``/space
+    differences; two columns that match the same wanted name (``Params`` and
+    ``PARAMS``, or ``params`` and its alias ``N``) are an error, not a choice.
+    """
     found = {}
     for name in wanted:
-        for alias in ALIASES.get(name, (name,)):
-            if _norm(alias) in by_norm:
-                found[name] = by_norm[_norm(alias)]
-                break
+        accepted = {_norm(alias) for alias in ALIASES.get(name, (name,))}
+        matches = [c for c in df.columns if _norm(c) in accepted]
+        if len(matches) > 1:
+            raise WorkbenchError(
+                f"{origin}: columns {quote_list(matches)} all give {name!r} (names match case-insensitively, "
+                "aliases included); keep one or rename the others"
+            )
+        if matches:
+            found[name] = matches[0]
     return found
 
 
@@ -189,7 +287,7 @@ def read_user_table(
     for name in wanted:
         if name not in found and not (name == "tokens" and derive_tokens):
             accepted = ", ".join(repr(a) for a in ALIASES.get(name, (name,)))
-            have = ", ".join(repr(c) for c in raw.columns)
+            have = quote_list(raw.columns)
             raise WorkbenchError(f"{origin}: missing column {name!r} (accepted names: {accepted}; the file has {have})")
     keep = {found[n]: n for n in [*wanted, "flops"] if n in found}
     frame = raw.select([pl.col(src).alias(dst) for src, dst in keep.items()])
@@ -203,18 +301,38 @@ def read_user_table(
         positive=[n for n in numeric if domains.get(n, "positive") == "positive"],
         nonnegative=[n for n in numeric if domains.get(n) == "nonnegative"],
     )
+    check_magnitudes(frame, origin)
     if derive_tokens:
         frame = frame.with_columns((pl.col("flops") / (6.0 * pl.col("params"))).alias("tokens"))
         notes.append("tokens derived as flops / (6 * params)")
+        check_magnitudes(frame.select("tokens"), f"{origin} (tokens derived as flops / (6 * params))")
     notes.extend(unit_warnings(frame, origin))
     extra = [c for c in carry if c not in frame.columns]
     absent = [c for c in extra if c not in raw.columns]
     if absent:
-        have = ", ".join(repr(c) for c in raw.columns)
-        raise WorkbenchError(f"{origin}: missing column {absent[0]!r} (the file has {have})")
+        raise WorkbenchError(f"{origin}: missing column {quote(absent[0])} (the file has {quote_list(raw.columns)})")
     frame = frame.with_columns(raw.select(extra)) if extra else frame
     renamed = {src: dst for src, dst in keep.items() if src != dst}
     return UserTable(frame=frame, renamed=renamed, notes=tuple(notes))
+
+
+def check_magnitudes(frame: pl.DataFrame, origin: str) -> None:
+    """Fail on the first number whose magnitude is outside :data:`MAGNITUDE` (0 is left to the domain checks).
+
+    Values like 1e308 or 1e-300 are finite, but a law raises them to powers
+    and multiplies them together, which overflows (or underflows to 0) and
+    leaves the fit with infinities instead of a clear message.
+    """
+    low, high = MAGNITUDE
+    for name in frame.columns:
+        size = frame[name].abs()
+        outside = (size > high) | ((size < low) & (size > 0))
+        if outside.any():
+            row = int(outside.arg_max())
+            raise WorkbenchError(
+                f"{origin}: column {name!r} row {row + 1}: {frame[name][row]:g} is outside the range a fit can use "
+                f"({low:g} to {high:g} in magnitude); check the column's units"
+            )
 
 
 def unit_warnings(frame: pl.DataFrame, origin: str) -> list[str]:
