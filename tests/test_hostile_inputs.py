@@ -6,6 +6,11 @@ JSON or silently pick one of two columns.  The CLI runs in-process through
 traceback on stderr has to be ruled out.  Two hypothesis fuzzers close the
 file: random CSV contents and random ``fit`` options must end in exit 0 or 2,
 never an exception, a numpy warning or a non-strict JSON document.
+
+The other hostile probes live beside this file, one per kind of damage:
+``test_hostile_files.py`` (planted links, outside paths, tampered Hub pulls),
+``test_hostile_sweeps.py`` (killed parents, corrupt caches, concurrent sweeps)
+and ``test_fit_scale.py`` (10^5-10^6-row tables, degenerate and tiny noisy data).
 """
 
 from __future__ import annotations
