@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from workbench.errors import WorkbenchError
+from workbench.errors import WorkbenchError, quote
 from workbench.fit import FitOptions, FitResult, fit_problem, make_problem
 from workbench.fit.problem import read_columns
 from workbench.laws.base import Law
@@ -50,7 +50,7 @@ def holdout_mask(data: Mapping[str, np.ndarray] | pl.DataFrame, expr: str) -> np
         try:
             col = np.asarray(data[column], dtype=float)
         except Exception:
-            raise WorkbenchError(f"--holdout {expr!r}: the data has no numeric column {column!r}") from None
+            raise WorkbenchError(f"--holdout {quote(expr)}: the data has no numeric column {quote(column)}") from None
         part = _OPS[op](col, value)
         mask = part if mask is None else mask & part
     return mask
@@ -114,7 +114,7 @@ def backtest(law: Law, data, holdout: str, options: FitOptions | None = None, **
     mask = holdout_mask(data, holdout)
     n_test, n_train = int(mask.sum()), int((~mask).sum())
     if n_test == 0:
-        raise WorkbenchError(f"--holdout {holdout!r} selects no rows: nothing to score")
+        raise WorkbenchError(f"--holdout {quote(holdout)} selects no rows: nothing to score")
     train, test = _subset(data, ~mask), _subset(data, mask)
     result = fit_problem(make_problem(law, train, options))
     cols, y = read_columns(law, test)  # constants known: any number of held-out rows can be scored

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from workbench.errors import WorkbenchError
+from workbench.errors import WorkbenchError, quote
 from workbench.fit import FitOptions, FitResult, fit, make_problem
 from workbench.laws.base import Law
 from workbench.laws.grouped import grouped
@@ -128,7 +128,7 @@ def shared_vs_separate(
     frame = data if isinstance(data, pl.DataFrame) else pl.DataFrame({k: np.asarray(v) for k, v in data.items()})
     glaw, gdata, names = grouped(law, frame, by)
     if len(names) < 2:
-        raise WorkbenchError(f"column {by!r} has one group ({names[0]}): nothing to compare")
+        raise WorkbenchError(f"column {quote(by)} has one group ({quote(names[0])}): nothing to compare")
     options = FitOptions.of(options, **overrides).replace(loss=loss)
     if shared is None or shared.loss != loss:  # reuse only a least-squares fit of log residuals
         shared = fit(glaw, gdata, options)

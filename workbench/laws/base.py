@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from workbench.errors import WorkbenchError
+from workbench.errors import WorkbenchError, quote
 
 Array = np.ndarray
 Columns = Mapping[str, Array]
@@ -173,7 +173,7 @@ class Law:
         for p in self.parameters:
             if p.name == name:
                 return p
-        raise WorkbenchError(f"law {self.name!r} has no parameter {name!r}; it has {', '.join(self.names)}")
+        raise WorkbenchError(f"law {self.name!r} has no parameter {quote(name)}; it has {', '.join(self.names)}")
 
     def canonicalize(self, values: Mapping[str, float]) -> dict[str, float]:
         """``values`` in the law's canonical form (unchanged for laws without exact symmetries)."""
@@ -184,7 +184,7 @@ class Law:
             if p.name == name:
                 return p
         known = ", ".join(p.name for p in self.presets) or "none"
-        raise WorkbenchError(f"law {self.name!r} has no preset {name!r}; known presets: {known}")
+        raise WorkbenchError(f"law {self.name!r} has no preset {quote(name)}; known presets: {known}")
 
     def split(self, values: Mapping[str, float]) -> tuple[Array, Array]:
         """Return ``(coefficients, theta)`` arrays from a name -> value mapping."""

@@ -26,7 +26,7 @@ from dataclasses import replace
 import numpy as np
 import polars as pl
 
-from workbench.errors import WorkbenchError
+from workbench.errors import WorkbenchError, quote, quote_list
 from workbench.laws.base import Columns, Law
 
 
@@ -50,9 +50,9 @@ def per_group(law: Law, groups: Sequence[str], *, column: str = "group") -> Law:
     if not groups:
         raise WorkbenchError("per_group needs at least one group")
     if len(set(groups)) != len(groups):
-        raise WorkbenchError(f"group names must be distinct: {', '.join(groups)}")
+        raise WorkbenchError(f"group names must be distinct: {quote_list(groups)}")
     if column in law.variables or column == law.target:
-        raise WorkbenchError(f"the group column {column!r} is already a column of law {law.name!r}")
+        raise WorkbenchError(f"the group column {quote(column)} is already a column of law {law.name!r}")
     n_groups, k = len(groups), len(law.linear)
     base_basis, base_grad = law.basis, law.basis_grad
 
@@ -119,13 +119,13 @@ def grouped(law: Law, data, by: str, *, column: str = "group") -> tuple[Law, dic
     try:
         labels = np.asarray(data[by])
     except Exception:  # KeyError for mappings, ColumnNotFoundError for polars
-        raise WorkbenchError(f"data has no column {by!r} to group by") from None
+        raise WorkbenchError(f"data has no column {quote(by)} to group by") from None
     if labels.ndim != 1 or labels.size == 0:
-        raise WorkbenchError(f"column {by!r} must be a non-empty one-dimensional column")
+        raise WorkbenchError(f"column {quote(by)} must be a non-empty one-dimensional column")
     text = np.array(["" if v is None else str(v) for v in labels.tolist()], dtype=object)
     missing = np.flatnonzero(text == "")
     if missing.size:
-        raise WorkbenchError(f"column {by!r} has no group at row {missing[0] + 1}")
+        raise WorkbenchError(f"column {quote(by)} has no group at row {missing[0] + 1}")
     names = tuple(sorted(set(text.tolist())))
     codes = np.searchsorted(np.array(names, dtype=object), text).astype(float)
     if isinstance(data, pl.DataFrame):
@@ -140,4 +140,4 @@ def group_code(names: Sequence[str], name: str) -> int:
     try:
         return list(names).index(str(name))
     except ValueError:
-        raise WorkbenchError(f"unknown group {name!r}; groups: {', '.join(names)}") from None
+        raise WorkbenchError(f"unknown group {quote(name)}; groups: {quote_list(names)}") from None
