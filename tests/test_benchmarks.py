@@ -10,6 +10,7 @@ from conftest import ROOT
 
 CASES = {
     "fit_speed.py": (["--starts", "20"], "target (>= 1000x faster"),
+    "fit_scaling.py": (["--sizes", "1000,10000", "--draws", "50"], "target (10^6 rows <= 10 s and <= 1 GB peak RSS)"),
     "ci_coverage.py": (["--seeds", "2", "--draws", "50"], "alpha"),
     "law_timing.py": (["--draws", "10"], "not checked (run with --draws 1000)"),
     "slider_latency.py": ([], "target (median <= 50 ms for every explorer)"),

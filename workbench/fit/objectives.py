@@ -18,12 +18,17 @@ from workbench.errors import WorkbenchError
 
 @dataclass(frozen=True)
 class Objective:
-    """A per-residual loss ``rho`` and its derivative, summed over points."""
+    """A per-residual loss ``rho``, its derivative and its second derivative, summed over points.
+
+    ``d2rho`` is what a Newton step needs (Huber's is 1 inside ``delta`` and 0
+    beyond it: the loss is linear there); it defaults to 1 (squared residuals).
+    """
 
     name: str
     rho: Callable[[np.ndarray], np.ndarray]
     drho: Callable[[np.ndarray], np.ndarray]
     description: str
+    d2rho: Callable[[np.ndarray], np.ndarray] = np.ones_like
     # the same loss as scipy.optimize.least_squares names it
     lsq_loss: str = "linear"
     lsq_scale: float = 1.0
@@ -45,6 +50,7 @@ def huber_objective(delta: float = 1e-3) -> Objective:
         name=f"huber(delta={delta:g})",
         rho=lambda r: huber(delta, r),
         drho=lambda r: np.clip(r, -delta, delta),
+        d2rho=lambda r: (np.abs(r) <= delta).astype(float),
         description="sum of Huber losses of log residuals (Hoffmann 2022, Besiroglu 2024)",
         lsq_loss="huber",  # least_squares' huber with f_scale=delta is exactly scipy.special.huber
         lsq_scale=delta,
@@ -74,6 +80,7 @@ def asymmetric_objective(delta: float = 1e-3, weight: float = 4.0) -> Objective:
         name=f"asymmetric_huber(delta={delta:g}, over_weight={weight:g})",
         rho=base.rho,
         drho=base.drho,
+        d2rho=base.d2rho,
         description="Huber of log residuals, over-predictions scaled by sqrt(weight)",
         lsq_loss="huber",
         lsq_scale=delta,

@@ -36,7 +36,7 @@ from workbench.laws.base import Law
 if TYPE_CHECKING:
     from workbench.fit.problem import Problem
 
-FLAG_KINDS = ("at_bound", "poorly_identified", "not_converged")
+FLAG_KINDS = ("at_bound", "poorly_identified", "not_converged", "underdetermined")
 DEFAULT_LEVEL = 0.95  # the confidence level of every interval unless a caller asks for another
 
 
@@ -79,7 +79,8 @@ def law_curves(law: Law, draws: np.ndarray, x: Mapping[str, np.ndarray]) -> np.n
 class Flag:
     """One reason to trust a fit less than its printed digits suggest.
 
-    ``kind`` is ``"at_bound"``, ``"poorly_identified"`` or ``"not_converged"``;
+    ``kind`` is ``"at_bound"``, ``"poorly_identified"``, ``"not_converged"`` or
+    ``"underdetermined"`` (fewer distinct points than free parameters);
     ``parameter`` names the constant concerned (``None`` for the whole fit);
     ``label`` is the few words a table or a prediction shows ("at its lower
     bound 0", "poorly identified") and ``message`` the sentence a student
