@@ -1,5 +1,12 @@
 """``python -m workbench sweep --preset NAME --out DIR [--json]``: train a preset, resumably.
 
+``python -m workbench sweep --preset NAME --verify FILE [--json]`` re-runs the
+preset's pre-registered checks on rows already made (a sweep's ``results.csv``
+or ``datasets/proxies/NAME.csv``) without training: every check with its value
+and target, exit 0 when all pass and 1 when any fails.  The file must hold
+every run of the preset and nothing else (exit 2 otherwise), so a check never
+speaks for runs that are not there.
+
 Prints runs (trained now / found cached), wall time, aggregate tokens/s,
 model-FLOPs utilisation against the fp32 matmul peak measured in each worker,
 the fitted law and the preset's checks.  Re-running on the same ``--out``
@@ -29,7 +36,12 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser("sweep", help="train a preset grid of tiny torch proxies (resumable)")
     p.add_argument("--preset", required=True, help=f"one of: {', '.join(PRESETS)}")
-    p.add_argument("--out", required=True, help="output folder (re-run on the same folder to resume)")
+    p.add_argument("--out", help="output folder (re-run on the same folder to resume)")
+    p.add_argument(
+        "--verify",
+        metavar="FILE",
+        help="check existing rows (a results.csv) against the preset's checks, without training",
+    )
     p.add_argument(
         "--workers",
         type=int,
@@ -58,6 +70,10 @@ def cmd_sweep(args) -> int:
     from workbench.proxies.sweep import SweepInterrupted, run_sweep
 
     preset = get_preset(args.preset)
+    if (args.out is None) == (args.verify is None):
+        raise WorkbenchError("sweep needs exactly one of --out DIR (train) and --verify FILE (check existing rows)")
+    if args.verify is not None:
+        return cmd_verify(preset, Path(args.verify), as_json=args.json)
     if args.workers is not None and args.workers < 0:
         raise WorkbenchError("--workers must be 0 or more")
     if args.threads < 1:
@@ -83,6 +99,71 @@ def cmd_sweep(args) -> int:
     if res.failures:
         raise WorkbenchError(failure_line(res.failures, res.diverged, out))
     return 0
+
+
+def preset_rows(preset, path: Path):
+    """The rows of ``path``, refused unless they are exactly the runs of ``preset`` in the corpus schema."""
+    import polars as pl
+
+    from workbench.corpus.load import validate
+    from workbench.corpus.proxy_sources import read_results_csv
+    from workbench.corpus.tables import check_regular_file
+    from workbench.errors import quote_list
+
+    check_regular_file(path)
+    try:
+        df = read_results_csv(path)
+    except (pl.exceptions.PolarsError, UnicodeDecodeError) as exc:
+        raise WorkbenchError(f"{path}: not a results CSV ({str(exc).splitlines()[0][:200]})") from None
+    validate(df, str(path))
+    if "run_id" not in df.columns or df.height == 0:
+        raise WorkbenchError(f"{path}: no rows with a run_id: not the results of a sweep")
+    expected = {f"{preset.name}/{c.run_id()}" for c in preset.configs()}
+    present = set(df["run_id"].drop_nulls().unique().to_list())
+    if present - expected:
+        raise WorkbenchError(
+            f"{path}: {len(present - expected)} run(s) are not runs of preset {preset.name!r} "
+            f"(e.g. {quote_list(sorted(present - expected), most=3)}); verify one preset's results at a time"
+        )
+    if expected - present:
+        raise WorkbenchError(
+            f"{path}: {len(expected - present)} of the {len(expected)} runs of preset {preset.name!r} are missing "
+            f"(e.g. {quote_list(sorted(expected - present), most=3)}); finish the sweep first (re-run it with --out)"
+        )
+    return df
+
+
+def cmd_verify(preset, path: Path, *, as_json: bool) -> int:
+    """Re-run ``preset``'s checks on the rows in ``path``; 0 when every check passes, 1 when one fails."""
+    df = preset_rows(preset, path)
+    verification = preset.verify(df)
+    report = _clean(
+        {
+            "preset": preset.name,
+            "file": str(path),
+            "rows": df.height,
+            "runs": df["run_id"].n_unique(),
+            "verification": verification,
+        }
+    )
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"preset {preset.name}: checking {report['runs']} runs ({report['rows']} rows) from {path}")
+        print("\n".join(_verification_lines(report["verification"])))
+    return 0 if verification["passed"] else 1
+
+
+def _verification_lines(v: dict) -> list[str]:
+    """The fitted law, one line per check (value and target) and the verdict."""
+    lines = []
+    fitted = v.get("fitted") or {}
+    if fitted.get("law"):
+        lines.append(f"fitted {fitted['law']}: {_flat(fitted.get('params', {}))}")
+    for c in v["checks"]:
+        lines.append(f"  [{'pass' if c['passed'] else 'FAIL'}] {c['name']}: {c['value']} (target {c['target']})")
+    lines.append("verified" if v["passed"] else "NOT verified (see the failing checks)")
+    return lines
 
 
 def failure_line(failures: list[tuple[str, str]], diverged: list[tuple[str, str]], out: Path) -> str:
@@ -137,13 +218,7 @@ def format_report(report: dict) -> str:
         missing = len(s.get("diverged") or []) + len(s.get("failures") or [])
         lines.append(f"NOT verified: {missing} run(s) have no rows (see the error)")
         return "\n".join(lines)
-    fitted = v.get("fitted") or {}
-    if fitted.get("law"):
-        lines.append(f"fitted {fitted['law']}: {_flat(fitted.get('params', {}))}")
-    for c in v["checks"]:
-        lines.append(f"  [{'pass' if c['passed'] else 'FAIL'}] {c['name']}: {c['value']} (target {c['target']})")
-    lines.append("verified" if v["passed"] else "NOT verified (see the failing checks)")
-    return "\n".join(lines)
+    return "\n".join(lines + _verification_lines(v))
 
 
 if __name__ == "__main__":  # pragma: no cover
