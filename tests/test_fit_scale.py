@@ -24,6 +24,7 @@ from workbench.laws import CHINCHILLA, LAWS
 from workbench.laws.grouped import per_group
 
 engine = importlib.import_module("workbench.fit.engine")  # the module, not the package's ``fit`` re-exports
+start_search = importlib.import_module("workbench.fit.starts")
 problem_module = importlib.import_module("workbench.fit.problem")
 
 # Recorded with the engine as it was before blocks, sampling and work limits (commit 4feab91):
@@ -157,7 +158,7 @@ def test_blocked_sums_equal_whole_sums(monkeypatch):
     U = np.stack([problem.pack(TRUTH), problem.pack({**TRUTH, "alpha": 0.3, "E": 1.5})])
     whole = problem.normal_equations(U)
     f_whole, jac_whole = problem.residuals_jacobian(U[0])
-    starts_whole = engine._projected_starts(problem, engine._grid(problem)[::7])
+    starts_whole = start_search.projected_starts(problem, start_search.start_grid(problem)[::7])
     blocked(problem, monkeypatch, cells=1000, block=256)
     assert len(problem.row_blocks(2)) > 10
     for got, want in zip(problem.normal_equations(U), whole):
@@ -165,9 +166,9 @@ def test_blocked_sums_equal_whole_sums(monkeypatch):
     f, jac = problem.residuals_jacobian(U[0])
     np.testing.assert_array_equal(f, f_whole)
     np.testing.assert_allclose(jac, jac_whole, rtol=1e-14)
-    starts = engine._projected_starts(problem, engine._grid(problem)[::7])
-    np.testing.assert_allclose(starts[1], starts_whole[1], rtol=1e-9)
-    np.testing.assert_allclose(starts[0], starts_whole[0], rtol=1e-7, atol=1e-9)
+    blocked_starts = start_search.projected_starts(problem, start_search.start_grid(problem)[::7])
+    np.testing.assert_allclose(blocked_starts[1], starts_whole[1], rtol=1e-9)
+    np.testing.assert_allclose(blocked_starts[0], starts_whole[0], rtol=1e-7, atol=1e-9)
 
 
 def test_big_table_hull_test_keeps_only_the_hull():
@@ -220,7 +221,7 @@ positive = st.floats(1e-3, 1e12, allow_nan=False, allow_infinity=False)
 def test_random_small_tables_fit_within_a_bounded_number_of_evaluations(monkeypatch, rows):
     """A tight limit (60 evaluations per free parameter per start, 300 for Chinchilla) so that many draws hit
     it: the fit must stop there and say so, never run on."""
-    monkeypatch.setattr(engine, "POLISH_EVALUATIONS", 60)
+    monkeypatch.setattr(importlib.import_module("workbench.fit.local_search"), "POLISH_EVALUATIONS", 60)
     params, tokens, loss = (np.array(c) for c in zip(*rows))
     data = {"params": params, "tokens": tokens, "loss": loss}
     problem = make_problem(CHINCHILLA, data)

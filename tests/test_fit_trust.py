@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from workbench.fit import Flag, fit, make_problem
 from workbench.fit.bootstrap import Bootstrap, bootstrap, identification_flags, spread
-from workbench.fit.engine import bound_flags
+from workbench.fit.diagnostics import bound_flags
 from workbench.laws import CHINCHILLA, get_law
 
 POWER = get_law("power_offset_params")

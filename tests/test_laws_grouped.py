@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from workbench.errors import WorkbenchError
 from workbench.fit import fit, make_problem
 from workbench.fit.bootstrap import bootstrap
-from workbench.fit.engine import _column_blocks
+from workbench.fit.starts import column_blocks
 from workbench.laws import CHINCHILLA, get_law
 from workbench.laws.grouped import group_code, grouped, per_group
 
@@ -71,9 +71,9 @@ def test_the_engine_solves_each_group_as_its_own_block():
     law, data, _ = grouped(CHINCHILLA, _frame(), "dataset")
     problem = make_problem(law, data)
     basis = law.basis(problem.cols, [np.array(ALPHA), np.array(BETA)])
-    assert _column_blocks(basis[None]) == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
+    assert column_blocks(basis[None]) == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
     plain = make_problem(CHINCHILLA, _frame())
-    assert _column_blocks(CHINCHILLA.basis(plain.cols, [np.array(ALPHA), np.array(BETA)])[None]) == [[0, 1, 2]]
+    assert column_blocks(CHINCHILLA.basis(plain.cols, [np.array(ALPHA), np.array(BETA)])[None]) == [[0, 1, 2]]
 
 
 def test_ties_and_fixes_cross_groups():

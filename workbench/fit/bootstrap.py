@@ -7,7 +7,7 @@ read off the draws.  Draws are seeded, so a bootstrap is reproducible.
 Why it is fast: a resample is the same data with integer weights (how often
 each point was drawn), and the same problem with other weights.  For separable
 laws all draws are refitted *together* by damped Newton steps
-(:func:`workbench.fit.engine.damped_newton`): a step for every draw is a few
+(:func:`workbench.fit.local_search.damped_newton`): a step for every draw is a few
 batched numpy operations over a (draws x points x parameters) array.  The
 Hessian is the Gauss-Newton one with the loss's own curvature (for the Huber
 loss, only residuals inside delta curve it), so the draws converge in a few
@@ -29,7 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from workbench.errors import WorkbenchError
-from workbench.fit.engine import bound_sides, canonical_values, damped_newton, polish
+from workbench.fit.diagnostics import bound_sides, canonical_values
+from workbench.fit.local_search import damped_newton, polish
 from workbench.fit.problem import Problem
 from workbench.fit.result import DEFAULT_LEVEL, FitResult, Flag, percentile_interval
 
@@ -71,7 +72,7 @@ def batched_refit(problem: Problem, counts: np.ndarray, u0: np.ndarray, *, max_i
     """Minimise the count-weighted objective for every row of ``counts`` from ``u0``.
 
     Returns ``(U (B, p), objective (B,), converged (B,))``; the steps are
-    :func:`workbench.fit.engine.damped_newton`'s, all draws at once.
+    :func:`workbench.fit.local_search.damped_newton`'s, all draws at once.
     """
     return damped_newton(problem, np.tile(u0, (counts.shape[0], 1)), counts, max_iter=max_iter, tol=tol)
 
@@ -131,7 +132,7 @@ def bootstrap(
 def identification_flags(problem: Problem, result: FitResult, boot: Bootstrap, sides: np.ndarray) -> list[Flag]:
     """What the draws say about each free parameter: at a bound in most draws, or poorly identified.
 
-    ``sides`` is :func:`workbench.fit.engine.bound_sides` of the draws (B, free
+    ``sides`` is :func:`workbench.fit.diagnostics.bound_sides` of the draws (B, free
     parameters).  Fixed and tied parameters are not judged (a tied one
     follows its leader, which is).  A parameter at its bound in most draws
     gets that flag (unless the fit itself already ended there); otherwise its
