@@ -134,6 +134,11 @@ def fit_problem(problem: Problem, *, starts: int = 3, scan_rows: int = SCAN_ROWS
     if scan is not problem:
         best, spent = _refine(problem, polished)
         evaluations += spent
+    if not np.isfinite(best[1]):
+        raise WorkbenchError(
+            f"law {problem.law.name!r}: no finite optimum (the objective overflows at every point the search "
+            "reached; check the data's units and magnitudes)"
+        )
     return _result(
         problem,
         *best,

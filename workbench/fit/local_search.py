@@ -18,6 +18,9 @@ _MAX_RESTARTS = 4
 _TRUST_REGION_EVALUATIONS = 500
 POLISH_EVALUATIONS = 1000  # objective evaluations one polish may spend per free parameter (most need far fewer)
 _NEWTON_FINISH = 20  # Newton steps that finish a polish
+# Trial points of the optimisers can overflow (scipy's own step computations included); the search rejects a
+# point with a non-finite objective, so numpy's warnings about it would only alarm users.
+_QUIET_TRIALS = np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
 
 
 class _OutOfWork(Exception):
@@ -110,6 +113,7 @@ def _trust_region(work: Work, u: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> 
     return res.x
 
 
+@_QUIET_TRIALS
 def polish(
     problem: Problem, u: np.ndarray, *, thorough: bool = True, work: Work | None = None
 ) -> tuple[np.ndarray, float, bool, str]:
@@ -177,6 +181,7 @@ def _out_of_work_message(work: Work) -> str:
     )
 
 
+@_QUIET_TRIALS
 def damped_newton(
     problem: Problem,
     U0: np.ndarray,
