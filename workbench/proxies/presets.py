@@ -1,9 +1,10 @@
 """Named sweeps that make one scaling phenomenon each, and the check that says whether they did.
 
 A :class:`Preset` is a list of :class:`~workbench.proxies.config.RunConfig`
-plus ``verify(rows)``: it fits what the phenomenon predicts with the one
-fitting engine and returns numbers and pass/fail checks, so the CLI, the tests
-and ``datasets/proxies/README.md`` report the same thing.  Presets are defined
+(or of numpy toy configs, :mod:`workbench.proxies.toys`) plus ``verify(rows)``:
+it fits what the phenomenon predicts with the one fitting engine and returns
+numbers and pass/fail checks, so the CLI, the tests and
+``datasets/proxies/README.md`` report the same thing.  Presets are defined
 here, their results are shipped in ``datasets/proxies/<name>.csv``.
 
 =============  ==========  =================================================
@@ -17,6 +18,8 @@ preset         corpus      what it shows
 ``crossover``  pystdlib    fixed-window MLP vs LSTM: fitted loss-vs-N curves cross (GPT as reference)
 ``inverse``    trap        a frequent pattern with unpredictable exceptions: loss on them rises with N
 ``nmt``        translate   encoder-decoder: loss vs encoder and decoder size separately (Ghorbani et al. 2021)
+``pruning``    perceptron  numpy teacher-student perceptron: keep easy vs hard examples, pruning beats the
+                           power law (Sorscher et al. 2022); a toy (workbench/proxies/toys), not a torch run
 =============  ==========  =================================================
 """
 
@@ -38,7 +41,7 @@ class Preset:
     name: str
     title: str
     target_minutes: float  # wall-time target on 2 cores
-    build: Callable[[], list[RunConfig]]
+    build: Callable[[], list]  # RunConfig (torch proxies) or toy configs (workbench.proxies.toys)
     verify: Callable[[pl.DataFrame], dict]
 
     def configs(self) -> list[RunConfig]:
@@ -848,6 +851,177 @@ def _nmt_verify(df: pl.DataFrame) -> dict:
     )
 
 
+# ------------------------------------------------------------------- pruning
+# Sorscher et al. 2022 (arXiv:2206.14486), their teacher-student perceptron: a max-margin student trained on the
+# hardest / easiest / a random fraction f of P = alpha_tot * d Gaussian examples, pruned by the teacher's margin (a
+# perfect metric) or by a Hebbian probe trained on all P (an imperfect one).  Numpy, exact test error
+# (workbench/proxies/toys/pruning.py).  alpha_tot and f lie on half-octave grids, so alpha_prune = f alpha_tot does.
+PRUNING_DIM = 100
+PRUNING_GRID = tuple(range(-2, 17))  # alpha_tot = 2^(k/2): 0.5 ... 256, i.e. P = 50 ... 25,600 examples
+PRUNING_FRACTIONS = tuple(2 ** (-j / 2) for j in range(1, 11))  # kept fractions 0.707 ... 1/32
+PRUNING_MAX_ALPHA_PRUNE = 8  # no student is trained on more than 8 d examples; the unpruned one up to alpha_tot 8
+PRUNING_TEACHERS = ((2, 64), (8, 32), (math.inf, 16))  # (alpha_tot up to, draws): more where a draw is cheap
+PRUNING_SEED = 0  # the shipped sweep; the grid and the targets below were set on a pilot with seed 1
+# Pre-registered checks (written here and in datasets/proxies/README.md before the seed-0 sweep was run):
+PRUNING_EASY_HARD_FRACTIONS = (0.25, 0.125, 0.0625, 0.03125)  # (1) tested at these kept fractions, both metrics
+PRUNING_FIT_RANGE = (0.5, 8.0)  # (2) alpha_prune range of the frontier and of the unpruned curve
+PRUNING_MIN_EXPONENT_RATIO = 1.5  # (2a) frontier exponent / unpruned exponent, power laws over the same range
+PRUNING_MIN_DELTA_AIC = 10.0  # (2b) AIC(power) - AIC(exponential) on the probe-pruned frontier
+# Reported, not checked: the same comparison on the unpruned curve and on the teacher-pruned frontier (see README).
+
+
+def _pruning_teachers(alpha_tot: float) -> int:
+    return next(n for top, n in PRUNING_TEACHERS if alpha_tot <= top)
+
+
+def _pruning_configs(seed: int = PRUNING_SEED) -> list:
+    from workbench.proxies.toys.pruning import PruningConfig
+
+    return [
+        PruningConfig(
+            examples=round(PRUNING_DIM * 2 ** (k / 2)),
+            dim=PRUNING_DIM,
+            fractions=PRUNING_FRACTIONS,
+            max_kept=PRUNING_MAX_ALPHA_PRUNE * PRUNING_DIM,
+            train_full=2 ** (k / 2) <= PRUNING_MAX_ALPHA_PRUNE,
+            teachers=_pruning_teachers(2 ** (k / 2)),
+            seed=seed,
+        )
+        for k in PRUNING_GRID
+    ]
+
+
+def _easy_vs_hard(pts: pl.DataFrame, score: str) -> dict:
+    """hard/easy error ratio at the smallest alpha_tot, and at the largest alpha_tot run, for each tested fraction."""
+    out = {"small": {}, "large": {}}
+    for f in PRUNING_EASY_HARD_FRACTIONS:
+        cells = pts.filter((pl.col("score") == score) & ((pl.col("fraction") - f).abs() < 1e-9))
+        for where, p in (("small", cells["P"].min()), ("large", cells["P"].max())):
+            if p is None:
+                continue
+            at = cells.filter(pl.col("P") == p)
+            by = dict(zip(at["strategy"].to_list(), at["error"].to_list()))
+            if {"hard", "easy"} <= set(by):
+                out[where][f] = {"alpha_tot": p / PRUNING_DIM, "hard_over_easy": by["hard"] / by["easy"]}
+    return out
+
+
+def _pruning_fits(pts: pl.DataFrame, score: str) -> dict:
+    """Frontier of ``score``-pruned keep-hard students and the unpruned curve over PRUNING_FIT_RANGE, both fitted."""
+    from workbench.proxies.toys.pruning import fit_power_and_exponential, frontier
+
+    lo, hi = PRUNING_FIT_RANGE
+    front = frontier(pts, score).filter(pl.col("alpha_prune").is_between(lo * 0.99, hi * 1.01))
+    full = pts.filter((pl.col("strategy") == "none") & pl.col("alpha_prune").is_between(lo * 0.99, hi * 1.01))
+    full = full.sort("alpha_prune")
+    out = {"frontier_points": front.to_dicts(), "unpruned_points": full.select("alpha_prune", "error").to_dicts()}
+    for name, f in (("frontier", front), ("unpruned", full)):
+        if f.height >= 4:
+            out[name] = fit_power_and_exponential(f["alpha_prune"].to_numpy(), f["error"].to_numpy())
+    return out
+
+
+def _pruning_verify(df: pl.DataFrame) -> dict:
+    from workbench.proxies.toys.pruning import points
+
+    pts = points(df)
+    want = len(PRUNING_GRID)
+    have = pts["run_id"].n_unique()
+    if have < want:
+        return _verdict(
+            {"law": "power_tokens", "params": {}},
+            [_check(f"all {want} runs (alpha_tot values) were trained", have, f"{want} runs", False)],
+        )
+    checks, easy_hard = [], {}
+    for score in ("teacher", "probe"):
+        eh = easy_hard[score] = _easy_vs_hard(pts, score)
+        small = {f: round(v["hard_over_easy"], 3) for f, v in eh["small"].items()}
+        large = {f: round(v["hard_over_easy"], 3) for f, v in eh["large"].items()}
+        n = len(PRUNING_EASY_HARD_FRACTIONS)
+        checks.append(
+            _check(
+                f"(1) small data (alpha_tot 0.5), {score} margin: keeping easy beats keeping hard "
+                "(hard/easy error at f = 1/4 ... 1/32)",
+                small,
+                "every ratio > 1",
+                len(small) == n and all(v > 1 for v in small.values()),
+            )
+        )
+        checks.append(
+            _check(
+                f"(1) large data (largest alpha_tot of each f), {score} margin: keeping hard beats keeping easy",
+                {f: {"alpha_tot": round(v["alpha_tot"], 3), "ratio": large[f]} for f, v in eh["large"].items()},
+                "every ratio < 1",
+                len(large) == n and all(v < 1 for v in large.values()),
+            )
+        )
+    fits = {score: _pruning_fits(pts, score) for score in ("probe", "teacher")}
+    lo, hi = PRUNING_FIT_RANGE
+    for score in ("probe", "teacher"):
+        ratio = _exponent_ratio(fits[score])
+        checks.append(
+            _check(
+                f"(2a) {score}-pruned frontier falls faster than the unpruned power law "
+                f"(power-law exponents over alpha {lo:g}-{hi:g})",
+                {k: round(v, 3) for k, v in ratio.items()},
+                f"ratio >= {PRUNING_MIN_EXPONENT_RATIO}",
+                ratio["ratio"] >= PRUNING_MIN_EXPONENT_RATIO,
+            )
+        )
+    d_front = _delta_aic(fits["probe"].get("frontier"), "power", "exponential")
+    checks.append(
+        _check(
+            "(2b) ... towards exponential: AIC(power law) - AIC(exponential) on the probe-pruned frontier",
+            round(d_front, 2),
+            f">= {PRUNING_MIN_DELTA_AIC}",
+            d_front >= PRUNING_MIN_DELTA_AIC,
+        )
+    )
+    power = {
+        f"{score} {name}": {"A": fits[score][name]["power"]["scale"], "alpha": fits[score][name]["power"]["exponent"]}
+        for score in ("probe", "teacher")
+        for name in ("frontier", "unpruned")
+        if name in fits[score] and not (score == "teacher" and name == "unpruned")
+    }
+    fitted = {"law": "power_tokens", "params": power, "on": "alpha_prune (as tokens) -> test error (as loss)"}
+    return _verdict(
+        fitted,
+        checks,
+        fits=fits,
+        delta_aic_power_minus_exponential={
+            "probe frontier": d_front,
+            "teacher frontier": _delta_aic(fits["teacher"].get("frontier"), "power", "exponential"),
+            "unpruned": _delta_aic(fits["probe"].get("unpruned"), "power", "exponential"),
+        },
+        easy_vs_hard=easy_hard,
+        random_keep_vs_unpruned=_random_matches_unpruned(pts),
+    )
+
+
+def _exponent_ratio(fits: dict) -> dict:
+    if "frontier" not in fits or "unpruned" not in fits:
+        return {"frontier": float("nan"), "unpruned": float("nan"), "ratio": float("nan")}
+    a, b = fits["frontier"]["power"]["exponent"], fits["unpruned"]["power"]["exponent"]
+    return {"frontier": a, "unpruned": b, "ratio": a / b}
+
+
+def _delta_aic(fit: dict | None, worse: str, better: str) -> float:
+    """AIC(worse) - AIC(better): how strongly the data prefer ``better`` (nan without a fit)."""
+    return float("nan") if fit is None else fit[worse]["aic"] - fit[better]["aic"]
+
+
+def _random_matches_unpruned(pts: pl.DataFrame) -> dict:
+    """Random keep vs the unpruned student at the same alpha_prune (grid points both have): z-scores of the gaps."""
+    grid = (2 * pl.col("nominal").log(2)).round().cast(pl.Int64).alias("grid")
+    none = pts.filter(pl.col("strategy") == "none").with_columns(grid).select("grid", "error", "stderr")
+    rand = pts.filter(pl.col("strategy") == "random").with_columns(grid)
+    j = rand.join(none, on="grid", suffix="_none")
+    z = ((j["error"] - j["error_none"]) / (j["stderr"] ** 2 + j["stderr_none"] ** 2).sqrt()).to_numpy()
+    if not len(z):
+        return {"pairs": 0}
+    return {"pairs": len(z), "mean_z": float(np.mean(z)), "rms_z": float(np.sqrt(np.mean(z**2)))}
+
+
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
@@ -900,6 +1074,13 @@ PRESETS: dict[str, Preset] = {
             10,
             _nmt_configs,
             _nmt_verify,
+        ),
+        Preset(
+            "pruning",
+            "data pruning for a teacher-student perceptron: keep easy vs hard, beating the power law (numpy)",
+            2,
+            _pruning_configs,
+            _pruning_verify,
         ),
     )
 }

@@ -178,7 +178,12 @@ def run_problem(data, cfg: RunConfig, key: str, corpus_hash: str) -> str | None:
     sweep summary read, of the right type, every loss finite, the curve ending
     at the last step) or a divergence record (``diverged``: why), and in both
     cases its key, config and run id are the ones the key was computed from.
+    A toy's config checks its own record (:mod:`workbench.proxies.toys`).
     """
+    from workbench.proxies.toys import is_toy
+
+    if is_toy(cfg):
+        return cfg.problem(data, key, corpus_hash)
     try:
         _check_identity(data, cfg, key)
         if "diverged" in data:
@@ -235,7 +240,11 @@ def _precision(cfg: dict, phase: str | None, fmt_spec: str | None, act_spec: str
 
 
 def rows(result: dict, preset: str) -> list[dict]:
-    """The corpus rows of one run result (as returned by :func:`workbench.proxies.train.train`)."""
+    """The corpus rows of one run result (as returned by :func:`workbench.proxies.train.train`, or by a toy)."""
+    from workbench.proxies.toys import is_toy_result, toy_rows
+
+    if is_toy_result(result):
+        return toy_rows(result, preset)
     cfg, cnt, corpus = result["config"], result["counts"], result["corpus"]
     name = corpus["name"]
     fpt = cnt["flops_per_token"]

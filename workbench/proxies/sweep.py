@@ -8,7 +8,9 @@ using two threads (1.17x on the idle ``quick`` sweep, against a ceiling of
 shared, where a two-thread process degrades badly).  So the pool has one worker per available core
 (``os.sched_getaffinity``; never a hard-coded count) and each worker pins
 torch to ``threads`` (default 1) threads.  Workers are *spawned*, not forked:
-a forked child inherits torch's thread pools in an undefined state.
+a forked child inherits torch's thread pools in an undefined state.  Numpy toys
+(:mod:`workbench.proxies.toys`) run through the same pool, cache and rows; a
+sweep of toys only never imports torch.
 
 Why it survives a kill.  Each run is identified by the hash of its config
 (plus code version and corpus content hash) and writes
@@ -69,6 +71,7 @@ from workbench.errors import WorkbenchError
 from workbench.proxies import results
 from workbench.proxies.config import RunConfig
 from workbench.proxies.results import atomic_write_text
+from workbench.proxies.toys import config_from_dict, is_toy
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _PARENT_POLL_SECONDS = 0.2
@@ -136,9 +139,11 @@ def _remove_torn_writes(runs_dir: Path) -> None:
             lock.release()
 
 
-def _worker_init(threads: int, parent: int) -> None:
+def _worker_init(threads: int, parent: int, uses_torch: bool = True) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops the workers
     _die_with(parent)
+    if not uses_torch:  # a sweep of numpy toys only: no torch to import or pin
+        return
     import torch
 
     torch.set_num_threads(threads)
@@ -182,7 +187,7 @@ def _run_one(
     """
     from filelock import Timeout
 
-    cfg, target = RunConfig.from_dict(config), Path(path)
+    cfg, target = config_from_dict(config), Path(path)
     lock = _lock(target)
     try:
         lock.acquire(timeout=-1 if wait_for_lock else 0)  # 0: one try
@@ -197,13 +202,19 @@ def _run_one(
         lock.release()
 
 
-def _train_and_store(cfg: RunConfig, key: str, target: Path, corpus_hash: str, measure_peak: bool):
+def _train(cfg, measure_peak: bool) -> dict:
+    """Train one run: a toy trains itself (numpy, no torch); a RunConfig is a torch proxy."""
+    if is_toy(cfg):
+        return cfg.train()
     from workbench.proxies.train import measure_peak as peak_fn
     from workbench.proxies.train import train
 
-    peak = peak_fn(0.3) if measure_peak else None
+    return train(cfg, peak_flops=peak_fn(0.3) if measure_peak else None)
+
+
+def _train_and_store(cfg: RunConfig, key: str, target: Path, corpus_hash: str, measure_peak: bool):
     try:
-        result = train(cfg, peak_flops=peak)
+        result = _train(cfg, measure_peak)
         diverged = results.nonfinite_loss(result)
     except FloatingPointError as exc:  # train() stops at the first non-finite training loss
         result, diverged = None, str(exc)
@@ -300,7 +311,7 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
 
 def _run_pool(jobs: dict[str, tuple], order: list[str], n_workers: int, threads: int, tally, finished) -> None:
     ctx = mp.get_context("spawn")
-    init = (threads, os.getpid())
+    init = (threads, os.getpid(), any(not is_toy(tally.keyed[k]) for k in order))
     with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_worker_init, initargs=init) as pool:
         try:
             futures = {pool.submit(_run_one, *jobs[k]): k for k in order}
@@ -372,7 +383,10 @@ def run_sweep(
         raise WorkbenchError("the sweep has no runs")
     out = Path(out)
     runs_dir = _prepare_out(out)
-    hashes = {c: corpora.get_corpus(c).info.content_hash for c in {cfg.corpus for cfg in configs}}
+    hashes: dict[str, str] = {}
+    for cfg in configs:
+        if cfg.corpus not in hashes:
+            hashes[cfg.corpus] = _content_hash(cfg, corpora)
     keyed: dict[str, RunConfig] = {}
     for cfg in configs:
         keyed.setdefault(cfg.key(hashes[cfg.corpus]), cfg)
@@ -395,6 +409,26 @@ def run_sweep(
             ) from None
 
 
+def _content_hash(cfg, corpora) -> str:
+    """What a run's cache key depends on besides its config: the corpus content, or a toy's code version."""
+    return cfg.content_hash if is_toy(cfg) else corpora.get_corpus(cfg.corpus).info.content_hash
+
+
+def _cost(cfg) -> float:
+    """Relative cost of a run, to schedule the longest first."""
+    if is_toy(cfg):
+        return cfg.cost()
+    from workbench.proxies.models import build, counts
+
+    return counts(build(cfg.model)).flops_per_token * cfg.tokens
+
+
+def _postfix(data: dict) -> str:
+    """The progress bar's note on a run just trained."""
+    tps = data["stats"].get("tokens_per_second")
+    return f"{data['run_id']}: " + (f"{tps:.0f} tok/s" if tps is not None else f"{data['stats']['wall_seconds']:.1f} s")
+
+
 def _load_cached(tally: _Tally, runs_dir: Path, hashes: dict[str, str], warn: Callable[[str], None]) -> None:
     """Take every usable cached run; name each unusable file (it is trained again)."""
     _remove_torn_writes(runs_dir)
@@ -410,11 +444,9 @@ def _load_cached(tally: _Tally, runs_dir: Path, hashes: dict[str, str], warn: Ca
 
 def _train_missing(tally: _Tally, runs_dir, hashes, preset, workers, threads, progress, on_result):
     """Train the runs not found in the cache; return (wall seconds, workers used)."""
-    from workbench.proxies.models import build, counts
-
     keyed = tally.keyed
     found = set(tally.done) | set(tally.diverged)
-    cost = {k: counts(build(c.model)).flops_per_token * c.tokens for k, c in keyed.items()}
+    cost = {k: _cost(c) for k, c in keyed.items()}
     pending = sorted((k for k in keyed if k not in found), key=lambda k: -cost[k])  # longest first
     jobs = {k: (keyed[k].to_dict(), k, str(runs_dir / f"{k}.json"), hashes[keyed[k].corpus]) for k in pending}
     n_workers = min(available_cpus() if workers is None else workers, len(pending))
@@ -425,7 +457,7 @@ def _train_missing(tally: _Tally, runs_dir, hashes, preset, workers, threads, pr
         tally.add(key, status, data)
         bar.update(1)
         if status == "trained":
-            bar.set_postfix_str(f"{data['run_id']}: {data['stats']['tokens_per_second']:.0f} tok/s")
+            bar.set_postfix_str(_postfix(data))
             if on_result is not None:
                 on_result(data)
 
