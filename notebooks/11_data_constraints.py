@@ -152,6 +152,42 @@ toy = pruning_toy_tables()
 alt.JupyterChart(pruning_toy_chart(toy))
 
 # %% [markdown]
+# ## Data pruning, measured: the perceptron experiment
+# Now the paper's own setting, run by the workbench: a random teacher perceptron in $d = 100$
+# dimensions labels Gaussian inputs, and a student (the maximum-margin perceptron, solved
+# exactly) learns from $P = \alpha_{tot} d$ examples, or from the fraction $f$ of them that a
+# margin metric calls easiest or hardest. Test error is the angle between teacher and student
+# over $\pi$, exact. The rows are the `pruning` preset's shipped runs (45 s to make again:
+# `python -m workbench sweep --preset pruning --out runs/pruning`; its pre-registered checks:
+# `python -m workbench sweep --preset pruning --verify datasets/proxies/pruning.csv`).
+#
+# * **pruning metric**: a cheap probe (the Hebbian student $\sum_i y_i x_i$) or the teacher's own
+#   margin (a perfect metric).
+# * **kept fraction f** and **data before pruning $\alpha_{tot}$** pick the students circled on
+#   the left: keep-easy, keep-hard and random subsets of the same size.
+# * Right: the best pruning at each number of examples seen (over all kept fractions) against no
+#   pruning, each with a power-law fit, and an exponential fit of the pruned frontier.
+#
+# *What the toy shows and cannot show:* the mechanism (which examples are worth keeping depends
+# on how much data you have, and a good metric turns a power law into something steeper) in a
+# model solvable exactly; not whether a cheap metric exists for a large language model's data.
+
+# %%
+from workbench.course.pruning import PruningExplorer
+
+pruning = PruningExplorer(export_dir="exports")
+pruning.widget
+
+# %%
+pruning.shown_tables["exponents"]
+
+# %% [markdown]
+# With the probe's margin the pruned frontier's power-law exponent is about twice the unpruned
+# one, and an exponential describes it better than a power law (the AIC difference above); with
+# the perfect metric the frontier drops off a cliff near $\alpha_{prune} \approx 2$ and is
+# neither (the preset's README reports this rather than a check).
+
+# %% [markdown]
 # ## Exercises
 # 1. In the explorer, set $U_D = 10^{10}$ and $N = 10^9$. How much higher is the predicted loss
 #    at 4 epochs than with the same number of fresh tokens? And at 40?
@@ -160,6 +196,9 @@ alt.JupyterChart(pruning_toy_chart(toy))
 #    repeat so much rather than grow the model?
 # 3. In the pruning toy, what limits the exponential phase, and what does that say about
 #    pruning with a cheap, noisy metric?
+# 4. In the perceptron explorer, keep $f = 1/4$ by the probe's margin. Find the data size at
+#    which keeping the hard examples starts to beat keeping the easy ones. Does it move with
+#    $f = 1/16$?
 #
 # <details><summary>Solutions (click to open)</summary>
 #
@@ -175,6 +214,11 @@ alt.JupyterChart(pruning_toy_chart(toy))
 #    metric can resolve, its "hard" examples are no better than random ones. Sorscher et al.
 #    make the same point with metric quality: a poor metric, pruned aggressively, can be worse
 #    than no pruning at all, and most cheap metrics they benchmarked did not scale to ImageNet.
+# 4. Step the data slider up: keep-hard overtakes keep-easy between $\alpha_{tot} = 8$ and
+#    $11.3$ at $f = 1/4$ (`pruning.shown_tables["curves"]` lists both errors at every size).
+#    At $f = 1/16$ the crossing moves to between 64 and 90.5: the smaller the kept fraction,
+#    the more data you need before the hardest examples are the useful ones, as the paper's
+#    theory predicts.
 # </details>
 #
 # ## References
@@ -182,5 +226,6 @@ alt.JupyterChart(pruning_toy_chart(toy))
 #   Data-Constrained Language Models*, arXiv:2305.16264 (NeurIPS 2023); constants from
 #   github.com/huggingface/datablations (README, "Parametric Fit").
 # * Sorscher, Geirhos, Shekhar, Ganguli, Morcos 2022, *Beyond neural scaling laws: beating power
-#   law scaling via data pruning*, arXiv:2206.14486 (NeurIPS 2022) — cited for the idea only;
-#   none of its numbers are shown.
+#   law scaling via data pruning*, arXiv:2206.14486 (NeurIPS 2022): the idea of the toy, and the
+#   perceptron setting the `pruning` preset runs (its numbers are the workbench's own runs, not
+#   the paper's).

@@ -37,7 +37,7 @@
 # | 08 | [Crossovers: which method wins at scale?](08_crossovers.ipynb) | when one method's scaling curve overtakes another's, with an interval |
 # | 09 | [Train your own proxies](09_proxies.ipynb) | small models you can train on a CPU that reproduce each phenomenon |
 # | 10 | [Learning-rate schedules](10_lr_schedules.ipynb) | the annealing law: fit one loss curve, predict any schedule |
-# | 11 | [Data constraints](11_data_constraints.ipynb) | what repeated epochs are worth, and how data pruning can beat a power law |
+# | 11 | [Data constraints](11_data_constraints.ipynb) | what repeated epochs are worth, and how data pruning can beat a power law (a perceptron experiment) |
 # | 12 | [Inference-time scaling](12_inference_scaling.ipynb) | coverage from repeated sampling, its extrapolation, an imperfect verifier's ceiling, and when to stop sampling |
 # | 13 | [Translation models](13_nmt.ipynb) | splitting parameters between encoder and decoder, fitted on encoder–decoder runs you can train |
 #

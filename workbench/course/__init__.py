@@ -95,7 +95,7 @@ LESSONS: tuple[tuple[str, ...], ...] = (
     ("crossovers",),
     ("proxies",),
     ("schedules",),
-    ("data_constraints",),
+    ("data_constraints", "pruning"),
     ("inference_scaling",),
     ("nmt",),
 )
