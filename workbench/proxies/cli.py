@@ -208,7 +208,9 @@ def format_report(report: dict) -> str:
         lines.append(f"{s['invalid_cached']} cached run file(s) were not usable and were trained again (see warnings)")
     if s.get("trained_elsewhere"):
         lines.append(f"{s['trained_elsewhere']} run(s) were trained meanwhile by another sweep on the same folder")
-    if s["trained"] and s.get("tokens_per_second") is not None:  # None when every run trained now diverged
+    if s["trained"] and not s.get("tokens_per_second"):  # numpy toys train on no tokens; or every run diverged
+        lines.append(f"wall time {s['wall_seconds']:.1f} s with {s['workers']} worker(s)")
+    elif s["trained"]:
         lines.append(
             f"wall time {s['wall_seconds']:.1f} s with {s['workers']} worker(s) x {s['threads_per_worker']} thread(s); "
             f"{s['tokens_per_second']:.0f} tokens/s; model-FLOPs utilisation {100 * (s['mfu_6n'] or 0):.1f} % "
