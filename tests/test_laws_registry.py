@@ -39,6 +39,7 @@ SAMPLES = {
     "S2": np.array([0.0, 0.0, 0.01, 0.05, 0.1, 0.2, 0.4, 0.5]),
     "loss": np.linspace(2.2, 4.0, 8),
     "k": np.geomspace(1, 1e4, 8),
+    "parallel_streams": np.array([1.0, 2, 4, 8, 1, 2, 4, 8]),
 }
 
 

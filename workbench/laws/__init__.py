@@ -15,9 +15,12 @@ from workbench.laws.data_constrained import DATA_CONSTRAINED_LAWS
 from workbench.laws.efficiency import EFFICIENCY_LAWS
 from workbench.laws.floating_point import SUN_LAWS
 from workbench.laws.gadre import GADRE_LAWS
+from workbench.laws.henighan import HENIGHAN_LAWS
 from workbench.laws.hyperparameters import HYPERPARAMETER_LAWS
+from workbench.laws.isik import ISIK_LAWS
 from workbench.laws.kaplan import KAPLAN_LAWS
 from workbench.laws.nmt import NMT_LAWS
+from workbench.laws.parscale import PARSCALE_LAWS
 from workbench.laws.power import POWER_LAWS
 from workbench.laws.precision import KUMAR_LAWS
 from workbench.laws.quantization import QUANTIZATION_LAWS
@@ -27,10 +30,12 @@ from workbench.laws.sampling import SAMPLING_LAWS
 _ALL = (
     *POWER_LAWS,
     *KAPLAN_LAWS,
+    *HENIGHAN_LAWS,
     CHINCHILLA,
     *BNSL_LAWS,
     *NMT_LAWS,
     *GADRE_LAWS,
+    *ISIK_LAWS,
     *DATA_CONSTRAINED_LAWS,
     *KUMAR_LAWS,
     *SUN_LAWS,
@@ -39,6 +44,7 @@ _ALL = (
     *ANNEALING_LAWS,
     *HYPERPARAMETER_LAWS,
     *SAMPLING_LAWS,
+    *PARSCALE_LAWS,
 )
 LAWS: dict[str, Law] = {law.name: law for law in _ALL}
 if len(LAWS) != len(_ALL):
