@@ -23,6 +23,9 @@ def test_every_course_figure_builds_and_is_indexed(tmp_path, capsys):
         svg = (tmp_path / f"{name}.svg").read_text()
         assert svg.lstrip().startswith("<svg")
         assert f"| {name} |" in index
+        bibs = list(tmp_path.glob(f"{name}.bib"))
+        if bibs:  # a figure's references are BibTeX entries, not bare keys
+            assert bibs[0].read_text().lstrip().startswith("@"), f"{name}.bib is not BibTeX"
         width = float(re.search(r'<svg[^>]* width="([\d.]+)"', svg).group(1))
         if not FIGURE_WIDTH[0] <= width <= FIGURE_WIDTH[1]:
             bad.append(f"{name}: {width:.0f} px")

@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 
 from workbench.course import Figure, explorer, figure
+from workbench.course.references import bib
 from workbench.course.style import (
     LOG,
     SLIDER_LAYOUT,
@@ -178,7 +179,7 @@ class DataConstrainedExplorer(Explorer):
             layout=SLIDER_LAYOUT,
             continuous_update=False,
         )
-        super().__init__(bibtex="2305.16264", **kwargs)
+        super().__init__(bibtex=bib("2305.16264"), **kwargs)
 
     def controls(self):
         return [self.unique, self.epochs, self.params]
@@ -335,7 +336,7 @@ def data_constrained_figure() -> Figure:
         caption,
         with_data(data_constrained_chart("Muennighoff et al. (2023) data-constrained law"), tables),
         tables,
-        "2305.16264",
+        bib("2305.16264"),
     )
 
 
@@ -352,7 +353,7 @@ def data_constrained_allocation_figure() -> Figure:
         caption,
         allocation_chart(table, 25e9),
         {"allocation": table},
-        "2305.16264",
+        bib("2305.16264"),
     )
 
 
@@ -365,7 +366,9 @@ def pruning_toy_figure() -> Figure:
         "a power law again). The mechanism Sorscher et al. (2022) analyse in a perceptron; their curves are not "
         "reproduced."
     )
-    return Figure("data-pruning-toy", "11_data_constraints", caption, pruning_toy_chart(tables), tables, "2206.14486")
+    return Figure(
+        "data-pruning-toy", "11_data_constraints", caption, pruning_toy_chart(tables), tables, bib("2206.14486")
+    )
 
 
 @explorer("11_data_constraints")

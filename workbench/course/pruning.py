@@ -20,6 +20,7 @@ import polars as pl
 
 from workbench.course import Figure, explorer, explorer_figure, figure
 from workbench.course.inputs import require_proxy
+from workbench.course.references import bib
 from workbench.course.style import GREY, LOG, PANEL, RED, SLIDER_LAYOUT, SLIDER_STYLE, named
 from workbench.viz.explorer import Explorer
 
@@ -218,7 +219,7 @@ class PruningExplorer(Explorer):
             layout=SLIDER_LAYOUT,
             continuous_update=False,
         )
-        super().__init__(bibtex="2206.14486", **kwargs)
+        super().__init__(bibtex=bib("2206.14486"), **kwargs)
 
     def controls(self):
         return [self.score, self.fraction, self.size]
