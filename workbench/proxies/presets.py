@@ -7,20 +7,24 @@ numbers and pass/fail checks, so the CLI, the tests and
 ``datasets/proxies/README.md`` report the same thing.  Presets are defined
 here, their results are shipped in ``datasets/proxies/<name>.csv``.
 
-=============  ==========  =================================================
-preset         corpus      what it shows
-=============  ==========  =================================================
-``smoke``      zipf        seconds: the machinery works (3 tiny runs)
-``quick``      zipf        a clean power law in N; fitted E vs the exact entropy rate
-``isoflop``    pystdlib    isoFLOP curves with interior minima, Approach 2
-``precision``  zipf        QAT low-bit penalty; PTQ degradation growing with tokens
-``schedule``   pystdlib    loss curves, 4 LR schedules x 2 sizes; the LR-annealing law fitted on one predicts the rest
-``crossover``  pystdlib    fixed-window MLP vs LSTM: fitted loss-vs-N curves cross (GPT as reference)
-``inverse``    trap        a frequent pattern with unpredictable exceptions: loss on them rises with N
-``nmt``        translate   encoder-decoder: loss vs encoder and decoder size separately (Ghorbani et al. 2021)
-``pruning``    perceptron  numpy teacher-student perceptron: keep easy vs hard examples, pruning beats the
-                           power law (Sorscher et al. 2022); a toy (workbench/proxies/toys), not a torch run
-=============  ==========  =================================================
+=================  =============  =================================================
+preset             corpus         what it shows
+=================  =============  =================================================
+``smoke``          zipf           seconds: the machinery works (3 tiny runs)
+``quick``          zipf           a clean power law in N; fitted E vs the exact entropy rate
+``isoflop``        pystdlib       isoFLOP curves with interior minima, Approach 2
+``precision``      zipf           QAT low-bit penalty; PTQ degradation growing with tokens
+``schedule``       pystdlib       loss curves, 4 LR schedules x 2 sizes; the LR-annealing law fitted on one
+                                  predicts the rest
+``crossover``      pystdlib       fixed-window MLP vs LSTM: fitted loss-vs-N curves cross (GPT as reference)
+``inverse``        trap           a frequent pattern with unpredictable exceptions: loss on them rises with N
+``nmt``            translate      encoder-decoder: loss vs encoder and decoder size separately (Ghorbani et al. 2021)
+``pruning``        perceptron     numpy teacher-student perceptron: keep easy vs hard examples, pruning beats the
+                                  power law (Sorscher et al. 2022); a toy (workbench/proxies/toys), not a torch run
+``regimes``        relusphere     numpy ReLU random features on S^d: the four regimes of Bahri et al. 2021 (a toy)
+``superposition``  superposition  numpy toy model of superposition: weak L ~ m^-alpha vs strong L ~ 1/m
+                                  (Liu et al. 2025)
+=================  =============  =================================================
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ import polars as pl
 
 from workbench.errors import WorkbenchError
 from workbench.proxies.config import RunConfig
+from workbench.proxies.toys import regimes as _regimes
+from workbench.proxies.toys import superposition as _superposition
 
 
 @dataclass(frozen=True)
@@ -1081,6 +1087,20 @@ PRESETS: dict[str, Preset] = {
             2,
             _pruning_configs,
             _pruning_verify,
+        ),
+        Preset(
+            "regimes",
+            "four scaling regimes in ReLU random features on S^d: variance-limited 1/P, 1/N; resolution-limited 3/d",
+            2,
+            _regimes.configs,
+            _regimes.verify,
+        ),
+        Preset(
+            "superposition",
+            "toy model of superposition: loss vs width m, weak (L ~ m^-alpha) vs strong (L ~ 1/m) superposition",
+            4,
+            _superposition.configs,
+            _superposition.verify,
         ),
     )
 }

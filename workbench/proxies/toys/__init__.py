@@ -14,6 +14,8 @@ the dict, knows what to rebuild (:func:`config_from_dict`).  Torch is never
 imported for a toy.
 
 * :mod:`~workbench.proxies.toys.pruning` - data pruning for a teacher-student perceptron (Sorscher et al. 2022)
+* :mod:`~workbench.proxies.toys.regimes` - the four scaling regimes in ReLU random features (Bahri et al. 2021)
+* :mod:`~workbench.proxies.toys.superposition` - superposition and width scaling (Liu, Liu and Gore 2025)
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ TOY_FIELD = "toy"
 
 def _registry() -> dict:
     from workbench.proxies.toys.pruning import PruningConfig
+    from workbench.proxies.toys.regimes import RegimesConfig
+    from workbench.proxies.toys.superposition import SuperpositionConfig
 
-    return {"pruning": PruningConfig}
+    return {"pruning": PruningConfig, "regimes": RegimesConfig, "superposition": SuperpositionConfig}
 
 
 def is_toy(cfg) -> bool:
