@@ -165,6 +165,39 @@ for row in (worst, best):
     print(f"k = {row['runs fitted']}: Ê = {row['Ê']}, errors {errors}")
 
 # %% [markdown]
+# ## Where power laws come from: four regimes
+# Bahri, Dyer, Kaplan, Lee and Sharma (2021, arXiv:2102.06701) explain *why* loss falls as a
+# power law, and what sets the exponent. Take a model with $N$ features trained on $P$ examples.
+# If one resource is effectively unlimited, the loss is **resolution-limited**: the model
+# resolves the data manifold more finely as the other grows, and the exponent depends on the
+# manifold's intrinsic dimension $d$ (here, through the kernel's spectrum: $3/d$). If one
+# resource is held small, the excess loss over its limit is **variance-limited**: it falls as
+# $1/\text{size}$, whatever $d$.
+#
+# The workbench measures all four with the `regimes` preset: ReLU random-feature students of a
+# Gaussian-process teacher on spheres of dimension $d = 2, 4, 8$ (25 s to re-run:
+# `python -m workbench sweep --preset regimes --out runs/regimes`; its pre-registered checks:
+# `python -m workbench sweep --preset regimes --verify datasets/proxies/regimes.csv`).
+#
+# * **regime** picks which resource grows and which is fixed or unlimited.
+# * **intrinsic dimension d** highlights one data manifold and its exponent (red ring).
+#
+# *What the toy shows and cannot show:* the two mechanisms and their exponents, exactly, in a
+# model with a known spectrum; not the intrinsic dimension of natural language, which is what
+# would set a language model's exponent in this picture.
+
+# %%
+from workbench.course.regimes import RegimesExplorer
+
+regimes = RegimesExplorer(export_dir="exports")
+regimes.widget
+
+# %% [markdown]
+# At $d = 8$ the resolution-limited exponents (about 0.51) sit above the theory's 0.375: the
+# slope is still falling at the largest sizes, so the sweep has not reached the asymptote (the
+# preset's README reports this; its check allows ±0.2).
+
+# %% [markdown]
 # ## Exercises
 # 1. Under Kaplan's $L(N)$, by what factor must $N$ grow to cut the loss by 10 %? Check with the
 #    preset.
@@ -173,6 +206,8 @@ for row in (worst, best):
 #    bad set-up hurts most, and what does that do to an extrapolation?
 # 3. On the tuned RefinedWeb slice, how does $\hat E$ change between 3 and 11 fitted runs? What does
 #    that tell you about quoting an "irreducible loss" from a small sweep?
+# 4. In the regimes explorer, compare the two resolution-limited regimes at each $d$. What does it
+#    mean that the data exponent and the width exponent agree?
 #
 # <details><summary>Solutions (click to open)</summary>
 #
@@ -187,10 +222,15 @@ for row in (worst, best):
 #    $E$ and $\alpha$ trade off: a higher floor with a steeper approach fits small runs almost as
 #    well as a lower floor with a shallower one. An "irreducible loss" fitted on a small sweep is
 #    mostly a statement about the sweep.
+# 4. They agree within 0.02 at every $d$ (1.49/1.50, 0.80/0.81, 0.51/0.52): the duality Bahri et
+#    al. describe, where data and features play symmetric roles because both resolve the same
+#    kernel spectrum. If one resource is far cheaper than the other, this says how much of the
+#    cheap one buys the same loss.
 # </details>
 #
 # **Sources.** Kaplan et al. 2020, *Scaling Laws for Neural Language Models* (arXiv:2001.08361);
 # Henighan et al. 2020, *Scaling Laws for Autoregressive Generative Modeling* (arXiv:2010.14701);
+# Bahri et al. 2021, *Explaining Neural Scaling Laws* (arXiv:2102.06701);
 # Porian et al. 2024, *Resolving Discrepancies in Compute-Optimal Scaling of Language Models*
 # (arXiv:2406.19146); Gadre et al. 2024, *Language models scale reliably with over-training and on
 # downstream tasks* (arXiv:2403.08540). BibTeX is written next to every export.
