@@ -66,8 +66,6 @@ infinite); ``condition`` names regime and sizes (``<regime>: N=<N>, P=<P>``,
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import json
 import math
 import platform
@@ -77,6 +75,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+
+from workbench.proxies.toys import ToyRun
 
 TOY_VERSION = 1  # bump when the code changes what a config produces (it is in every cache key)
 SOURCE = "relusphere"  # rows are source proxy:relusphere
@@ -89,12 +89,17 @@ _CONDITION = re.compile(r"^(?P<regime>data|width|var_data|var_width): N=(?P<n>in
 
 
 @dataclass(frozen=True)
-class RegimesConfig:
+class RegimesConfig(ToyRun):
     """One regime at one intrinsic dimension: a curve over ``sizes`` (P or N), ``draws`` independent draws.
 
     ``fixed`` is the other resource for the variance-limited regimes (``N``
     for ``var_data``, ``P`` for ``var_width``) and 0 for the others.
     """
+
+    TOY = "regimes"
+    SOURCE = SOURCE
+    VERSION = TOY_VERSION
+    SEQUENCES = ("sizes",)
 
     regime: str
     dim: int
@@ -124,28 +129,6 @@ class RegimesConfig:
             raise ValueError("fixed must be 0 for a resolution-limited regime")
         if self.draws < 2 or self.test_points < 1 or self.teacher_features < 1:
             raise ValueError("draws must be >= 2 (rows carry a standard error); test_points, teacher_features >= 1")
-
-    # ---------------------------------------------------------------- identity
-    @property
-    def corpus(self) -> str:
-        return SOURCE
-
-    @property
-    def content_hash(self) -> str:
-        return f"toy:regimes:v{TOY_VERSION}"
-
-    def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["sizes"] = list(self.sizes)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> RegimesConfig:
-        return cls(**{**d, "sizes": tuple(d.get("sizes", ()))})
-
-    def key(self, content_hash: str = "") -> str:
-        blob = json.dumps({"v": TOY_VERSION, "corpus_hash": content_hash, **self.to_dict()}, sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
     def run_id(self) -> str:
         fixed = {"var_data": f"-N{self.fixed}", "var_width": f"-P{self.fixed}"}.get(self.regime, "")
@@ -207,26 +190,8 @@ class RegimesConfig:
         }
 
     # ------------------------------------------------------------ validation
-    def problem(self, data, key: str, content_hash: str) -> str | None:
-        """Why ``data`` (a parsed run file) is not a usable record of this config, or None if it is."""
-        from workbench.proxies.results import _check_identity, _field, _Invalid
-
-        try:
-            _check_identity(data, self, key)
-            if "diverged" in data:
-                if not (isinstance(data["diverged"], str) and data["diverged"]):
-                    raise _Invalid("diverged is not a reason")
-                return None
-            corpus = _field(data, "corpus", "", "dict")
-            if _field(corpus, "content_hash", "corpus.", "str") != content_hash:
-                raise _Invalid("corpus.content_hash is not the toy version this key was computed with")
-            self._check_points(_field(data, "points", "", "list"), data.get("limit"), _field, _Invalid)
-            stats = _field(data, "stats", "", "dict")
-            for name in ("wall_seconds", "train_tokens", "model_flops_6n"):
-                _field(stats, name, "stats.", "finite")
-        except _Invalid as exc:
-            return str(exc)
-        return None
+    def check_record(self, data: dict, field, invalid) -> None:
+        self._check_points(field(data, "points", "", "list"), data.get("limit"), field, invalid)
 
     def _check_points(self, points: list, limit, field, invalid) -> None:
         variance = self.regime.startswith("var_")
