@@ -27,7 +27,7 @@
 # | # | notebook | what you learn |
 # |---|---|---|
 # | 00 | [A tour of the corpus](00_corpus_tour.ipynb) | what the shipped data are, where each number comes from, how to browse and export them |
-# | 01 | [Power laws](01_power_laws.ipynb) | power laws on log–log axes, Kaplan et al.'s laws, and how far an extrapolation can be trusted |
+# | 01 | [Power laws](01_power_laws.ipynb) | power laws on log–log axes, Kaplan et al.'s laws, how far an extrapolation can be trusted, and where power laws come from (scaling regimes, superposition) |
 # | 02 | [Chinchilla, end to end (quick start)](02_chinchilla.ipynb) | fit $L = E + A/N^\alpha + B/D^\beta$ to Hoffmann et al.'s runs and find the compute-optimal model |
 # | 03 | [Chinchilla's three approaches](03_chinchilla_approaches.ipynb) | envelope, IsoFLOP and parametric fits side by side, and the replication that changed the constants |
 # | 04 | [Compute-optimal vs over-trained models](04_overtraining.ipynb) | over-training (Gadre et al.) and why smaller models trained longer can win once inference is paid for |

@@ -85,7 +85,7 @@ def explorer(name: str) -> Callable[[Callable[[], object]], Callable[[], object]
 #: (a lesson with two topics has two modules, so that no module grows past a few hundred lines).
 LESSONS: tuple[tuple[str, ...], ...] = (
     ("corpus_tour",),
-    ("power_laws", "regimes"),
+    ("power_laws", "regimes", "superposition"),
     ("chinchilla",),
     ("chinchilla_approaches",),
     ("overtraining", "lifetime_cost"),
