@@ -21,7 +21,7 @@ import polars as pl
 from workbench.course import Figure, explorer, explorer_figure, figure
 from workbench.course.inputs import require_proxy
 from workbench.course.references import bib
-from workbench.course.style import GREY, LOG, PANEL, RED, SLIDER_LAYOUT, SLIDER_STYLE, named
+from workbench.course.style import GREY, LOG, PANEL, RED, named, slider, toggle
 from workbench.viz.explorer import Explorer
 
 STRATEGIES = {
@@ -197,27 +197,18 @@ class PruningExplorer(Explorer):
         pts = pruning_points()
         fractions = sorted(pts.filter(pl.col("strategy") == "hard")["fraction"].unique().to_list())
         sizes = sorted(pts["alpha_tot"].unique().to_list())
-        self.score = w.ToggleButtons(
-            options=[(v, k) for k, v in SCORES.items()],
-            value="probe",
-            description="pruning metric",
-            style={"description_width": "190px", "button_width": "260px"},
-        )
-        self.fraction = w.SelectionSlider(
+        self.score = toggle([(v, k) for k, v in SCORES.items()], "probe", "pruning metric", "260px")
+        self.fraction = slider(
+            w.SelectionSlider,
             options=[(fraction_label(f), f) for f in fractions],
             value=min(fractions, key=lambda f: abs(f - 0.25)),
             description="kept fraction f",
-            style=SLIDER_STYLE,
-            layout=SLIDER_LAYOUT,
-            continuous_update=False,
         )
-        self.size = w.SelectionSlider(
+        self.size = slider(
+            w.SelectionSlider,
             options=[(f"{a:.3g}", a) for a in sizes],
             value=min(sizes, key=lambda a: abs(a - 1.0)),
             description="data before pruning α_tot",
-            style=SLIDER_STYLE,
-            layout=SLIDER_LAYOUT,
-            continuous_update=False,
         )
         super().__init__(bibtex=bib("2206.14486"), **kwargs)
 

@@ -22,7 +22,7 @@ import polars as pl
 from workbench.course import Figure, explorer, explorer_figure, figure
 from workbench.course.inputs import require_proxy
 from workbench.course.references import bib
-from workbench.course.style import GREY, LOG, PANEL, RED, SLIDER_LAYOUT, SLIDER_STYLE, named
+from workbench.course.style import GREY, LOG, PANEL, RED, named, slider, toggle
 from workbench.viz.explorer import Explorer
 
 REGIMES = {
@@ -153,19 +153,12 @@ class RegimesExplorer(Explorer):
     heading = "The four scaling regimes (the regimes preset, after Bahri et al. 2021)"
 
     def __init__(self, **kwargs):
-        self.regime = w.ToggleButtons(
-            options=[(label, key) for key, (label, _) in REGIMES.items()],
-            value="data",
-            description="regime",
-            style={"description_width": "190px", "button_width": "300px"},
-        )
-        self.dim = w.SelectionSlider(
+        self.regime = toggle([(label, key) for key, (label, _) in REGIMES.items()], "data", "regime", "300px")
+        self.dim = slider(
+            w.SelectionSlider,
             options=[(str(d), d) for d in DIMENSIONS],
             value=4,
             description="intrinsic dimension d",
-            style=SLIDER_STYLE,
-            layout=SLIDER_LAYOUT,
-            continuous_update=False,
         )
         super().__init__(bibtex=bib("2102.06701"), **kwargs)
 

@@ -46,6 +46,16 @@ def slider(kind, **kw):
     return kind(style=SLIDER_STYLE, layout=SLIDER_LAYOUT, continuous_update=False, **kw)
 
 
+def toggle(options, value, description: str, button_width: str = "260px") -> w.ToggleButtons:
+    """A row of toggle buttons in the course's style (label width as the sliders')."""
+    return w.ToggleButtons(
+        options=options,
+        value=value,
+        description=description,
+        style={"description_width": SLIDER_STYLE["description_width"], "button_width": button_width},
+    )
+
+
 def show(item) -> alt.JupyterChart:
     """A static figure (a course Figure, an altair chart or a spec) as an offline ``alt.JupyterChart`` widget."""
     chart = getattr(item, "chart", item)

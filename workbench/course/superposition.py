@@ -23,7 +23,7 @@ import polars as pl
 from workbench.course import Figure, explorer, explorer_figure, figure
 from workbench.course.inputs import require_proxy
 from workbench.course.references import bib
-from workbench.course.style import GREY, LOG, PANEL, RED, SLIDER_LAYOUT, SLIDER_STYLE, named
+from workbench.course.style import GREY, LOG, PANEL, RED, named, slider, toggle
 from workbench.viz.explorer import Explorer
 
 REGIMES = {"weak": "weak superposition (weight decay)", "strong": "strong superposition (weight growth)"}
@@ -159,19 +159,12 @@ class SuperpositionExplorer(Explorer):
     heading = "Superposition and robust exponents (the superposition preset, after Liu et al. 2025)"
 
     def __init__(self, **kwargs):
-        self.regime = w.ToggleButtons(
-            options=[(label, key) for key, label in REGIMES.items()],
-            value="strong",
-            description="regime",
-            style={"description_width": "190px", "button_width": "260px"},
-        )
-        self.alpha = w.SelectionSlider(
+        self.regime = toggle([(label, key) for key, label in REGIMES.items()], "strong", "regime", "260px")
+        self.alpha = slider(
+            w.SelectionSlider,
             options=[("0.25", 0.25), ("0.5", 0.5), ("1", 1.0)],
             value=0.5,
             description="frequency exponent α",
-            style=SLIDER_STYLE,
-            layout=SLIDER_LAYOUT,
-            continuous_update=False,
         )
         super().__init__(bibtex=bib("2505.10465"), **kwargs)
 
