@@ -32,7 +32,7 @@ from workbench import corpus
 from workbench.fit import fit, objective_at
 from workbench.laws.bnsl import BNSL1
 from workbench.laws.efficiency import PRECISION_EFFICIENCY, QUEST_BASE, QUEST_EFFICIENCIES
-from workbench.laws.gadre import GADRE_ERROR, GADRE_OVERTRAINING
+from workbench.laws.gadre import GADRE_ERROR, GADRE_OVERTRAINING, GADRE_SUBSET
 
 
 def _source(source_id: str, **kwargs) -> pl.DataFrame:
@@ -45,26 +45,7 @@ def _source(source_id: str, **kwargs) -> pl.DataFrame:
 # Gadre et al. 2024: over-training and downstream-error laws from the 104 released runs
 # --------------------------------------------------------------------------------------------------
 
-# The 17-task subset of the authors' scaling/constants.py (SUBSET).
-SUBSET_17 = (
-    "bigbench_operators",
-    "pubmed_qa_labeled",
-    "hellaswag_zeroshot",
-    "boolq",
-    "arc_easy",
-    "coqa",
-    "bigbench_dyck_languages",
-    "lambada_openai",
-    "bigbench_novel_concepts",
-    "winograd",
-    "bigbench_cs_algorithms",
-    "commonsense_qa",
-    "bigbench_qa_wikidata",
-    "hellaswag",
-    "copa",
-    "squad",
-    "piqa",
-)
+SUBSET_17 = GADRE_SUBSET  # the authors' scaling/constants.py SUBSET (workbench/laws/gadre.py)
 SMALL_SHAPES = ("d=96_l=8_h=4", "d=512_l=8_h=4", "d=576_l=24_h=8", "d=1024_l=24_h=8")
 DATASETS = {"c4": "gadre2024_c4", "redpajama": "gadre2024_redpajama", "refinedweb": "gadre2024_refinedweb"}
 

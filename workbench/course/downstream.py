@@ -26,29 +26,10 @@ from workbench.course.style import (
 )
 from workbench.fit import caution_of, fit
 from workbench.laws import get_law
+from workbench.laws.gadre import GADRE_SUBSET
 from workbench.viz.explorer import Explorer
 
 GADRE_ERR = get_law("gadre_error")
-# The 17-task subset of Gadre et al.'s downstream evaluation (mlfoundations/scaling, scaling/constants.py, SUBSET).
-GADRE_SUBSET = (
-    "bigbench_operators",
-    "pubmed_qa_labeled",
-    "hellaswag_zeroshot",
-    "boolq",
-    "arc_easy",
-    "coqa",
-    "bigbench_dyck_languages",
-    "lambada_openai",
-    "bigbench_novel_concepts",
-    "winograd",
-    "bigbench_cs_algorithms",
-    "commonsense_qa",
-    "bigbench_qa_wikidata",
-    "hellaswag",
-    "copa",
-    "squad",
-    "piqa",
-)
 # Random-guess accuracy (%), number of questions and type of each of the 46 tasks, from the authors'
 # exp_data/eval_metadata.csv (mlfoundations/scaling @ 79adc26, sha256 8cd52432...; the corpus pins the same file).
 GADRE_TASKS = {

@@ -38,6 +38,28 @@ _LOCATOR = (
     "(fit_ds on the released exp_data runs; every digit reproduced from the curated rows by "
     "tests/test_reproductions.py)"
 )
+# The 17-task subset of Gadre et al.'s downstream evaluation that the *_17tasks presets are fitted on
+# (mlfoundations/scaling, scaling/constants.py, SUBSET).
+GADRE_SUBSET = (
+    "bigbench_operators",
+    "pubmed_qa_labeled",
+    "hellaswag_zeroshot",
+    "boolq",
+    "arc_easy",
+    "coqa",
+    "bigbench_dyck_languages",
+    "lambada_openai",
+    "bigbench_novel_concepts",
+    "winograd",
+    "bigbench_cs_algorithms",
+    "commonsense_qa",
+    "bigbench_qa_wikidata",
+    "hellaswag",
+    "copa",
+    "squad",
+    "piqa",
+)
+
 _ETA_GRID = tuple(float(v) for v in np.round(np.linspace(0.02, 0.6, 30), 6))
 _GAMMA_GRID = tuple(float(v) for v in np.round(np.geomspace(0.05, 5.0, 30), 6))
 
