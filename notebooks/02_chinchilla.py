@@ -30,7 +30,9 @@
 # 2. fit the law with the workbench's engine (the global optimum, in milliseconds),
 # 3. move a compute budget and the law's constants with sliders and watch the
 #    compute-optimal model size $N_\text{opt}(C)$ and data $D_\text{opt}(C)$ move, and
-# 4. export the figure (PNG, SVG, PDF) with the numbers behind it.
+# 4. export the figure (PNG, SVG, PDF) with the numbers behind it, and
+# 5. see the same law shape, a floor plus a power law, in images, video and math (Henighan et
+#    al. 2020).
 
 # %%
 import polars as pl
@@ -137,11 +139,56 @@ written = explorer.export()
 [p.name for p in written]
 
 # %% [markdown]
+# ## One law shape, many kinds of data (Henighan et al. 2020)
+# Chinchilla's law is about language. Henighan et al. (2020, arXiv:2010.14701) trained
+# autoregressive transformers on images at three resolutions, VQ-encoded images and video,
+# image–text pairs and math problems, and found one shape in every domain:
+#
+# $$L(x) = L_\infty + \left(\frac{x_0}{x}\right)^{\alpha_x},\qquad x = N \text{ or } C.$$
+#
+# $L_\infty$ is the **irreducible** loss, which the paper reads as the entropy of the data (the
+# role $E$ plays above), and $(x_0/x)^{\alpha_x}$ the **reducible** loss, read as the distance
+# between model and data. On log–log axes the reducible part is a straight line of slope
+# $-\alpha_x$, and the total bends towards the floor. No runs of theirs ship with the
+# workbench, so the explorer draws the published fits themselves: every curve and number is
+# a row of the paper's Table 1 (the `henighan_n` and `henighan_c` presets; compute in the
+# paper's PF-days). Losses are in nats per token of each domain's own tokenisation, so compare
+# exponents across domains, not losses.
+#
+# * **domains**: pick several rows of Table 1 (ctrl-click or shift-click).
+# * **parameters N** and **compute C**: the red line in each panel; the sentence says what
+#   share of each domain's loss is still reducible there.
+# * The panel below shows every domain's exponents $\alpha_N$ and $\alpha_C$ (the chosen ones in
+#   black); **Export figure** writes the figure, its tables and the BibTeX into `exports/`.
+#
+# *What the picture shows and cannot show:* the shape of the published fits, including far
+# beyond the models the paper trained; it cannot show whether a much larger model keeps to
+# the straight reducible line, nor whether a fitted $L_\infty$ is really the data's entropy.
+
+# %%
+from workbench.course.multimodal import HenighanExplorer
+
+domains = HenighanExplorer(export_dir="exports")
+domains.widget
+
+# %%
+domains.shown_tables["exponents"].pivot(on="law", index="domain", values="alpha")
+
+# %% [markdown]
+# Language (whose row the paper takes from the GPT-3 runs) is a pure power law in Table 1,
+# with the smallest exponents; the image domains have steeper exponents but most of their
+# loss is the floor. A steep exponent says how fast the reducible part shrinks, not how much
+# of the loss is left to win.
+
+# %% [markdown]
 # ## Exercises
 # 1. Set the budget to $10^{25}$ FLOPs. How many decades beyond the largest fitted model is
 #    $N_\text{opt}$? Would you trust the predicted loss to two decimals?
 # 2. Fit all 245 points (untick the checkbox). Which constant moves most, and why do five
 #    points matter so much for the tokens-per-parameter ratio?
+# 3. In the Henighan explorer, pick language and image 8x8 and set $N = 10^9$. What share of
+#    each loss is reducible? How many times more parameters halve each reducible loss? Which
+#    domain's loss does a 1,000 times larger model ($N = 10^{12}$) improve more, in nats?
 #
 # <details><summary>Solutions (click to open)</summary>
 #
@@ -154,4 +201,17 @@ written = explorer.export()
 #    the data term steeply ($\beta \approx 0.45$), which makes extra tokens look cheap to
 #    skip: at Chinchilla's budget the optimum falls to about 7 tokens per parameter.
 #    Dropped, $\beta \approx 0.37$ and the ratio is about 18.
+# 3. Read the numbers with `domains.shown_tables["at_n"]`; the halving factor is
+#    $2^{1/\alpha_N}$. At $N = 10^9$ image 8x8 has $L = 3.140$, of which 0.020 (0.6 %) is
+#    reducible; language has $L = 2.300$, all reducible (Table 1 gives it no floor). Halving
+#    the reducible loss takes $2^{1/0.24} \approx 18$ times more parameters for image 8x8, but
+#    $2^{1/0.070} \approx 20{,}000$ times for language. Yet at $10^{12}$ image 8x8 gains only
+#    0.016 nats (to 3.124) while language gains 0.88 (to 1.418): a steep exponent on a small
+#    reducible part buys little. And $10^{12}$ is beyond the largest GPT-3 model, so the
+#    language number is an extrapolation of the fit.
 # </details>
+#
+# **Sources.** Hoffmann et al. 2022, *Training Compute-Optimal Large Language Models*
+# (arXiv:2203.15556); Besiroglu et al. 2024, *Chinchilla Scaling: A replication attempt*
+# (arXiv:2404.10102); Henighan et al. 2020, *Scaling Laws for Autoregressive Generative
+# Modeling* (arXiv:2010.14701). BibTeX is written next to every export.

@@ -39,6 +39,9 @@
 # 3. **Small benchmarks are noisy.** A benchmark of $n$ questions measures accuracy $p$ with
 #    standard error $\sqrt{p(1-p)/n}$, and cannot see accuracies below about $1/n$; PassUntil (Hu
 #    et al. 2024) samples until the first success to measure them anyway.
+# 4. **Which pre-training data, not only how much.** Isik et al. (2024) find that translation
+#    quality after fine-tuning follows a simple law in the pre-training data only when that data
+#    is aligned with the task, while the downstream cross-entropy improves either way.
 
 # %%
 import polars as pl
@@ -221,12 +224,55 @@ show(benchmark_noise.observational_figure().chart)
 # fixed-size benchmark rounds to zero.
 
 # %% [markdown]
+# ## Pre-training data and translation quality (Isik et al. 2024)
+# So far the downstream score was predicted from the loss of the same model. Isik et al.
+# (2024, arXiv:2402.04177) ask a transfer question: pre-train on $D_p$ tokens, fine-tune for
+# translation, and measure the downstream cross-entropy and the translation score (BLEU,
+# COMET). They fit two laws in $D_p$:
+#
+# $$L(D_p) = E + \frac{A}{D_p^{\alpha}},\qquad
+#   f(D_p) = \left(\log\left(A\,D_p^{\alpha}\right)\right)^{\beta}$$
+#
+# (different $A$ and $\alpha$ in each). Their finding, as they state it: when the pre-training
+# data are well aligned with the translation task, both improve monotonically and the
+# "log-law" predicts the score well; with moderate misalignment the score can fluctuate or
+# even get worse with more pre-training, while the cross-entropy still improves. So the
+# cross-entropy is not a safe stand-in for the score, and a log-law that will not fit is
+# itself a finding: the pre-training data may be the wrong data.
+#
+# **Honesty mark.** The paper's fitted constants are in tables that could not be reached here
+# (`docs/provenance.md`), so the `isik_ce` and `isik_score` laws have no presets. The sliders
+# start from **illustrative** constants, chosen only to give BLEU-like numbers; the figure's
+# title and caption say so. Only what the two declared laws express is drawn: no law here
+# describes the misaligned case, so for it the right panel states the claim instead of
+# inventing a curve.
+#
+# * **pre-training tokens $D_p$**: the red line; the sentence gives both values there and
+#   their change at ten times the data.
+# * **pre-training data**: *well aligned* draws the log-law; *moderately misaligned* removes it.
+# * **score A, α, β** and **CE E, A, α**: the two laws' constants (illustrative defaults).
+#
+# *What the picture shows and cannot show:* the shapes the two laws allow, a cross-entropy that
+# always falls and a score that always rises where the log-law is defined; it cannot show any
+# real model's numbers, nor the falling scores of misaligned pre-training, which no law here
+# expresses.
+
+# %%
+from workbench.course.transfer import TransferExplorer
+
+transfer = TransferExplorer(export_dir="exports")
+transfer.widget
+
+# %% [markdown]
 # ## Exercises
 # 1. A benchmark shows model A at 52 % and model B at 48 % on 104 questions. Is A better?
 # 2. Set the loss slider to 2.0 (C4 data, paper's six runs). How wide is the bootstrap band, and
 #    why is it so much wider than at 3.0?
 # 3. How many samples per question would PassUntil need, on average, to observe one success on a
 #    question solved with probability $10^{-4}$? How does that compare with growing the benchmark?
+# 4. In the transfer explorer, set the score's β to 1. How much does the score gain for ten
+#    times more pre-training data, and does the gain depend on $D_p$? Compare with β = 2. Can
+#    any constants make the drawn score fall while the cross-entropy falls?
 #
 # <details><summary>Solutions (click to open)</summary>
 #
@@ -241,6 +287,13 @@ show(benchmark_noise.observational_figure().chart)
 # 3. $1/p = 10{,}000$ samples on average. A conventional benchmark needs about $1/p$ *questions*
 #    just to expect one correct answer, and many times that for a usable estimate; PassUntil
 #    spends the samples on the questions you have.
+# 4. With β = 1 the log-law is $\ln A + \alpha \ln D_p$, so ten times the data adds
+#    $\alpha \ln 10 = 0.46$ at every $D_p$: a straight line on the log axis. With β = 2 the gain
+#    grows with $D_p$ (+3.64 from $10^8$ to $10^9$, +4.45 from $10^{10}$ to $10^{11}$), so β
+#    decides whether an extrapolation bends up. No constants can make it fall: for α, β > 0
+#    the log-law rises wherever it is defined and the cross-entropy law falls for A, α > 0.
+#    A score that falls with more data is exactly where Isik et al. find the log-law fails,
+#    which is why a failed fit is informative.
 # </details>
 #
 # **Sources.** Gadre et al. 2024 (arXiv:2403.08540); Schaeffer, Miranda, Koyejo 2023, *Are Emergent
@@ -249,4 +302,6 @@ show(benchmark_noise.observational_figure().chart)
 # *Emergent Abilities of Large Language Models* (arXiv:2206.07682); Biderman et al. 2023, *Pythia*
 # (arXiv:2304.01373); Ruan, Maddison, Hashimoto 2024, *Observational Scaling Laws* (arXiv:2405.10938);
 # Schaeffer et al. 2024, *Why Has Predicting Downstream Capabilities of Frontier AI Models with Scale
-# Remained Elusive?* (arXiv:2406.04391). BibTeX is written next to every export.
+# Remained Elusive?* (arXiv:2406.04391); Isik, Ponomareva, Hazimeh, Paparas, Vassilvitskii, Koyejo
+# 2025, *Scaling Laws for Downstream Task Performance in Machine Translation* (ICLR 2025,
+# arXiv:2402.04177). BibTeX is written next to every export.

@@ -207,7 +207,71 @@ show(cost_figure)
 # typical MATH problem in about 2 % of samples, below a 1 % false-positive rate times the
 # cost, which is why even their best budgets are tiny next to the 10,000 samples of the
 # coverage curves.
+
+# %% [markdown]
+# ## Parallel streams: inference compute inside one answer (ParScale)
+# Repeated sampling spends inference compute on more answers. Chen et al. (2025, *Parallel
+# Scaling Law for Language Models*, arXiv:2505.10475) spend it inside one answer: the same
+# weights run $P$ parallel streams, each with its own learned transformation of the input, and
+# a learned aggregation combines the $P$ outputs. They pre-train models of 0.5B to 4.4B
+# parameters with $P$ = 1 to 8 and fit a Chinchilla-style law in which the streams multiply
+# the parameter count:
 #
+# $$L(N, P) = \left(\frac{A}{N\,(k \ln P + 1)}\right)^{\alpha} + E.$$
+#
+# A model run as $P$ streams therefore has the loss of a single-stream model $k \ln P + 1$
+# times larger: the paper's headline, "$P$ streams are like scaling the parameters by
+# $O(\log P)$". The explorer computes that equivalent size by inverting the law at $P = 1$. The
+# paper also reports that this costs much less memory and latency than the equivalent
+# parameter scaling; the law says nothing about those costs.
+#
+# **Honesty mark.** The paper's fitted $E$, $A$, $k$ and $\alpha$ could not be checked here: the
+# form was checked in the authors' fitting code, the constants were not reachable
+# (`docs/provenance.md`), so the `parscale` law has no presets. The sliders start from
+# **illustrative** constants ($E = 1.8$, $A = 10^8$, $k = 0.4$, $\alpha = 0.3$), the figure's
+# title and caption say so, and every number below is the law's arithmetic, not a result of
+# the paper.
+#
+# * **parallel streams P** and **parameters N**: your model (red square, left) and the
+#   single-stream model with the same loss (red circle, on the black $P = 1$ curve).
+# * **E, A, k, α**: the law's constants. Right: the factor $k \ln P + 1$, a straight line on a
+#   log axis in $P$.
+# * **Export figure** writes PNG, SVG, PDF, the CSV tables and the BibTeX into `exports/`.
+#
+# *What the picture shows and cannot show:* what the law's form implies for any constants,
+# that $P$ streams are worth a fixed factor $k \ln P + 1$ in parameters at every size; it
+# cannot show the real value of $k$, nor whether the factor holds beyond the 4.4B-parameter,
+# 8-stream models the law was fitted on.
+
+# %%
+from workbench.course.parallel_scaling import ParScaleExplorer
+
+parscale = ParScaleExplorer(export_dir="exports")
+parscale.widget
+
+# %% [markdown]
+# The equivalent size comes from the law itself: the loss at $(N, P)$, inverted at $P = 1$.
+# It matches the closed form $N (k \ln P + 1)$ (`workbench.laws.parscale.equivalent_params`)
+# for the constants now on the sliders, and does not depend on $N$, $A$, $\alpha$ or $E$:
+
+# %%
+import numpy as np
+
+from workbench.course.parallel_scaling import dense_equivalent, parscale_loss
+from workbench.laws.parscale import equivalent_params
+
+values = parscale.values()
+streams = np.arange(1, 9)
+same_loss = dense_equivalent(parscale_loss(1e9, streams, values), values)
+pl.DataFrame(
+    {
+        "P": streams,
+        "law inverted: N_eq / N": same_loss / 1e9,
+        "k ln P + 1": equivalent_params(1.0, streams, values["k"]),
+    }
+)
+
+# %% [markdown]
 # ## Exercises
 # 1. Set the verifier to recall 1.0. How small must the false-positive rate be for
 #    pythia-12b's ceiling to exceed 0.8?
@@ -218,6 +282,8 @@ show(cost_figure)
 # 4. In `optimal_samples_table()`, pythia-12b's best budget at false-positive rate 0.01 falls
 #    from 16 attempts (cost 1) to 2 (cost 2) and to 0 (cost 4). Using the formula for $U(k)$,
 #    explain why it reaches 0 rather than staying at 1.
+# 5. In the ParScale explorer, keep $k = 0.4$. How many streams make a model worth one twice
+#    its size? Four times its size? What does that say about scaling $P$ alone?
 #
 # <details><summary>Solutions (click to open)</summary>
 #
@@ -238,6 +304,11 @@ show(cost_figure)
 #    \approx -0.016$ at cost 4: below abstaining, and every further attempt adds more hard
 #    problems' false positives than easy problems' right answers. Abstaining ($k^* = 0$) is
 #    the best policy; the verifier is not good enough for this model at that price.
+# 5. Solve $k \ln P + 1 = 2$: $P = e^{1/k} = e^{2.5} \approx 12$ streams. For four times,
+#    $P = e^{3/k} = e^{7.5} \approx 1{,}800$ streams. Each stream is a forward pass, so inference
+#    compute grows in proportion to $P$ while the equivalent size grows with $\ln P$: a few
+#    streams are cheap size, many are not. Both answers lie beyond the $P \le 8$ the law was
+#    fitted on, and with an illustrative $k$ they are arithmetic, not predictions.
 # </details>
 #
 # ## References
@@ -250,3 +321,5 @@ show(cost_figure)
 #   *How Do Large Language Monkeys Get Their Power (Laws)?*, ICML 2025 (the per-problem tables).
 # * Chen et al. 2021, *Evaluating Large Language Models Trained on Code*, arXiv:2107.03374 (the
 #   unbiased pass@k estimator).
+# * Chen, Hui, Cui, Yang, Liu, Sun, Lin, Liu 2025, *Parallel Scaling Law for Language Models*,
+#   arXiv:2505.10475 (the ParScale law; its fitted constants are not in the workbench).

@@ -28,17 +28,17 @@
 # |---|---|---|
 # | 00 | [A tour of the corpus](00_corpus_tour.ipynb) | what the shipped data are, where each number comes from, how to browse and export them |
 # | 01 | [Power laws](01_power_laws.ipynb) | power laws on log–log axes, Kaplan et al.'s laws, how far an extrapolation can be trusted, and where power laws come from (scaling regimes, superposition) |
-# | 02 | [Chinchilla, end to end (quick start)](02_chinchilla.ipynb) | fit $L = E + A/N^\alpha + B/D^\beta$ to Hoffmann et al.'s runs and find the compute-optimal model |
+# | 02 | [Chinchilla, end to end (quick start)](02_chinchilla.ipynb) | fit $L = E + A/N^\alpha + B/D^\beta$ to Hoffmann et al.'s runs and find the compute-optimal model; the same floor-plus-power-law shape across images, video and math (Henighan et al.) |
 # | 03 | [Chinchilla's three approaches](03_chinchilla_approaches.ipynb) | envelope, IsoFLOP and parametric fits side by side, and the replication that changed the constants |
 # | 04 | [Compute-optimal vs over-trained models](04_overtraining.ipynb) | over-training (Gadre et al.) and why smaller models trained longer can win once inference is paid for |
-# | 05 | [From loss to downstream error](05_downstream.ipynb) | predicting benchmark error from the loss; three views of emergence |
+# | 05 | [From loss to downstream error](05_downstream.ipynb) | predicting benchmark error from the loss; three views of emergence; how pre-training data and its alignment shape translation quality (Isik et al., illustrative constants) |
 # | 06 | [Precision: what a bit buys](06_precision.ipynb) | the loss cost of training and serving in fewer bits; where Kumar et al. and Sun et al. disagree |
 # | 07 | [Breaks, inverse scaling, U-shapes and inverted-Us](07_inverse_scaling.ipynb) | broken power laws; when bigger is worse, worse-then-better (U) or better-then-worse (inverted-U) |
 # | 08 | [Crossovers: which method wins at scale?](08_crossovers.ipynb) | when one method's scaling curve overtakes another's, with an interval |
 # | 09 | [Train your own proxies](09_proxies.ipynb) | small models you can train on a CPU that reproduce each phenomenon |
 # | 10 | [Learning-rate schedules](10_lr_schedules.ipynb) | the annealing law: fit one loss curve, predict any schedule |
 # | 11 | [Data constraints](11_data_constraints.ipynb) | what repeated epochs are worth, and how data pruning can beat a power law (a perceptron experiment) |
-# | 12 | [Inference-time scaling](12_inference_scaling.ipynb) | coverage from repeated sampling, its extrapolation, an imperfect verifier's ceiling, and when to stop sampling |
+# | 12 | [Inference-time scaling](12_inference_scaling.ipynb) | coverage from repeated sampling, its extrapolation, an imperfect verifier's ceiling, and when to stop sampling; what parallel streams are worth in parameters (ParScale, illustrative constants) |
 # | 13 | [Translation models](13_nmt.ipynb) | splitting parameters between encoder and decoder, fitted on encoder–decoder runs you can train |
 #
 # ## How to use the notebooks

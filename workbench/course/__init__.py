@@ -86,17 +86,17 @@ def explorer(name: str) -> Callable[[Callable[[], object]], Callable[[], object]
 LESSONS: tuple[tuple[str, ...], ...] = (
     ("corpus_tour",),
     ("power_laws", "regimes", "superposition"),
-    ("chinchilla",),
+    ("chinchilla", "multimodal"),
     ("chinchilla_approaches",),
     ("overtraining", "lifetime_cost"),
-    ("downstream", "benchmark_noise"),
+    ("downstream", "benchmark_noise", "transfer"),
     ("precision", "quantisation"),
     ("inverse_scaling",),
     ("crossovers",),
     ("proxies",),
     ("schedules",),
     ("data_constraints", "pruning"),
-    ("inference_scaling",),
+    ("inference_scaling", "parallel_scaling"),
     ("nmt",),
 )
 

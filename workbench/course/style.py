@@ -11,6 +11,7 @@ by side about 340 each.
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import altair as alt
@@ -81,3 +82,9 @@ def sig(x: float, digits: int = 3) -> str:
 def sci(x: float) -> str:
     """Plain for ordinary magnitudes, scientific for very large or small ones."""
     return f"{x:.2g}" if 1e-2 <= abs(x) < 1e4 else f"{x:.1e}"
+
+
+def short(x: float, digits: int = 2) -> str:
+    """``1e9``, ``3.2e-5``, ``1``: a number for a sentence."""
+    text = f"{x:.{digits}g}"
+    return re.sub(r"e([+-])0*(\d)", lambda m: "e" + ("-" if m.group(1) == "-" else "") + m.group(2), text)
