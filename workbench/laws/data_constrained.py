@@ -96,7 +96,58 @@ MUENNIGHOFF_DATA_CONSTRAINED = Law(
     references=("arXiv:2305.16264",),
 )
 
-DATA_CONSTRAINED_LAWS = (MUENNIGHOFF_DATA_CONSTRAINED,)
+
+def _one_size_basis(x: Columns, theta) -> np.ndarray:
+    beta, rd_star = theta
+    d_eff = effective_data(x["tokens"], x["unique_tokens"], rd_star)
+    term = d_eff**-beta
+    return np.stack([np.ones_like(term), term], axis=-1)
+
+
+def _one_size_basis_grad(x: Columns, theta) -> np.ndarray:
+    beta, rd_star = theta
+    d = np.asarray(x["tokens"], float)
+    u = np.minimum(np.asarray(x["unique_tokens"], float), d)
+    r = np.maximum(d / u - 1.0, 0.0)
+    d_eff = effective_data(d, u, rd_star)
+    # dD'/dR* = U (1 - e^{-R/R*}) - U (R/R*) e^{-R/R*}
+    dd_drs = u * (-np.expm1(-r / rd_star)) - u * (r / rd_star) * np.exp(-r / rd_star)
+    out = np.zeros(np.broadcast(d_eff, dd_drs, beta).shape + (2, 2))
+    out[..., 1, 0] = -np.log(d_eff) * d_eff**-beta
+    out[..., 1, 1] = -beta * d_eff ** (-beta - 1.0) * dd_drs
+    return out
+
+
+MUENNIGHOFF_ONE_SIZE = Law(
+    name="data_constrained_one_size",
+    title="Muennighoff data-constrained law at one model size: loss vs tokens seen and unique tokens",
+    variables=("tokens", "unique_tokens"),
+    parameters=(
+        Parameter("E", 0.0, 100.0, "E", "loss of this model size with unlimited data", linear=True),
+        Parameter("B", 0.0, 1e12, "B", "data coefficient", linear=True),
+        Parameter("beta", 0.01, 3.0, r"\beta", "data exponent", grid=(0.1, 0.2, 0.35, 0.5, 0.8)),
+        Parameter(
+            "rd_star",
+            0.01,
+            1e4,
+            r"R_D^*",
+            "decay scale of repeated epochs",
+            grid=(0.5, 1.5, 5.0, 15.0, 50.0, 200.0),
+            log_scale=True,
+        ),
+    ),
+    latex=r"L = E + \frac{B}{D'^{\beta}},\quad D' = U_D + U_D R_D^*\left(1 - e^{-R_D/R_D^*}\right)",
+    basis=_one_size_basis,
+    basis_grad=_one_size_basis_grad,
+    description=(
+        "The data half of Muennighoff et al.'s law, for runs of one model size: the model term A / N'^alpha is "
+        "then a constant that E absorbs. Caveat: in the full law N' also shrinks when the unique data are too "
+        "few for N (R_N*); at one size that effect cannot be told apart from R_D*, which absorbs it."
+    ),
+    references=("arXiv:2305.16264",),
+)
+
+DATA_CONSTRAINED_LAWS = (MUENNIGHOFF_DATA_CONSTRAINED, MUENNIGHOFF_ONE_SIZE)
 
 
 def optimal_allocation(flops, unique_tokens, values=README_FIT) -> tuple[float, float]:

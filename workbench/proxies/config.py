@@ -86,6 +86,10 @@ class RunConfig:
     label: str = ""  # human-readable condition, becomes the rows' ``condition``
     enc_width: int = 0  # arch "encdec" only: the encoder's width and depth (width/depth are the decoder's)
     enc_depth: int = 0
+    unique_tokens: int = 0  # > 0: repeat a fixed pool of this many training tokens (epochs = tokens / unique_tokens)
+    sparsity: float = 0.0  # > 0: gradual magnitude pruning of the block matrices to this final sparsity
+    prune_start: float = 0.25  # fraction of steps where pruning starts and ends (Jin et al. 2025: 25 % to 75 %)
+    prune_end: float = 0.75
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
@@ -105,6 +109,12 @@ class RunConfig:
             raise ValueError("arch 'encdec' needs enc_width and enc_depth")
         if self.arch != "encdec" and (self.enc_width or self.enc_depth):
             raise ValueError("enc_width and enc_depth are for arch 'encdec' only")
+        if self.unique_tokens and self.unique_tokens < (self.batch * self.ctx):
+            raise ValueError("unique_tokens must hold at least one batch of windows")
+        if not 0.0 <= self.sparsity < 1.0:
+            raise ValueError(f"sparsity must be in [0, 1); got {self.sparsity}")
+        if not 0.0 <= self.prune_start < self.prune_end <= 1.0:
+            raise ValueError("pruning needs 0 <= prune_start < prune_end <= 1")
         object.__setattr__(self, "ptq", tuple(self.ptq))
         object.__setattr__(self, "eval_splits", tuple(self.eval_splits))
 
@@ -134,7 +144,16 @@ class RunConfig:
         d["ptq"], d["eval_splits"] = list(self.ptq), list(self.eval_splits)
         if self.arch != "encdec":  # keeps the keys (cache) and dicts of the decoder-only runs as they were
             del d["enc_width"], d["enc_depth"]
+        if not self.unique_tokens:  # fresh data: the key of every run before data-constrained runs existed
+            del d["unique_tokens"]
+        if not self.sparsity:  # dense: likewise
+            del d["sparsity"], d["prune_start"], d["prune_end"]
         return d
+
+    @property
+    def epochs(self) -> float:
+        """Passes over the unique training tokens (1 for fresh data)."""
+        return self.tokens / self.unique_tokens if self.unique_tokens else 1.0
 
     @classmethod
     def from_dict(cls, d: dict) -> RunConfig:
@@ -158,6 +177,11 @@ class RunConfig:
             ]
         else:
             parts = [self.arch, f"w{self.width}", f"d{self.depth}", f"t{tok}", self.schedule]
+        if self.unique_tokens:
+            u = self.unique_tokens
+            parts.append(f"u{u / 1e6:.3g}M" if u >= 1e6 else f"u{u / 1e3:.3g}k")
+        if self.sparsity:
+            parts.append(f"sp{self.sparsity:g}")
         if self.qat_weight or self.qat_activation:
             parts.append(f"qat-w{self.qat_weight or 'fp32'}-a{self.qat_activation or 'fp32'}")
         parts.append(f"s{self.seed}")

@@ -24,6 +24,12 @@ preset             corpus         what it shows
 ``regimes``        relusphere     numpy ReLU random features on S^d: the four regimes of Bahri et al. 2021 (a toy)
 ``superposition``  superposition  numpy toy model of superposition: weak L ~ m^-alpha vs strong L ~ 1/m
                                   (Liu et al. 2025)
+``repetition``     zipf, pystdlib one size, 1-40 epochs over limited unique tokens: the worth of a repeated
+                                  token and R_D* of Muennighoff et al. 2023 (workbench/proxies/repetition.py)
+``recipe_crossover`` zipf         two learning-rate recipes whose loss-vs-N curves cross (Xiao 2024's scaling
+                                  law crossover), with a bootstrap interval (workbench/proxies/recipes.py)
+``sparse``         zipf           dense and gradually pruned GPTs on one curve in the average parameter count
+                                  (Jin et al. 2025; workbench/proxies/sparse_dense.py)
 =================  =============  =================================================
 """
 
@@ -38,6 +44,9 @@ import polars as pl
 
 from workbench.errors import WorkbenchError
 from workbench.proxies.config import RunConfig
+from workbench.proxies import recipes as _recipes
+from workbench.proxies import repetition as _repetition
+from workbench.proxies import sparse_dense as _sparse
 from workbench.proxies.toys import regimes as _regimes
 from workbench.proxies.toys import superposition as _superposition
 
@@ -1094,6 +1103,27 @@ PRESETS: dict[str, Preset] = {
             2,
             _regimes.configs,
             _regimes.verify,
+        ),
+        Preset(
+            "repetition",
+            "one GPT size, 1-40 epochs over limited unique tokens (zipf, Python): what a repeated token is worth",
+            8,
+            _repetition.configs,
+            _repetition.verify,
+        ),
+        Preset(
+            "recipe_crossover",
+            "two learning-rate recipes, GPT widths 32-192 (zipf): the recipe tuned small loses at large N",
+            8,
+            _recipes.configs,
+            _recipes.verify,
+        ),
+        Preset(
+            "sparse",
+            "dense GPTs and GPTs pruned to 50 % / 80 % while training (zipf): one curve in average parameters",
+            8,
+            _sparse.configs,
+            _sparse.verify,
         ),
         Preset(
             "superposition",

@@ -133,6 +133,9 @@ def _check_curve(curve: list, cfg: RunConfig) -> None:
         for name in ("tokens", "lr", "lr_area", "lr_anneal_area", "eval_loss", "eval_stderr", "train_loss"):
             _field(point, name, where, "finite")
         _field(point, "eval_tokens", where, "int")
+        if cfg.sparsity:
+            for name in ("sparsity", "params_nonzero", "params_average"):
+                _field(point, name, where, "finite")
     if last != cfg.steps:
         raise _Invalid(f"curve ends at step {last}, not at the run's last step {cfg.steps}")
 
@@ -263,6 +266,7 @@ def rows(result: dict, preset: str) -> list[dict]:
         "heads": (cfg["heads"] or max(1, cfg["width"] // 32)) if cfg["arch"] in ("gpt", "encdec") else None,
         "encoder_params": None if cnt.get("encoder_params") is None else float(cnt["encoder_params"]),
         "decoder_params": None if cnt.get("decoder_params") is None else float(cnt["decoder_params"]),
+        "unique_tokens": float(cfg["unique_tokens"]) if cfg.get("unique_tokens") else None,
         "paper": PAPER,
         "backing": f"preset {preset}",
         "repository": REPOSITORY,
@@ -291,6 +295,7 @@ def rows(result: dict, preset: str) -> list[dict]:
             "learning_rate": point["lr"],
             "lr_area": point["lr_area"],
             "lr_anneal_area": point["lr_anneal_area"],
+            **{k: point[k] for k in ("sparsity", "params_nonzero", "params_average") if k in point},
         }
         final = point["step"] == last
         out.append(
@@ -319,7 +324,18 @@ def rows(result: dict, preset: str) -> list[dict]:
     final_at = {
         k: v
         for k, v in out[-1].items()
-        if k in ("step", "tokens", "flops", "learning_rate", "lr_area", "lr_anneal_area")
+        if k
+        in (
+            "step",
+            "tokens",
+            "flops",
+            "learning_rate",
+            "lr_area",
+            "lr_anneal_area",
+            "sparsity",
+            "params_nonzero",
+            "params_average",
+        )
     }
     for split, s in result.get("splits", {}).items():
         if s["tokens"] and math.isfinite(s["loss"]):

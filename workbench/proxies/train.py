@@ -56,6 +56,7 @@ from workbench.proxies.config import (  # noqa: F401  (re-exported for convenien
     lr_schedule,
 )
 from workbench.proxies.models import build, counts
+from workbench.proxies.sparsity import GradualPruner
 
 
 def measure_peak(seconds: float = 0.5, size: int = 512) -> float:
@@ -107,6 +108,29 @@ def _mean_and_stderr(losses: np.ndarray) -> tuple[float, float]:
     ) > 1 else 0.0
 
 
+def _batches(cfg: RunConfig, corpus: corpora.Corpus, rng: np.random.Generator):
+    """Training batches, forever: fresh windows, or epochs over a fixed pool of ``unique_tokens``.
+
+    The pool (``unique_tokens // ctx`` windows) is drawn once from its own seed, so runs that differ only
+    in epochs share their first windows' generator; each epoch visits it in a new random order.
+    """
+    if not cfg.unique_tokens:
+        while True:
+            block = torch.from_numpy(corpus.train_windows(rng, 64 * cfg.batch, cfg.ctx).astype(np.int64))
+            for i in range(0, len(block) - cfg.batch + 1, cfg.batch):
+                yield block[i : i + cfg.batch]
+    pool = corpus.train_windows(np.random.default_rng([cfg.seed, 11]), cfg.unique_tokens // cfg.ctx, cfg.ctx)
+    pool = torch.from_numpy(pool.astype(np.int64))
+    carry = torch.empty((0, pool.shape[1]), dtype=torch.int64)
+    while True:
+        order = torch.from_numpy(rng.permutation(len(pool)))
+        epoch = torch.cat([carry, pool[order]])
+        n = len(epoch) - len(epoch) % cfg.batch
+        for i in range(0, n, cfg.batch):
+            yield epoch[i : i + cfg.batch]
+        carry = epoch[n:]
+
+
 @dataclass
 class _Timer:
     train: float = 0.0
@@ -147,16 +171,18 @@ def train(cfg: RunConfig, *, threads: int | None = None, peak_flops: float | Non
     curve_windows = eval_windows[::stride]
     log_at = set(curve_steps(cfg))
     rng = np.random.default_rng([cfg.seed, 7])
-    block, pos = None, 0
+    batches = _batches(cfg, corpus, rng)
+    pruner = None
+    if cfg.sparsity:
+        pruner = GradualPruner(
+            model, cfg.sparsity, cfg.steps, cfg.prune_start, cfg.prune_end, interval=max(1, cfg.steps // 100)
+        )
+        pruner.other_params = cnt.params_non_embedding - pruner.dense_params
     timer = _Timer()
     curve, running, running_n = [], 0.0, 0
     t0 = time.perf_counter()
     for step in range(1, cfg.steps + 1):
-        if block is None or pos + cfg.batch > len(block):
-            block = torch.from_numpy(corpus.train_windows(rng, 64 * cfg.batch, cfg.ctx).astype(np.int64))
-            pos = 0
-        x = block[pos : pos + cfg.batch]
-        pos += cfg.batch
+        x = next(batches)
         for g in opt.param_groups:
             g["lr"] = float(lrs[step - 1])
         logits, targets = logits_and_targets(model, x)
@@ -166,6 +192,8 @@ def train(cfg: RunConfig, *, threads: int | None = None, peak_flops: float | Non
         if cfg.grad_clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step()
+        if pruner is not None:
+            pruner.after_step(step)
         lv = float(loss.detach())
         if not math.isfinite(lv):
             raise FloatingPointError(f"loss became {lv} at step {step} ({cfg.run_id()})")
@@ -177,8 +205,16 @@ def train(cfg: RunConfig, *, threads: int | None = None, peak_flops: float | Non
             windows = eval_windows if step == cfg.steps else curve_windows
             losses = token_losses(model, windows)
             value, stderr = _mean_and_stderr(losses)
+            sparse = {}
+            if pruner is not None:
+                sparse = {
+                    "sparsity": pruner.sparsity,
+                    "params_nonzero": pruner.nonzero,
+                    "params_average": pruner.average,
+                }
             curve.append(
                 {
+                    **sparse,
                     "step": step,
                     "tokens": step * cfg.batch * cfg.ctx,
                     "lr": float(lrs[step - 1]),
