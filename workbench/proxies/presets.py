@@ -43,10 +43,10 @@ import numpy as np
 import polars as pl
 
 from workbench.errors import WorkbenchError
-from workbench.proxies.config import RunConfig
 from workbench.proxies import recipes as _recipes
 from workbench.proxies import repetition as _repetition
 from workbench.proxies import sparse_dense as _sparse
+from workbench.proxies.config import RunConfig
 from workbench.proxies.toys import regimes as _regimes
 from workbench.proxies.toys import superposition as _superposition
 
