@@ -14,6 +14,9 @@ SHIPPED = sorted(p.stem for p in results.datasets_dir().glob("*.csv"))
 KNOWN_FAILURES: dict[str, str] = {
     "nmt": "pre-registered |L_inf / H - 1| <= 0.15; the seed-0 fit gave L_inf = 0.735 (-16 %), with an interval "
     "reaching 0 (tests/test_proxies_nmt.py pins this to the one check)",
+    "repetition": "pre-registered largest |fitted / measured - 1| <= 5 % on the fit domain; on Python source the "
+    "seed-0 fit is off by 6.3 % at the 250 k-token fresh run (fresh losses fall faster per decade as tokens grow, "
+    "which E + B / D'^beta cannot follow); the other 9 checks pass",
 }
 
 
