@@ -30,8 +30,12 @@ SEED = 0  # the shipped sweep; the targets were set on a pilot with seed 1
 LAW = "power_offset_params"
 BOOTSTRAP = {"draws": 500, "seed": 0}
 
-# Pre-registered targets (datasets/proxies/README.md, written before the seed-0 sweep; pilot values there):
-MIN_SHARE_CROSSING = 0.0  # set after the pilot
+# Pre-registered targets, written here and in datasets/proxies/README.md before the seed-0 sweep was run
+# (the seed-1 pilot of the same grid in brackets):
+# (1) measured at width 32: loss(large-tuned) - loss(small-tuned) > 2 standard errors [0.060 vs 0.0085]
+# (2) measured at width 256: loss(small-tuned) - loss(large-tuned) > 2 standard errors [0.031 vs 0.0080]
+# (3) the fitted curves cross inside the swept N, 95 % bootstrap interval inside it too [4.0e5, 3.1e4-1.1e6]
+MIN_SHARE_CROSSING = 0.9  # (4) share of paired bootstrap draws that cross inside the swept N [0.966]
 
 
 def label(name: str) -> str:
