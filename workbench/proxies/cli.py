@@ -118,8 +118,10 @@ def preset_rows(preset, path: Path):
     validate(df, str(path))
     if "run_id" not in df.columns or df.height == 0:
         raise WorkbenchError(f"{path}: no rows with a run_id: not the results of a sweep")
-    expected = {f"{preset.name}/{c.run_id()}" for c in preset.configs()}
-    present = set(df["run_id"].drop_nulls().unique().to_list())
+    # a run is a source and a run id: one preset can train the same model on two sources (repetition)
+    expected = {_run_name(f"proxy:{c.corpus}", f"{preset.name}/{c.run_id()}") for c in preset.configs()}
+    pairs = df.select("source_id", "run_id").drop_nulls().unique().iter_rows()
+    present = {_run_name(source, run) for source, run in pairs}
     if present - expected:
         raise WorkbenchError(
             f"{path}: {len(present - expected)} run(s) are not runs of preset {preset.name!r} "
@@ -133,6 +135,10 @@ def preset_rows(preset, path: Path):
     return df
 
 
+def _run_name(source_id: str, run_id: str) -> str:
+    return f"{run_id} ({source_id})"
+
+
 def cmd_verify(preset, path: Path, *, as_json: bool) -> int:
     """Re-run ``preset``'s checks on the rows in ``path``; 0 when every check passes, 1 when one fails."""
     df = preset_rows(preset, path)
@@ -142,7 +148,7 @@ def cmd_verify(preset, path: Path, *, as_json: bool) -> int:
             "preset": preset.name,
             "file": str(path),
             "rows": df.height,
-            "runs": df["run_id"].n_unique(),
+            "runs": df.select("source_id", "run_id").n_unique(),
             "verification": verification,
         }
     )

@@ -28,7 +28,7 @@ preset             corpus         what it shows
                                   token and R_D* of Muennighoff et al. 2023 (workbench/proxies/repetition.py)
 ``recipe_crossover`` zipf         two learning-rate recipes whose loss-vs-N curves cross (Xiao 2024's scaling
                                   law crossover), with a bootstrap interval (workbench/proxies/recipes.py)
-``sparse``         zipf           dense and gradually pruned GPTs on one curve in the average parameter count
+``sparse``         pystdlib       dense and gradually pruned GPTs on one curve in the average parameter count
                                   (Jin et al. 2025; workbench/proxies/sparse_dense.py)
 =================  =============  =================================================
 """
@@ -1105,6 +1105,13 @@ PRESETS: dict[str, Preset] = {
             _regimes.verify,
         ),
         Preset(
+            "superposition",
+            "toy model of superposition: loss vs width m, weak (L ~ m^-alpha) vs strong (L ~ 1/m) superposition",
+            4,
+            _superposition.configs,
+            _superposition.verify,
+        ),
+        Preset(
             "repetition",
             "one GPT size, 1-40 epochs over limited unique tokens (zipf, Python): what a repeated token is worth",
             8,
@@ -1120,17 +1127,10 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "sparse",
-            "dense GPTs and GPTs pruned to 50 % / 80 % while training (zipf): one curve in average parameters",
+            "dense GPTs and GPTs pruned to 50 % / 80 % while training (Python): one curve in average parameters",
             8,
             _sparse.configs,
             _sparse.verify,
-        ),
-        Preset(
-            "superposition",
-            "toy model of superposition: loss vs width m, weak (L ~ m^-alpha) vs strong (L ~ 1/m) superposition",
-            4,
-            _superposition.configs,
-            _superposition.verify,
         ),
     )
 }

@@ -196,9 +196,9 @@ def _share_text(share: dict):
 
 def verify(df: pl.DataFrame) -> dict:
     """The pre-registered checks on ``repetition`` rows (see datasets/proxies/README.md)."""
-    want = {f"repetition/{c.run_id()}" for c in configs()}
+    want = {(c.corpus, f"repetition/{c.run_id()}") for c in configs()}  # the same run ids on both sources
     pts = points(df)
-    have = set(pts["run_id"].to_list()) & want
+    have = set(pts.select("train_set", "run_id").iter_rows()) & want
     fitted = {"law": LAW, "params": {}}
     if have != want:
         checks = [_check(f"all {len(want)} runs were made", len(have), len(want), False)]
