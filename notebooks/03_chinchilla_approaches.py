@@ -37,7 +37,9 @@
 # * **Part 1** refits Approach 3 on the very points of Hoffmann's Figure 4 (Besiroglu et al.
 #   2024) and shows how rounding, the scaling of the objective and early stopping change the
 #   answer;
-# * **Part 2** runs all three approaches on the *same* runs with a compute-budget slider.
+# * **Part 2** runs all three approaches on the *same* runs with a compute-budget slider;
+# * **Width and depth** asks what a law in $N$ and $D$ cannot: which *shape* a model of $N$
+#   parameters should have, and whether a grouping of runs matters at all.
 
 # %%
 import polars as pl
@@ -187,4 +189,87 @@ explorer.widget
 # (arXiv:2404.10102); Li, Kudugunta, Zettlemoyer 2025, *(Mis)Fitting: A Survey of Scaling Laws*
 # (arXiv:2502.18969); Open-Athena, *scaling-law-analysis* (isoFLOP compilation, GitHub);
 # Porian et al. 2024 (arXiv:2406.19146); Kaplan et al. 2020 (arXiv:2001.08361). BibTeX is
+# written next to every export.
+
+# %% [markdown]
+# ## Width and depth
+# Every law so far sees a model only through its parameter count $N$. McLeish et al. (2025,
+# *Gemstones: A Model Suite for Multi-Faceted Scaling Laws*, arXiv:2502.06857) trained
+# Gemma-style models of many widths $w$ (the model dimension) and depths $d$ (layers), up to
+# about 2B parameters on Dolma, and fitted a law with a term for each:
+#
+# $$L(w, d, N, D) = E + \frac{A_w}{w^{\alpha_w}} + \frac{A_d}{d^{\alpha_d}}
+#   + \frac{A_N}{N^{\alpha_N}} + \frac{A_D}{D^{\alpha_D}}.$$
+#
+# At a fixed $N$ a wider model is shallower: the width term falls and the depth term rises, so
+# every size has a best aspect ratio $w/d$. The workbench's `gemstones` law carries five sets
+# of constants, the fits the authors' code ships for five selections of checkpoints (all of
+# them, up to 100B tokens, beyond 120B, after learning-rate cool-downs, at half the learning
+# rate). They are **authors' code**, not constants printed in the paper, which could not be
+# checked here (`docs/provenance.md`).
+#
+# * **parameters N** and **tokens D**: the model size and data. Left: every fit's loss above
+#   its own best shape, against $w/d$ (dots: each fit's best; the ring: yours).
+# * **your width / depth**: your shape; its width and depth are solved so that it has $N$
+#   parameters (`workbench.laws.gemstones.params_of_shape` counts a Gemstones-style model).
+# * **authors' fit to**: which selection of checkpoints; right, each fit's best $w/d$ against
+#   $N$ (grey: about the suite's sizes).
+# * **Export figure** writes PNG, SVG, PDF, the CSV tables and the BibTeX into `exports/`.
+#
+# *What the law shows and cannot show:* that at one size and data the shape moves the loss by
+# a few hundredths of a nat, and that the best shape depends on which checkpoints were fitted;
+# it cannot say why a shape wins, whether the fit holds beyond the suite's models and recipe,
+# or what a shape costs in speed (a deeper model of the same $N$ is slower per token).
+
+# %%
+from workbench.course import width_depth
+
+shapes = width_depth.WidthDepthExplorer(export_dir="exports")
+shapes.widget
+
+# %% [markdown]
+# **Does the grouping matter at all?** Before asking whether groups of runs share their
+# exponents (notebook 04 does, for training sets), ask whether they differ at all:
+# `pooled_vs_separate` fits one law to every run, groups ignored, and one law per group, and
+# compares the nested models by AIC and an F-test (least squares on log losses, so both are
+# valid). Below, 80 synthetic runs drawn from the all-checkpoints fit with 0.5 % noise:
+# *shallow* models (4 to 12 layers) and *deep* ones (24 to 64), all widths. A law in $N$ and $D$
+# alone cannot put both families on one curve; the width-depth law can. (`fit --per-group
+# family` on the command line reports this test as `grouping`, beside the exponent test.)
+
+# %%
+width_depth.grouping_table()
+
+# %% [markdown]
+# ### Exercises (width and depth)
+# 1. At $N = 10^9$ and $D = 10^{11}$, with the all-checkpoints fit: what does a model only 4
+#    times wider than deep ($w/d = 4$) lose against the best shape, and one 128 times wider?
+#    Now move **tokens D** over its whole range. Does the best shape move? Why?
+# 2. On the right panel, how far does each fit's best $w/d$ move between $10^8$ and
+#    $10^{10}$ parameters? What does the spread at $10^{10}$ say about a prescription
+#    extrapolated from this suite?
+# 3. Rerun the grouping test with noisier runs: `width_depth.grouping_table(noise=0.02)`, then
+#    0.03 and 0.05. When does the law in $N$ and $D$ stop being rejected, and what does that
+#    tell you about "the groups do not differ" as a finding?
+#
+# <details><summary>Solutions (click to open)</summary>
+#
+# 1. The best shape is $w/d \approx 28$ (width about 1,180, depth about 42). $w/d = 4$ costs
+#    0.029 nats and $w/d = 128$ costs 0.025. The best shape does not move with $D$: tokens enter
+#    the law only through their own term $A_D/D^{\alpha_D}$, which no shape changes, so at a
+#    fixed $N$ the best shape is the same for every $D$ (the right panel does not move either).
+# 2. The all-checkpoints fit's best $w/d$ rises from about 10 at $10^8$ to 53 at $10^{10}$;
+#    the beyond-120B fit reaches 61, the cool-down fit only 32.
+#    Inside the suite's sizes the five fits' best ratios differ by at most 1.4×; at $10^{10}$,
+#    five times the largest model, by 1.9× (32 to 61). The prescription depends on which
+#    checkpoints were fitted, the paper's warning about scaling-law prescriptions.
+# 3. With seed 0: at 2 % noise the Chinchilla law is still rejected ($p = 0.002$), at 3 % it is
+#    not ($p = 0.07$), at 5 % AIC prefers pooling ($p = 0.48$); the width-depth law is never
+#    rejected ($p \ge 0.91$). Not rejecting pooling means the data cannot tell the groups
+#    apart at that noise, not that they are the same.
+# </details>
+#
+# **Sources.** McLeish, Kirchenbauer, Miller, Singh, Bhatele, Goldblum, Panda, Goldstein 2025
+# (arXiv:2502.06857); the constants are from the authors' repository
+# `mcleish7/gemstone-scaling-laws` at a pinned commit (`docs/provenance.md`). BibTeX is
 # written next to every export.

@@ -16,6 +16,8 @@ CASES = {
     "slider_latency.py": ([], "target (median <= 50 ms for every explorer)"),
     "proxy_throughput.py": (["--widths", "32", "--seconds", "0.3", "--sweep", "smoke"], "at most"),
     "kernel_memory.py": (["--only", "index"], "target (<= 250 MB RSS per kernel after Run All)"),
+    "calibration_coverage.py": (["--sources", "chinchilla_epoch", "--draws", "20"], "target (calibrated coverage"),
+    "formula_law.py": (["--repeats", "2"], "target (same constants to 1e-06 relative"),
 }
 
 

@@ -40,6 +40,8 @@ SAMPLES = {
     "loss": np.linspace(2.2, 4.0, 8),
     "k": np.geomspace(1, 1e4, 8),
     "parallel_streams": np.array([1.0, 2, 4, 8, 1, 2, 4, 8]),
+    "width": np.array([256.0, 512, 768, 1024, 1280, 1792, 2560, 3072]),
+    "depth": np.array([23.0, 4, 12, 28, 8, 36, 16, 12]),
 }
 
 

@@ -9,6 +9,7 @@ from conftest import ROOT
 
 FLOORS = [  # longest prefix wins
     ("workbench.errors", 0),
+    ("workbench.files", 0),
     ("workbench.laws", 1),
     ("workbench.corpus.schema", 1),
     ("workbench.corpus", 2),

@@ -143,6 +143,7 @@ def test_pyproject_lists_expected_packages():
         "pyarrow",
         "numpy",
         "scipy",
+        "sympy",
         "huggingface-hub",
         "torch",
         "tqdm",

@@ -9,6 +9,10 @@ says which rows were fitted (a corpus source, or one of its named subsets,
 vouch for.  Every user error is one line on stderr and exit code 2; a
 traceback means a bug in the workbench.
 
+``fit --formula TEXT`` fits a law typed as a formula and ``--law FILE.toml`` one kept in a
+law file (:mod:`workbench.laws.formula`, :mod:`workbench.laws.law_file`); ``--bound`` sets
+their parameters' bounds.
+
 Hostile input is refused before it reaches the fit: option values have
 ranges (``--bootstrap`` 0..10000 draws and at most 10 million resampled rows,
 ``--seed`` 0..2**32-1, finite ``--delta``/``--weight``/``--fix`` values, each
@@ -49,6 +53,14 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(EXIT_USAGE, f"error: {one_line(message)} (see {self.prog} --help)\n")
+
+
+class _Laws(argparse.Action):
+    """``--law``, repeatable: ``args.law`` is the first (what a one-law fit uses), ``args.laws`` every one."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        namespace.laws = [*(getattr(namespace, "laws", None) or []), values]
+        namespace.law = namespace.laws[0]
 
 
 def _whole(name: str, low: int, high: int) -> Callable[[str], int]:
@@ -245,10 +257,10 @@ def _fit_options(args, law):
 
 
 def cmd_fit(args) -> int:
-    from workbench.laws import get_law
-
     _check_fit_request(args)
-    law = get_law(args.law)
+    if len(args.laws) > 1:
+        return _cmd_scoreboard(args)
+    law = _fit_law(args)
     groups: tuple[str, ...] = ()
     if args.per_group:
         if law.basis is None:
@@ -269,10 +281,41 @@ def cmd_fit(args) -> int:
     out, events = _guarded_fit(args, law, frame, groups, points, options)
     out["warnings"] = notes + out["warnings"]
     out["data"] = data_info
+    out["data"]["predict_order"] = list(law.variables)  # the order of --predict values
     _check_finite_fit(out, law)
     out["warnings"].extend(_numeric_warnings(out, events, args.json))
     print(_strict_json(out) if args.json else _format_fit(out, law))
     return 0
+
+
+def _fit_law(args):
+    """The law of a one-law fit: ``--formula`` (its variables are the data's columns it names), or ``--law``
+    (a registered name or a ``.toml`` law file); ``--bound`` changes the bounds of either of the last two."""
+    from workbench.laws import resolve_law
+    from workbench.laws.formula import parse_bounds
+
+    bounds = parse_bounds(args.bound)
+    if args.formula is None:
+        return resolve_law(args.law, bounds=bounds)
+    from workbench.corpus.formula_columns import formula_variables
+    from workbench.laws import Law
+    from workbench.laws.formula import formula_names
+
+    formula_names(args.formula)  # a hostile or malformed formula is refused before any data is read
+    return Law.from_formula(args.formula, formula_variables(args.formula, _data_columns(args.data)), bounds=bounds)
+
+
+def _data_columns(spec: str) -> list[str]:
+    """The column names of ``--data`` (a file's header, or a corpus source's numeric columns with values)."""
+    from workbench import corpus
+    from workbench.corpus.tables import read_text_table
+
+    path = Path(spec)
+    if _exists(path) or any(sep in spec for sep in ("/", "\\")) or path.suffix:
+        return list(read_text_table(path).columns)
+    source_id, _ = _source_and_subset(spec, corpus.sources())
+    frame = corpus.loss_points(source_id)
+    return [c for c in frame.columns if frame[c].dtype.is_numeric() and frame[c].null_count() < frame.height]
 
 
 def _guarded_fit(args, law, frame, groups, points, options) -> tuple[dict, list[str]]:
@@ -324,6 +367,20 @@ def _check_fit_request(args) -> None:
         parse_holdout(args.holdout)
     if args.per_group is not None and not args.per_group.strip():
         raise WorkbenchError("--per-group is empty; name the column that holds each row's group")
+    _check_calibrate_request(args)
+
+
+def _check_calibrate_request(args) -> None:
+    """``--calibrate`` widens bootstrap intervals; several ``--law`` compare laws on one set of options."""
+    if args.calibrate and not args.bootstrap:
+        raise WorkbenchError("--calibrate needs --bootstrap B: the calibrated interval envelopes the bootstrap one")
+    if args.calibrate and args.per_group:
+        raise WorkbenchError("--calibrate does not work with --per-group yet; calibrate one group's rows at a time")
+    if len(args.laws) > 1:
+        flags = {"--per-group": args.per_group, "--fix": args.fix, "--tie": args.tie, "--holdout": args.holdout}
+        used = [flag for flag, value in flags.items() if value]
+        if used:
+            raise WorkbenchError(f"{used[0]} works with one --law at a time; the scoreboard compares laws as they are")
 
 
 def _check_group_labels(frame: pl.DataFrame, column: str, origin: str) -> None:
@@ -354,25 +411,131 @@ def _fit_and_report(args, law, frame, groups, points, options) -> dict:
     """Fit, bootstrap, predict, compare groups and backtest as the flags ask; the JSON object without notes."""
     from workbench.analysis.backtest import backtest
     from workbench.fit import fit_problem, make_problem
-    from workbench.laws import get_law
 
     result = fit_problem(make_problem(law, frame, options))
     if args.bootstrap:
         result = result.bootstrap(draws=args.bootstrap, seed=args.seed)
     out = result.to_dict()
     out["predictions"] = [p.to_dict(law.target) for p in result.predictions(points)]
+    if args.calibrate:
+        from workbench.analysis.calibrate import calibrate, rolling_origin
+
+        errors = rolling_origin(law, frame, options=options)
+        _add_intervals(out, result, points, calibrate(errors), errors)
     if groups:
         if args.fix or args.tie:
             out["sharing"] = {"skipped": "--fix/--tie name per-group parameters, which separate fits do not have"}
+            out["grouping"] = dict(out["sharing"])
         else:
-            from workbench.analysis.groups import shared_vs_separate
+            from workbench.analysis.groups import pooled_vs_separate, shared_vs_separate
 
-            cmp = shared_vs_separate(get_law(args.law), frame, args.per_group, shared=result)  # squared loss: AIC
+            cmp = shared_vs_separate(_fit_law(args), frame, args.per_group, shared=result)  # squared loss: AIC
             out["sharing"] = cmp.to_dict()
+            out["grouping"] = pooled_vs_separate(cmp.law, frame, args.per_group, separate=cmp.separate).to_dict()
     if args.holdout:
         bt = backtest(law, frame, args.holdout, options)
         out["backtest"] = {**bt.to_dict(), "params": dict(bt.fit.params), "warnings": list(bt.fit.warnings)}
     return out
+
+
+def _add_intervals(out: dict, result, points, calibration, errors) -> None:
+    """Each prediction gains ``pi`` (calibrated by ``errors``); ``out`` gains ``calibration`` and its notes."""
+    from workbench.analysis.calibrate import calibrated_intervals
+
+    intervals = calibrated_intervals(result, points, calibration)
+    for record, pi in zip(out["predictions"], intervals):
+        record["pi"] = pi.to_dict()
+    out["calibration"] = {**calibration.to_dict(), "backtests": errors.to_dict()}
+    notes = [*calibration.notes, *(note for pi in intervals for note in pi.notes)]
+    out["warnings"] = [*out["warnings"], *(n for n in dict.fromkeys(notes) if n not in out["warnings"])]
+
+
+def _pi_text(p: dict) -> str:
+    """A prediction's calibrated interval in a few words ("" without ``--calibrate``)."""
+    if "pi" not in p:
+        return ""
+    pi = p["pi"]
+    how = f"{pi['n_errors']} backtest errors" + ("" if pi["calibrated"] else ", uncalibrated")
+    return f" [{100 * pi['level']:.3g}% PI {pi['lo']:.6g}, {pi['hi']:.6g} from {how}]"
+
+
+def _cmd_scoreboard(args) -> int:
+    """Several ``--law``: each fitted and predicted as alone, then the rolling-origin backtest scoreboard."""
+    from types import SimpleNamespace
+
+    from workbench.laws import resolve_law
+
+    laws = [resolve_law(spec) for spec in args.laws]
+    if len({law.name for law in laws}) < len(laws):
+        raise WorkbenchError(f"--law names a law twice ({', '.join(args.laws)}); give each law once")
+    if len({law.target for law in laws}) > 1:
+        targets = ", ".join(f"{law.name} predicts {law.target}" for law in laws)
+        raise WorkbenchError(f"--law: the laws predict different quantities ({targets}); compare laws of one target")
+    domains = {v: d for law in laws for v, d in law.domains.items()}
+    variables = tuple(dict.fromkeys(v for law in laws for v in law.variables))
+    columns = SimpleNamespace(name=", ".join(args.laws), variables=variables, target=laws[0].target, domains=domains)
+    frame, notes, data_info = _load_fit_data(args.data, columns)
+    points = [_parse_point(p, columns) for p in args.predict]
+    _check_bootstrap_size(args.bootstrap, frame.height)
+    events: list[str] = []
+    try:
+        with _recorded_numerics(events):
+            out = _scoreboard_report(args, laws, frame, points, _fit_options(args, laws[0]))
+    except (ValueError, ArithmeticError) as exc:
+        if isinstance(exc, WorkbenchError) or not events:
+            raise
+        raise WorkbenchError(
+            f"--law {columns.name}: a fit failed after floating-point {_kinds(events)} "
+            f"({quote(f'{type(exc).__name__}: {exc}', 120)}); check the data's units"
+        ) from None
+    out["data"] = data_info
+    out["data"]["predict_order"] = list(variables)
+    out["warnings"] = notes
+    for law, fit in zip(laws, out["laws"]):
+        _check_finite_fit(fit, law)
+    out["warnings"].extend(_numeric_warnings(out, events, args.json))
+    print(_strict_json(out) if args.json else _format_scoreboard(out, laws))
+    return 0
+
+
+def _scoreboard_report(args, laws, frame, points, options) -> dict:
+    """The scoreboard and every law's own fit, bootstrap and (calibrated) predictions."""
+    from workbench.analysis.calibrate import scoreboard
+
+    board = scoreboard(laws, frame, options=options)
+    fits = []
+    for entry in board.entries:
+        result = entry.fit.bootstrap(draws=args.bootstrap, seed=args.seed) if args.bootstrap else entry.fit
+        mine = [{v: p[v] for v in entry.law.variables} for p in points]
+        fit = result.to_dict()
+        fit["predictions"] = [p.to_dict(entry.law.target) for p in result.predictions(mine)]
+        if args.calibrate:
+            _add_intervals(fit, result, mine, entry.calibration, entry.errors)
+        fits.append(fit)
+    return {"favoured": board.favoured, "scoreboard": board.to_dict(), "laws": fits}
+
+
+def _format_scoreboard(out: dict, laws) -> str:
+    """The scoreboard table, its verdict, then each law as a one-law fit prints it (without repeating the data)."""
+    board = out["scoreboard"]
+    lines = [
+        f"data: {out['data']['summary']}",
+        f"scoreboard: rolling-origin backtests by {board['size']} (fit up to each size, predict every larger one)",
+        f"  {'law':<24}{'mean |log err|':>15}{'median':>9}{'errors':>8}{'coverage':>10}{'AIC':>11}{'BIC':>11}",
+    ]
+    for row in sorted(board["laws"], key=lambda r: r["mean_abs_log_common"]):
+        cov = "n/a" if row["calibrated_coverage"] is None else f"{row['calibrated_coverage']:.0%}"
+        lines.append(
+            f"  {row['law']:<24}{row['mean_abs_log_common']:>15.4f}{row['median_abs_log']:>9.4f}{row['n_errors']:>8}"
+            f"{cov:>10}{row['aic']:>11.1f}{row['bic']:>11.1f}"
+        )
+    lines.append(f"  (coverage: of {100 * board['level']:.3g}% calibrated intervals in the backtests themselves)")
+    lines.append(board["verdict"])
+    for law, fit in zip(laws, out["laws"]):
+        block = _format_fit({**fit, "data": out["data"]}, law).splitlines()
+        lines.extend(["", block[0], *block[2:]])
+    lines.extend(f"warning: {w}" for w in out["warnings"])
+    return "\n".join(lines)
 
 
 @contextmanager
@@ -475,7 +638,9 @@ def _format_fit(out: dict, law) -> str:
         )
         ci = f" [{level} CI {p['ci'][0]:.6g}, {p['ci'][1]:.6g}]" if "ci" in p else ""
         caution = f" (caution: fit has warnings: {'; '.join(p['warnings'])})" if p["warnings"] else ""
-        lines.append(f"  predict {inputs}: {law.target} = {p[law.target]:.6g}{ci} ({where}){caution}")
+        lines.append(f"  predict {inputs}: {law.target} = {p[law.target]:.6g}{ci}{_pi_text(p)} ({where}){caution}")
+    if "calibration" in out:
+        lines.append(f"calibration: {out['calibration']['method']}")
     if "backtest" in out:
         b = out["backtest"]
         lines.append(
@@ -483,6 +648,9 @@ def _format_fit(out: dict, law) -> str:
             f"mean |log error| {b['mae_log']:.4f} ({b['mean_abs_pct']:.2f} %), bias {b['bias_log']:+.4f}, "
             f"up to {b['max_decades_beyond_data']:.2f} decades beyond the training data"
         )
+    if "grouping" in out and "verdict" in out["grouping"]:
+        gr = out["grouping"]
+        lines.append(f"one law for all vs one per group of {gr['by']} ({gr['loss']} fits): {gr['verdict']}")
     if "sharing" in out and "verdict" in out["sharing"]:
         sh = out["sharing"]
         lines.append(f"shared vs separate exponents across {sh['by']} ({sh['loss']} fits): {sh['verdict']}")
@@ -668,8 +836,26 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("fit", help="fit a law to a CSV/parquet file or a corpus source")
-    p.add_argument("--law", help="law name (see --list-laws)")
+    p.add_argument(
+        "--law",
+        action=_Laws,
+        help="law name (see --list-laws); repeat it to compare laws by rolling-origin backtests (a scoreboard)",
+    )
     p.add_argument("--list-laws", action="store_true", help="list the laws and exit")
+    p.add_argument(
+        "--formula",
+        metavar="TEXT",
+        help="fit your own law, e.g. 'E + A/params**alpha + B/tokens**beta': names that are data columns are "
+        "its variables, every other name a parameter; + - * / **, numbers and exp, log, sqrt, tanh, minimum, "
+        "maximum (not with --law; a law file is --law FILE.toml)",
+    )
+    p.add_argument(
+        "--bound",
+        action="append",
+        default=[],
+        metavar="NAME=LO:HI",
+        help="bounds of a parameter of --formula or a .toml law, e.g. alpha=0.01:2; repeatable",
+    )
     p.add_argument(
         "--data", help="CSV/parquet with columns params, tokens, loss (aliases: N, D, L, ...), or a corpus source id"
     )
@@ -678,7 +864,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="N:D",
-        help="point to predict, values in the law's variable order; repeatable",
+        help="point to predict, values in the law's variable order (for --formula, the order in which its "
+        "variables first appear in the formula; the JSON's data.predict_order says it); repeatable",
     )
     p.add_argument(
         "--bootstrap",
@@ -715,15 +902,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--per-group",
         metavar="COLUMN",
         help="fit the law's coefficients separately for each value of COLUMN, exponents shared "
-        "(parameters become E[group], ...; --predict then ends with a group name)",
+        "(parameters become E[group], ...; --predict then ends with a group name); also tests one law for all "
+        "groups against one per group, and shared against separate exponents",
     )
     p.add_argument(
         "--holdout",
         metavar="EXPR",
         help="backtest: fit without the rows EXPR selects (e.g. 'flops>1e21') and score on them",
     )
+    p.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="with --bootstrap: add to each prediction a 95%% prediction interval that includes model-form error, "
+        "calibrated by rolling-origin backtests on the data",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.set_defaults(func=cmd_fit)
+    p.set_defaults(func=cmd_fit, laws=[])
 
     s = sub.add_parser("sources", help="list the corpus sources")
     s.add_argument("--json", action="store_true")
@@ -769,8 +963,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "fit":
             if args.list_laws:
                 return cmd_list_laws(args)
-            if not args.law or not args.data:
-                parser.error("fit needs --law and --data (or --list-laws)")
+            if args.formula is not None and args.law:
+                parser.error("--formula and --law are mutually exclusive; give one")
+            if args.bound and len(args.laws) > 1:
+                parser.error("--bound works with one law (--formula or one --law FILE.toml)")
+            if not (args.law or args.formula is not None) or not args.data:
+                parser.error("fit needs --law (or --formula) and --data (or --list-laws)")
         if args.command == "figures" and not args.format:
             args.format = ["png", "svg", "pdf"]
         return args.func(args)

@@ -96,11 +96,12 @@ def load_proxy_source(source_id: str) -> pl.DataFrame:
     known = proxy_sources()
     if source_id not in known:
         raise WorkbenchError(f"unknown proxy source {source_id!r}; known: {', '.join(known)}")
-    df = pl.concat([load_preset(p) for p in known[source_id].presets], how="vertical")
-    wrong = df.filter(pl.col("source_id") != source_id)
-    if wrong.height:
-        raise WorkbenchError(
-            f"run {wrong['run_id'][0]!r} in the presets of {source_id} has source_id "
-            f"{wrong['source_id'][0]!r}: datasets/proxies/sources.toml lists the wrong presets"
-        )
-    return df
+    parts = []
+    for preset in known[source_id].presets:  # a preset may train on several sources (repetition: two)
+        rows = load_preset(preset).filter(pl.col("source_id") == source_id)
+        if not rows.height:
+            raise WorkbenchError(
+                f"preset {preset!r} holds no rows of {source_id}: datasets/proxies/sources.toml lists the wrong presets"
+            )
+        parts.append(rows)
+    return pl.concat(parts, how="vertical")

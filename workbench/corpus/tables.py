@@ -16,9 +16,7 @@ beyond that, and such values overflow the fit's arithmetic.
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +24,7 @@ from pathlib import Path
 import polars as pl
 
 from workbench.errors import WorkbenchError, one_line, quote, quote_list
+from workbench.files import check_regular_file  # noqa: F401  (re-exported: readers import it from here)
 
 MAGNITUDE = (1e-100, 1e100)  # fit data outside this range (in absolute value, 0 aside) is a slip, not a measurement
 _POLARS_DUPLICATE = re.compile(r"_duplicated_\d+$")  # how polars renames a repeated CSV header
@@ -40,33 +39,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
 
 def _norm(name: str) -> str:
     return name.strip().lower().replace("-", "_").replace(" ", "_")
-
-
-def check_regular_file(path: str | Path) -> Path:
-    """``path`` if it is a regular file (or a link to one); otherwise a one-line error saying what it is.
-
-    Checked with ``os.stat`` before anything opens the file: opening a named
-    pipe blocks until someone writes to it, so ``x.parquet`` made by ``mkfifo``
-    would hang the reader instead of failing.
-    """
-    path = Path(path)
-    name = str(path) if len(str(path)) <= 300 else quote(str(path))  # a name too long for the OS is quoted short
-    try:
-        mode = os.stat(path).st_mode
-    except (FileNotFoundError, NotADirectoryError):
-        raise WorkbenchError(f"{name}: no such file") from None
-    except PermissionError:
-        raise WorkbenchError(f"{name}: permission denied") from None
-    except OSError as exc:
-        raise WorkbenchError(f"{name}: cannot read ({one_line(str(exc.strerror or exc), 200)})") from None
-    except ValueError:  # a NUL byte in the name
-        raise WorkbenchError(f"{quote(str(path))}: not a valid file name") from None
-    if stat.S_ISDIR(mode):
-        raise WorkbenchError(f"{name}: is a directory, not a data file")
-    if not stat.S_ISREG(mode):
-        kind = "a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
-        raise WorkbenchError(f"{name}: is {kind}, not a regular file; save the data to a file first")
-    return path
 
 
 def read_text_table(path: str | Path) -> pl.DataFrame:

@@ -6,7 +6,9 @@ fitting engine, CLI and notebooks pick it up from this registry.
 
 from __future__ import annotations
 
-from workbench.errors import WorkbenchError
+from collections.abc import Mapping
+
+from workbench.errors import WorkbenchError, quote
 from workbench.laws.annealing import ANNEALING_LAWS
 from workbench.laws.base import Law, Parameter, Preset
 from workbench.laws.bnsl import BNSL_LAWS
@@ -15,6 +17,7 @@ from workbench.laws.data_constrained import DATA_CONSTRAINED_LAWS
 from workbench.laws.efficiency import EFFICIENCY_LAWS
 from workbench.laws.floating_point import SUN_LAWS
 from workbench.laws.gadre import GADRE_LAWS
+from workbench.laws.gemstones import GEMSTONES_LAWS
 from workbench.laws.henighan import HENIGHAN_LAWS
 from workbench.laws.hyperparameters import HYPERPARAMETER_LAWS
 from workbench.laws.isik import ISIK_LAWS
@@ -45,6 +48,7 @@ _ALL = (
     *HYPERPARAMETER_LAWS,
     *SAMPLING_LAWS,
     *PARSCALE_LAWS,
+    *GEMSTONES_LAWS,
 )
 LAWS: dict[str, Law] = {law.name: law for law in _ALL}
 if len(LAWS) != len(_ALL):
@@ -59,4 +63,24 @@ def get_law(name: str) -> Law:
         raise WorkbenchError(f"unknown law {name!r}; known laws: {', '.join(sorted(LAWS))}") from None
 
 
-__all__ = ["LAWS", "Law", "Parameter", "Preset", "get_law", "CHINCHILLA"]
+def resolve_law(spec: str, bounds: Mapping[str, tuple[float, float]] | None = None) -> Law:
+    """A law from what a user typed after ``--law``: a registered name, or a path ending in ``.toml``.
+
+    A ``.toml`` path is a law file (:func:`workbench.laws.law_file.load_law_file`); ``bounds``
+    (name -> ``(low, high)``) override its bounds.  A registered law's bounds are part of its
+    declaration, so ``bounds`` for one are refused.
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise WorkbenchError("--law is empty; give a registered law's name or a .toml law file")
+    if spec.lower().endswith(".toml"):
+        from workbench.laws.law_file import load_law_file
+
+        return load_law_file(spec, bounds=bounds)
+    if bounds:
+        raise WorkbenchError(
+            f"bounds can be set only for a law from a formula or a .toml law file; {quote(spec)} is a registered law"
+        )
+    return get_law(spec)
+
+
+__all__ = ["LAWS", "Law", "Parameter", "Preset", "get_law", "resolve_law", "CHINCHILLA"]

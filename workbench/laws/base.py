@@ -14,7 +14,7 @@ which is why the search reaches the global optimum quickly.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -122,6 +122,9 @@ class Law:
 
     A law that is not separable declares ``formula(x, values)`` instead, with
     ``values`` a name -> value mapping; the engine then fits it by multi-start.
+    It may also declare ``formula_grad(x, values)``, a name -> array mapping of
+    the prediction's exact derivative in every parameter (laws built from a
+    formula derive it symbolically); without it the engine differences.
     ``domains`` says which variables may be zero (``"nonnegative"``) or any sign
     (``"real"``); the default is ``"positive"``.  ``canonical`` maps a parameter
     vector to the canonical one of its exact equivalents (a BNSL's breaks are
@@ -137,6 +140,7 @@ class Law:
     basis: Callable[[Columns, Array], Array] | None = None
     basis_grad: Callable[[Columns, Array], Array] | None = None
     formula: Callable[[Columns, Mapping[str, float]], Array] | None = None
+    formula_grad: Callable[[Columns, Mapping[str, float]], Mapping[str, Array]] | None = None
     target: str = "loss"
     domains: Mapping[str, str] = field(default_factory=dict)
     presets: tuple[Preset, ...] = ()
@@ -151,11 +155,39 @@ class Law:
             raise ValueError(f"law {self.name}: a separable law needs basis_grad")
         if self.formula is not None and any(p.linear for p in self.parameters):
             raise ValueError(f"law {self.name}: linear parameters need a basis")
+        if self.formula_grad is not None and self.formula is None:
+            raise ValueError(f"law {self.name}: formula_grad is the gradient of a formula; declare the formula")
         for p in self.parameters:
             if p.grid_over and (
                 p.grid_over not in self.variables or self.domains.get(p.grid_over, "positive") != "positive"
             ):
                 raise ValueError(f"law {self.name}: parameter {p.name}'s grid_over must be a positive variable")
+
+    @classmethod
+    def from_formula(
+        cls,
+        formula: str,
+        variables: Sequence[str],
+        target: str = "loss",
+        bounds: Mapping[str, Sequence[float]] | None = None,
+        name: str | None = None,
+        latex: str | None = None,
+        description: str = "",
+        **more,
+    ) -> Law:
+        """A law from a formula typed as text: ``Law.from_formula("E + A/params**alpha", ["params"])``.
+
+        ``variables`` are the data's columns the formula uses (``--predict``
+        values follow their order); every other name is a parameter.  The text
+        is parsed into a whitelisted syntax tree and never run; gradients are
+        exact (sympy), parameters that enter linearly are solved exactly, and
+        ``bounds`` (name -> ``(low, high)``) override the defaults.  Keyword
+        ``domains``, ``presets`` and ``title`` are passed on.  See
+        :mod:`workbench.laws.formula` for the syntax, the defaults and the limits.
+        """
+        from workbench.laws.formula import law_from_formula
+
+        return law_from_formula(formula, variables, target, bounds, name, latex, description, **more)
 
     @property
     def names(self) -> tuple[str, ...]:

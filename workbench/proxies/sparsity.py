@@ -20,8 +20,11 @@ dense runs on one Chinchilla curve.
 
 from __future__ import annotations
 
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # torch is imported where a model is pruned, so the schedule can be read without it
+    import torch
+    from torch import nn
 
 _EMBEDDINGS = ("tok.", "pos.", "src_tok.", "src_pos.")
 
@@ -45,6 +48,8 @@ class GradualPruner:
     """Masks for the prunable matrices, tightened on a schedule; counts non-zero parameters as it goes."""
 
     def __init__(self, model: nn.Module, final: float, steps: int, start: float, end: float, interval: int):
+        import torch
+
         self.weights = prunable(model)
         self.masks = [torch.ones_like(p, dtype=torch.bool) for p in self.weights]
         self.final, self.steps, self.start, self.end = final, steps, start, end
@@ -54,8 +59,13 @@ class GradualPruner:
         self.sparsity = 0.0
         self._sum_nonzero, self._n = 0.0, 0
 
-    @torch.no_grad()
     def _tighten(self, target: float) -> None:
+        import torch
+
+        with torch.no_grad():
+            self._tighten_masks(target, torch)
+
+    def _tighten_masks(self, target: float, torch) -> None:
         for p, m in zip(self.weights, self.masks):
             k = int(round(target * p.numel()))  # entries to zero in this matrix
             if k <= int((~m).sum()):
@@ -67,9 +77,14 @@ class GradualPruner:
         zeros = sum(int((~m).sum()) for m in self.masks)
         self.sparsity = zeros / self.dense_params
 
-    @torch.no_grad()
     def after_step(self, step: int) -> None:
         """Call after ``optimizer.step()`` of ``step`` (1-based): tighten on schedule, zero the pruned weights."""
+        import torch
+
+        with torch.no_grad():
+            self._after_step(step)
+
+    def _after_step(self, step: int) -> None:
         in_ramp = self.start * self.steps < step <= self.end * self.steps + self.interval
         if in_ramp and (step % self.interval == 0 or step >= self.end * self.steps):
             target = cubic_sparsity(step, self.steps, self.final, self.start, self.end)
