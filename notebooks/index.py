@@ -16,13 +16,13 @@
 # %% [markdown]
 # # Scaling laws: a course in notebooks
 #
-# The 14 notebooks below (00 to 13, in teaching order) show how the loss of a neural network
+# The 15 notebooks below (00 to 14, in teaching order) show how the loss of a neural network
 # depends on its size, its data, its compute, its numbers' precision, its learning-rate schedule
 # and the compute spent at inference — each built on published measurements that ship with this
 # repository, fitted with one engine, and explored with sliders. New to scaling laws? Start with
 # **02 · Chinchilla**: it goes from published points to a fitted law to a compute-optimal model in
 # one sitting, and every other notebook follows its pattern. A plan for a 6–8 session course is
-# in `docs/teaching.md`.
+# in `docs/teaching.md`. Bringing your own runs? **14** checks a scaling claim on them end to end.
 #
 # | # | notebook | what you learn |
 # |---|---|---|
@@ -34,12 +34,13 @@
 # | 05 | [From loss to downstream error](05_downstream.ipynb) | predicting benchmark error from the loss; three views of emergence; how pre-training data and its alignment shape translation quality (Isik et al., illustrative constants) |
 # | 06 | [Precision: what a bit buys](06_precision.ipynb) | the loss cost of training and serving in fewer bits; where Kumar et al. and Sun et al. disagree |
 # | 07 | [Breaks, inverse scaling, U-shapes and inverted-Us](07_inverse_scaling.ipynb) | broken power laws; when bigger is worse, worse-then-better (U) or better-then-worse (inverted-U) |
-# | 08 | [Crossovers: which method wins at scale?](08_crossovers.ipynb) | when one method's scaling curve overtakes another's, with an interval |
-# | 09 | [Train your own proxies](09_proxies.ipynb) | small models you can train on a CPU that reproduce each phenomenon |
+# | 08 | [Crossovers: which method wins at scale?](08_crossovers.ipynb) | when one method's scaling curve overtakes another's, with an interval; a learning rate tuned small that loses big (the `recipe_crossover` experiment) |
+# | 09 | [Train your own proxies](09_proxies.ipynb) | small models you can train on a CPU that reproduce each phenomenon; sparse and dense training on one curve (the `sparse` experiment) |
 # | 10 | [Learning-rate schedules](10_lr_schedules.ipynb) | the annealing law: fit one loss curve, predict any schedule |
-# | 11 | [Data constraints](11_data_constraints.ipynb) | what repeated epochs are worth, and how data pruning can beat a power law (a perceptron experiment) |
+# | 11 | [Data constraints](11_data_constraints.ipynb) | what repeated epochs are worth (the `repetition` experiment on two sources), and how data pruning can beat a power law (a perceptron experiment) |
 # | 12 | [Inference-time scaling](12_inference_scaling.ipynb) | coverage from repeated sampling, its extrapolation, an imperfect verifier's ceiling, and when to stop sampling; what parallel streams are worth in parameters (ParScale, illustrative constants) |
 # | 13 | [Translation models](13_nmt.ipynb) | splitting parameters between encoder and decoder, fitted on encoder–decoder runs you can train |
+# | 14 | [Checking a scaling claim before paying for it](14_checking_a_claim.ipynb) | for researchers: your CSV and your law typed as a formula, fitted, backtested, compared with the library's laws, and a big run predicted with an interval calibrated on the backtests; a Markdown report of the evidence |
 #
 # ## How to use the notebooks
 # * **Run all** (Run ▸ Run All Cells). Every notebook runs in well under a minute from shipped

@@ -36,6 +36,7 @@ SLIDERS = {
     "11_data_constraints": {},  # unique tokens move the loss curves
     "12_inference_scaling": {},  # the fit range moves the extrapolation
     "13_nmt": {"chart_index": 1},  # the encoder share moves your split (chart 0 is the static proxy fit)
+    "14_checking_a_claim": {},  # the big run's params move its prediction, bands and distance (steps 1-5: no chart)
 }
 
 

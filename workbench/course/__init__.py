@@ -98,6 +98,7 @@ LESSONS: tuple[tuple[str, ...], ...] = (
     ("data_constraints", "repeated_data", "pruning"),
     ("inference_scaling", "parallel_scaling"),
     ("nmt",),
+    ("claim_check", "claim_widgets"),
 )
 
 
