@@ -38,11 +38,11 @@ from workbench.laws.base import Law
 from workbench.laws.grouped import grouped
 
 
-def _stats():
-    """scipy.stats, imported on first use: it costs a notebook kernel ~25 MB that most lessons never need."""
-    from scipy import stats
+def _f_sf(f: float, extra: int, dof: int) -> float:
+    """P(F > f) for an F(extra, dof) variable: scipy.special's F tail, not scipy.stats (~30 MB in a kernel)."""
+    from scipy.special import fdtrc
 
-    return stats
+    return float(fdtrc(extra, dof, f))
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def _nested_f_test(table: pl.DataFrame, small: str, big: str, n_points: int) -> 
     if extra <= 0 or dof <= 0 or bg["rss_log"] <= 0:
         return float("nan"), float("nan")
     f = max(sm["rss_log"] - bg["rss_log"], 0.0) / extra / (bg["rss_log"] / dof)
-    return float(f), float(_stats().f.sf(f, extra, dof))
+    return float(f), _f_sf(f, extra, dof)
 
 
 def _log_rss(result: FitResult, data) -> tuple[float, int, int]:
