@@ -120,6 +120,22 @@ def _log_rss(result: FitResult, data) -> tuple[float, int, int]:
     return float(np.sum(r**2)), r.size, k
 
 
+def _nested_table(
+    name: str, smaller: FitResult, rss_small: float, k_small: int, separate: dict, rss_sep: float, k_sep: int, n: int
+) -> pl.DataFrame:
+    """The two nested models of one comparison, side by side: free parameters, RSS, AIC, BIC, objective."""
+    rows = [
+        (name, k_small, rss_small, smaller.objective),
+        ("separate", k_sep, rss_sep, float(sum(r.objective for r in separate.values()))),
+    ]
+    return pl.DataFrame(
+        [
+            {"model": m, "free_parameters": k, "rss_log": rss, **_criteria(rss, n, k), "objective": obj}
+            for m, k, rss, obj in rows
+        ]
+    )
+
+
 def _criteria(rss: float, n: int, k: int) -> dict[str, float]:
     rss = max(rss, 1e-300)
     return {"aic": n * np.log(rss / n) + 2 * k, "bic": n * np.log(rss / n) + k * np.log(n)}
@@ -208,24 +224,7 @@ def shared_vs_separate(
         raise WorkbenchError(f"the joint fit given is of {shared.law.name!r}, not of {glaw.name!r}")
     separate, rss_sep, k_sep = _separate_fits(law, frame, by, names, options, separate)
     rss_sh, n_sh, k_sh = _log_rss(shared, gdata)
-    table = pl.DataFrame(
-        [
-            {
-                "model": "shared exponents",
-                "free_parameters": k_sh,
-                "rss_log": rss_sh,
-                **_criteria(rss_sh, n_sh, k_sh),
-                "objective": shared.objective,
-            },
-            {
-                "model": "separate",
-                "free_parameters": k_sep,
-                "rss_log": rss_sep,
-                **_criteria(rss_sep, n_sh, k_sep),
-                "objective": float(sum(r.objective for r in separate.values())),
-            },
-        ]
-    )
+    table = _nested_table("shared exponents", shared, rss_sh, k_sh, separate, rss_sep, k_sep, n_sh)
     exponents = pl.DataFrame(
         [
             {"parameter": p.name, "shared": shared.params[p.name], **{g: separate[g].params[p.name] for g in names}}
@@ -317,24 +316,7 @@ def pooled_vs_separate(
     separate, rss_sep, k_sep = _separate_fits(law, frame, by, names, options, separate)
     pooled = fit(law, frame, options)
     rss_po, n_po, k_po = _log_rss(pooled, frame)
-    table = pl.DataFrame(
-        [
-            {
-                "model": "pooled",
-                "free_parameters": k_po,
-                "rss_log": rss_po,
-                **_criteria(rss_po, n_po, k_po),
-                "objective": pooled.objective,
-            },
-            {
-                "model": "separate",
-                "free_parameters": k_sep,
-                "rss_log": rss_sep,
-                **_criteria(rss_sep, n_po, k_sep),
-                "objective": float(sum(r.objective for r in separate.values())),
-            },
-        ]
-    )
+    table = _nested_table("pooled", pooled, rss_po, k_po, separate, rss_sep, k_sep, n_po)
     params = pl.DataFrame(
         [{"parameter": n, "pooled": pooled.params[n], **{g: separate[g].params[n] for g in names}} for n in law.names]
     )
