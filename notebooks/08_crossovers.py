@@ -167,9 +167,9 @@ else:
 # smallest model is exactly "conventional wisdom from small experiments". Each recipe's loss
 # against $N$ is fitted with $L = E + A\,N^{-\alpha}$ by the one engine (500 bootstrap draws,
 # runs resampled) and `workbench.analysis.crossover` finds where the fitted curves cross. The
-# 14 runs take about 6 min on two idle CPU cores (the shipped sweep took 19 min on a machine
-# shared with six other jobs); to make them again and run the pre-registered checks on the
-# shipped rows:
+# 14 runs take about 5 min on two idle CPU cores (295 s measured; 19 min on a machine shared
+# with six other jobs); to make them again and run the pre-registered checks on the shipped
+# rows:
 #
 # ```
 # python -m workbench sweep --preset recipe_crossover --out runs/recipe_crossover

@@ -159,8 +159,8 @@ else:
 # Zhu & Gupta (2017, arXiv:1710.01878): dense for the first 25 % of the steps, pruned to the
 # target by 75 %, then trained on at that sparsity; embeddings stay dense. The power law with an
 # offset is fitted to the dense runs by the same engine as above, and each sparse run is read
-# against it. To make the runs again (about 4 min on two idle cores; the shipped sweep took 7.5
-# min on a machine shared with six other jobs) and run the pre-registered checks:
+# against it. To make the runs again (about 2.5 min on two idle cores, 139 s measured; 7.5 min
+# on a machine shared with six other jobs) and run the pre-registered checks:
 #
 # ```
 # python -m workbench sweep --preset sparse --out runs/sparse
