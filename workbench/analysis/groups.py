@@ -80,10 +80,7 @@ class GroupComparison:
 
     @property
     def verdict(self) -> str:
-        d = self.delta_aic
-        better = "shared exponents" if d > 0 else "separate exponents"
-        strength = "strongly " if abs(d) > 10 else "" if abs(d) > 2 else "barely "
-        return f"{strength}prefers {better} (AIC difference {abs(d):.1f}; F-test p = {self.f_test[1]:.2g})"
+        return _verdict(self.delta_aic, self.f_test[1], "shared exponents", "separate exponents")
 
     def to_dict(self) -> dict:
         f, p_value = self.f_test
@@ -118,6 +115,14 @@ def _log_rss(result: FitResult, data) -> tuple[float, int, int]:
     fixed, ties = result.details.get("fixed", {}), result.details.get("ties", {})
     k = len([p for p in result.law.names if p not in fixed and p not in ties])
     return float(np.sum(r**2)), r.size, k
+
+
+def _verdict(delta_aic: float, p_value: float, smaller: str, separate: str) -> str:
+    """Which of two nested models AIC prefers, how strongly, and the F-test's p-value, in one phrase."""
+    better = smaller if delta_aic > 0 else separate
+    d = abs(delta_aic)
+    strength = "strongly " if d > 10 else "" if d > 2 else "barely "
+    return f"{strength}prefers {better} (AIC difference {d:.1f}; F-test p = {p_value:.2g})"
 
 
 def _nested_table(
@@ -268,10 +273,7 @@ class PoolingComparison:
 
     @property
     def verdict(self) -> str:
-        d = self.delta_aic
-        better = "one law for all groups (pooled)" if d > 0 else "a separate law per group"
-        strength = "strongly " if abs(d) > 10 else "" if abs(d) > 2 else "barely "
-        return f"{strength}prefers {better} (AIC difference {abs(d):.1f}; F-test p = {self.f_test[1]:.2g})"
+        return _verdict(self.delta_aic, self.f_test[1], "one law for all groups (pooled)", "a separate law per group")
 
     def to_dict(self) -> dict:
         f, p_value = self.f_test
