@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+import polars as pl
 
 from workbench.errors import WorkbenchError
 from workbench.fit.objectives import Objective
@@ -464,6 +465,7 @@ def read_columns(law: Law, data, *, space: str = "log") -> tuple[dict[str, np.nd
 
 def _columns(law: Law, data) -> dict[str, np.ndarray]:
     """The law's variables and target from ``data`` as float arrays, each checked against its domain."""
+    data = _collect_needed(law, data)
     cols = {}
     for v in (*law.variables, law.target):
         try:
@@ -488,3 +490,19 @@ def _columns(law: Law, data) -> dict[str, np.ndarray]:
             )
         cols[v] = arr
     return cols
+
+
+def _collect_needed(law: Law, data):
+    """A polars ``LazyFrame`` collected to the law's variables and target only; any other ``data`` as it is.
+
+    A lazy scan over a curve-scale table (``workbench.corpus.scan``) then reads
+    just those columns (and the rows its filters keep), never the whole table.
+    """
+    if not isinstance(data, pl.LazyFrame):
+        return data
+    needed = list(dict.fromkeys((*law.variables, law.target)))
+    have = set(data.collect_schema().names())
+    for v in needed:
+        if v not in have:
+            raise WorkbenchError(f"data has no column {v!r} needed by law {law.name!r}")
+    return data.select(needed).collect()
