@@ -23,7 +23,9 @@ KNOWN_FAILURES: dict[str, str] = {
 
 
 def test_every_preset_is_shipped():
-    assert set(SHIPPED) == set(PRESETS)
+    """Every preset ships its results, except those marked ``shipped=False`` (cluster-sized: priced and tested by
+    tests/test_proxies_dry_run.py instead), which must ship none."""
+    assert set(SHIPPED) == {name for name, p in PRESETS.items() if p.shipped}
 
 
 def test_shipped_results_are_small():

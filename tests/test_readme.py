@@ -41,7 +41,7 @@ def test_readme_lists_every_proxy_preset():
 
     text = (ROOT / "README.md").read_text()
     rows = re.findall(r"^\| `(\w+)` \| .* \| [\d.]+ (?:s|min) \|$", text, flags=re.M)
-    assert rows == list(PRESETS)
+    assert rows == [name for name, p in PRESETS.items() if p.shipped]  # the table gives measured wall times
 
 
 def test_cli_examples_on_corpus_sources_run(capsys):

@@ -1,5 +1,9 @@
 """``python -m workbench sweep --preset NAME --out DIR [--json]``: train a preset, resumably.
 
+``python -m workbench sweep --preset NAME --dry-run [--workers K] [--json]`` prices
+the preset without training (runs, FLOPs, memory per run, wall time here on 1
+and K workers, assumed GPU time; :mod:`workbench.proxies.pricing`), exit 0.
+
 ``python -m workbench sweep --preset NAME --verify FILE [--json]`` re-runs the
 preset's pre-registered checks on rows already made (a sweep's ``results.csv``
 or ``datasets/proxies/NAME.csv``) without training: every check with its value
@@ -49,6 +53,11 @@ def register(subparsers) -> None:
         help="worker processes (default: one per available core; 0 = train in this process)",
     )
     p.add_argument("--threads", type=int, default=1, help="torch threads per worker (default 1)")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="price the preset, training nothing: runs, FLOPs, memory a run, time here and on --workers, GPU time",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_sweep)
@@ -70,6 +79,8 @@ def cmd_sweep(args) -> int:
     from workbench.proxies.sweep import SweepInterrupted, run_sweep
 
     preset = get_preset(args.preset)
+    if args.dry_run:
+        return cmd_dry_run(preset, args)
     if (args.out is None) == (args.verify is None):
         raise WorkbenchError("sweep needs exactly one of --out DIR (train) and --verify FILE (check existing rows)")
     if args.verify is not None:
@@ -98,6 +109,24 @@ def cmd_sweep(args) -> int:
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     if res.failures:
         raise WorkbenchError(failure_line(res.failures, res.diverged, out))
+    return 0
+
+
+def cmd_dry_run(preset, args) -> int:
+    """Print the preset's price (:mod:`workbench.proxies.pricing`) without training anything; exit 0."""
+    from workbench.proxies.pricing import format_price, price
+    from workbench.proxies.sweep import available_cpus
+
+    if args.verify is not None:
+        raise WorkbenchError("--dry-run prices a sweep; it does not go with --verify")
+    if args.workers is not None and args.workers < 0:
+        raise WorkbenchError("--workers must be 0 or more")
+    workers = available_cpus() if args.workers is None else max(1, args.workers)  # 0: in this process, one worker
+    report = price(preset, workers)
+    if not args.json:
+        print(format_price(report))
+        return 0
+    print(json.dumps(_clean(report), indent=2))
     return 0
 
 

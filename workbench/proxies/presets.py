@@ -5,7 +5,9 @@ A :class:`Preset` is a list of :class:`~workbench.proxies.config.RunConfig`
 it fits what the phenomenon predicts with the one fitting engine and returns
 numbers and pass/fail checks, so the CLI, the tests and
 ``datasets/proxies/README.md`` report the same thing.  Presets are defined
-here, their results are shipped in ``datasets/proxies/<name>.csv``.
+here, their results are shipped in ``datasets/proxies/<name>.csv``, except for
+presets marked ``shipped=False``: sized for a cluster, they are priced by
+``sweep --dry-run`` and only their first runs are tested.
 
 =================  =============  =================================================
 preset             corpus         what it shows
@@ -13,6 +15,7 @@ preset             corpus         what it shows
 ``smoke``          zipf           seconds: the machinery works (3 tiny runs)
 ``quick``          zipf           a clean power law in N; fitted E vs the exact entropy rate
 ``isoflop``        pystdlib       isoFLOP curves with interior minima, Approach 2
+``isoflop_large``  pystdlib       the same at 100x the budgets, for a small cluster; not shipped (``shipped=False``)
 ``precision``      zipf           QAT low-bit penalty; PTQ degradation growing with tokens
 ``schedule``       pystdlib       loss curves, 4 LR schedules x 2 sizes; the LR-annealing law fitted on one
                                   predicts the rest
@@ -58,6 +61,8 @@ class Preset:
     target_minutes: float  # wall-time target on 2 cores
     build: Callable[[], list]  # RunConfig (torch proxies) or toy configs (workbench.proxies.toys)
     verify: Callable[[pl.DataFrame], dict]
+    # False: sized for a cluster, no results in datasets/proxies/ (its dry run and first runs are tested instead)
+    shipped: bool = True
 
     def configs(self) -> list[RunConfig]:
         return self.build()
@@ -178,18 +183,31 @@ ISOFLOP_GRID = {
 }
 
 
-def _isoflop_configs() -> list[RunConfig]:
+def _isoflop_configs(grid: dict[float, tuple[int, ...]] = ISOFLOP_GRID) -> list[RunConfig]:
     from workbench.proxies.models import build, counts
 
     runs = []
     unit = 4 * 128
-    for c, widths in ISOFLOP_GRID.items():
+    for c, widths in grid.items():
         for w in widths:
             cfg = RunConfig(corpus="pystdlib", width=w, depth=2)
             fpt = counts(build(cfg.model)).flops_per_token
             tokens = max(unit * 100, int(round(c / fpt / unit)) * unit)
             runs.append(RunConfig(corpus="pystdlib", width=w, depth=2, tokens=tokens, label=f"C={c:.1e}"))
     return runs
+
+
+# isoflop_large: budgets 100x isoflop's.  isoflop's N_opt grew as C^0.74, so 100x the budget moves the optimum
+# about 30x in N, 5.5x in width at depth 2: five widths a budget, centred near the expected optimum.
+ISOFLOP_LARGE_GRID = {
+    5e13: (64, 96, 128, 192, 256),
+    1.5e14: (96, 128, 192, 256, 384),
+    4.5e14: (128, 192, 256, 384, 512),
+}
+
+
+def _isoflop_large_configs() -> list[RunConfig]:
+    return _isoflop_configs(ISOFLOP_LARGE_GRID)
 
 
 def _isoflop_verify(df: pl.DataFrame) -> dict:
@@ -1054,6 +1072,14 @@ PRESETS: dict[str, Preset] = {
             15,
             _isoflop_configs,
             _isoflop_verify,
+        ),
+        Preset(
+            "isoflop_large",
+            "isoflop at 100x the budgets (5e13-4.5e14 FLOPs), widths 64-512 on Python source: for a small cluster",
+            60,  # on a small Ray cluster (about 32 cores); about a day on 2 cores (sweep --dry-run)
+            _isoflop_large_configs,
+            _isoflop_verify,
+            shipped=False,
         ),
         Preset(
             "precision",
