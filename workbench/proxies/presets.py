@@ -9,31 +9,32 @@ here, their results are shipped in ``datasets/proxies/<name>.csv``, except for
 presets marked ``shipped=False``: sized for a cluster, they are priced by
 ``sweep --dry-run`` and only their first runs are tested.
 
-=================  =============  =================================================
-preset             corpus         what it shows
-=================  =============  =================================================
-``smoke``          zipf           seconds: the machinery works (3 tiny runs)
-``quick``          zipf           a clean power law in N; fitted E vs the exact entropy rate
-``isoflop``        pystdlib       isoFLOP curves with interior minima, Approach 2
-``isoflop_large``  pystdlib       the same at 100x the budgets, for a small cluster; not shipped (``shipped=False``)
-``precision``      zipf           QAT low-bit penalty; PTQ degradation growing with tokens
-``schedule``       pystdlib       loss curves, 4 LR schedules x 2 sizes; the LR-annealing law fitted on one
-                                  predicts the rest
-``crossover``      pystdlib       fixed-window MLP vs LSTM: fitted loss-vs-N curves cross (GPT as reference)
-``inverse``        trap           a frequent pattern with unpredictable exceptions: loss on them rises with N
-``nmt``            translate      encoder-decoder: loss vs encoder and decoder size separately (Ghorbani et al. 2021)
-``pruning``        perceptron     numpy teacher-student perceptron: keep easy vs hard examples, pruning beats the
-                                  power law (Sorscher et al. 2022); a toy (workbench/proxies/toys), not a torch run
-``regimes``        relusphere     numpy ReLU random features on S^d: the four regimes of Bahri et al. 2021 (a toy)
-``superposition``  superposition  numpy toy model of superposition: weak L ~ m^-alpha vs strong L ~ 1/m
-                                  (Liu et al. 2025)
-``repetition``     zipf, pystdlib one size, 1-40 epochs over limited unique tokens: the worth of a repeated
-                                  token and R_D* of Muennighoff et al. 2023 (workbench/proxies/repetition.py)
-``recipe_crossover`` zipf         two learning-rate recipes whose loss-vs-N curves cross (Xiao 2024's scaling
-                                  law crossover), with a bootstrap interval (workbench/proxies/recipes.py)
-``sparse``         pystdlib       dense and gradually pruned GPTs on one curve in the average parameter count
-                                  (Jin et al. 2025; workbench/proxies/sparse_dense.py)
-=================  =============  =================================================
+====================  ==============  ==================================================================================
+preset                corpus          what it shows
+====================  ==============  ==================================================================================
+``smoke``             zipf            seconds: the machinery works (3 tiny runs)
+``quick``             zipf            a clean power law in N; fitted E vs the exact entropy rate
+``isoflop``           pystdlib        isoFLOP curves with interior minima, Approach 2
+``isoflop_large``     pystdlib        the same at 100x the budgets, for a small cluster; not shipped (``shipped=False``)
+``precision``         zipf            QAT low-bit penalty; PTQ degradation growing with tokens
+``schedule``          pystdlib        loss curves, 4 LR schedules x 2 sizes; the LR-annealing law fitted on one predicts
+                                      the rest
+``crossover``         pystdlib        fixed-window MLP vs LSTM: fitted loss-vs-N curves cross (GPT as reference)
+``inverse``           trap            a frequent pattern with unpredictable exceptions: loss on them rises with N
+``nmt``               translate       encoder-decoder: loss vs encoder and decoder size separately (Ghorbani et al.
+                                      2021)
+``pruning``           perceptron      numpy teacher-student perceptron: keep easy vs hard examples, pruning beats the
+                                      power law (Sorscher et al. 2022); a toy (workbench/proxies/toys), not a torch run
+``regimes``           relusphere      numpy ReLU random features on S^d: the four regimes of Bahri et al. 2021 (a toy)
+``superposition``     superposition   numpy toy model of superposition: weak L ~ m^-alpha vs strong L ~ 1/m (Liu et al.
+                                      2025)
+``repetition``        zipf, pystdlib  one size, 1-40 epochs over limited unique tokens: the worth of a repeated token
+                                      and R_D* of Muennighoff et al. 2023 (workbench/proxies/repetition.py)
+``recipe_crossover``  zipf            two learning-rate recipes whose loss-vs-N curves cross (Xiao 2024's scaling law
+                                      crossover), with a bootstrap interval (workbench/proxies/recipes.py)
+``sparse``            pystdlib        dense and gradually pruned GPTs on one curve in the average parameter count (Jin
+                                      et al. 2025; workbench/proxies/sparse_dense.py)
+====================  ==============  ==================================================================================
 """
 
 from __future__ import annotations
