@@ -94,6 +94,49 @@ class ToyRun:
         """Raise ``invalid(reason)`` when the toy's own part of a stored record is not what it writes."""
         raise NotImplementedError
 
+    @staticmethod
+    def stats(t0: float, **extra) -> dict:
+        """The ``stats`` of a toy's result: its wall time since ``t0``, no tokens or FLOPs, the library versions."""
+        import platform
+        import time
+
+        import numpy as np
+        import scipy
+
+        return {
+            "wall_seconds": time.perf_counter() - t0,
+            "train_tokens": 0,
+            "model_flops_6n": 0.0,
+            "tokens_per_second": None,
+            "peak_flops": None,
+            "mfu_6n": None,
+            **extra,
+            "numpy": np.__version__,
+            "scipy": scipy.__version__,
+            "python": platform.python_version(),
+        }
+
+    def row_base(self, result: dict, preset: str, architecture: str, **fields) -> dict:
+        """The columns every corpus row of this run shares: identity, provenance, seed and ``fields``."""
+        from workbench.proxies.results import LICENCE, PAPER, REPOSITORY
+
+        return {
+            "source_id": f"proxy:{self.SOURCE}",
+            "run_id": f"{preset}/{self.run_id()}",
+            "train_set": self.SOURCE,
+            "params_convention": "total",
+            "depth": 1,
+            "final": True,
+            "paper": PAPER,
+            "backing": f"preset {preset}",
+            "repository": REPOSITORY,
+            "source_commit": result["corpus"]["content_hash"],
+            "licence": LICENCE,
+            "seed": self.seed,
+            "architecture": architecture,
+            **fields,
+        }
+
 
 def _registry() -> dict:
     from workbench.proxies.toys.pruning import PruningConfig

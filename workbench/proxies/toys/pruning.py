@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import json
 import math
-import platform
 import re
 import time
 from dataclasses import dataclass
@@ -137,7 +136,6 @@ class PruningConfig(ToyRun):
         errors = np.array([draw_errors(self, i, cells) for i in range(self.teachers)])  # (teachers, cells)
         if not np.all(np.isfinite(errors)):
             raise FloatingPointError(f"a test error is not finite ({self.run_id()})")
-        import scipy
 
         return {
             "config": self.to_dict(),
@@ -147,18 +145,7 @@ class PruningConfig(ToyRun):
                 {"strategy": s, "score": score, "fraction": f, "kept": k, "errors": errors[:, j].tolist()}
                 for j, (s, score, f, k) in enumerate(cells)
             ],
-            "stats": {
-                "wall_seconds": time.perf_counter() - t0,
-                "train_tokens": 0,
-                "model_flops_6n": 0.0,
-                "tokens_per_second": None,
-                "peak_flops": None,
-                "mfu_6n": None,
-                "students": len(cells) * self.teachers,
-                "numpy": np.__version__,
-                "scipy": scipy.__version__,
-                "python": platform.python_version(),
-            },
+            "stats": self.stats(t0, students=len(cells) * self.teachers),
         }
 
     # ------------------------------------------------------------ validation
@@ -187,29 +174,18 @@ class PruningConfig(ToyRun):
     # ------------------------------------------------------------------- rows
     def rows(self, result: dict, preset: str) -> list[dict]:
         """The corpus rows of this run's result: one per student, mean and standard error over the draws."""
-        from workbench.proxies.results import LICENCE, PAPER, REPOSITORY
-
-        base = {
-            "source_id": f"proxy:{SOURCE}",
-            "run_id": f"{preset}/{self.run_id()}",
-            "train_set": SOURCE,
-            "params": float(self.dim),
-            "params_convention": "total",
-            "params_total": float(self.dim),
-            "params_non_embedding": float(self.dim),
-            "width": self.dim,
-            "depth": 1,
-            "final": True,
-            "eval_set": EVAL_SET,
-            "metric": METRIC,
-            "paper": PAPER,
-            "backing": f"preset {preset}",
-            "repository": REPOSITORY,
-            "source_commit": result["corpus"]["content_hash"],
-            "licence": LICENCE,
-            "seed": self.seed,
-            "architecture": "perceptron",
-        }
+        d = float(self.dim)
+        base = self.row_base(
+            result,
+            preset,
+            "perceptron",
+            params=d,
+            params_total=d,
+            params_non_embedding=d,
+            width=self.dim,
+            eval_set=EVAL_SET,
+            metric=METRIC,
+        )
         out = []
         for cell in result["cells"]:
             e = np.asarray(cell["errors"], dtype=np.float64)

@@ -68,7 +68,6 @@ from __future__ import annotations
 
 import json
 import math
-import platform
 import re
 import time
 from dataclasses import dataclass
@@ -165,7 +164,6 @@ class RegimesConfig(ToyRun):
         checked = [loss] + ([excess, np.array(limit)] if excess is not None else [])
         if not all(np.all(np.isfinite(a)) for a in checked):
             raise FloatingPointError(f"a test loss is not finite ({self.run_id()})")
-        import scipy
 
         return {
             "config": self.to_dict(),
@@ -176,17 +174,7 @@ class RegimesConfig(ToyRun):
                 for j, s in enumerate(self.sizes)
             ],
             "limit": limit,
-            "stats": {
-                "wall_seconds": time.perf_counter() - t0,
-                "train_tokens": 0,
-                "model_flops_6n": 0.0,
-                "tokens_per_second": None,
-                "peak_flops": None,
-                "mfu_6n": None,
-                "numpy": np.__version__,
-                "scipy": scipy.__version__,
-                "python": platform.python_version(),
-            },
+            "stats": self.stats(t0),
         }
 
     # ------------------------------------------------------------ validation
@@ -213,23 +201,7 @@ class RegimesConfig(ToyRun):
     # ------------------------------------------------------------------- rows
     def rows(self, result: dict, preset: str) -> list[dict]:
         """One ``test_loss`` row per point (and per limit), one ``test_loss_excess`` row per variance-limited point."""
-        from workbench.proxies.results import LICENCE, PAPER, REPOSITORY
-
-        base = {
-            "source_id": f"proxy:{SOURCE}",
-            "run_id": f"{preset}/{self.run_id()}",
-            "train_set": SOURCE,
-            "params_convention": "total",
-            "depth": 1,
-            "final": True,
-            "paper": PAPER,
-            "backing": f"preset {preset}",
-            "repository": REPOSITORY,
-            "source_commit": result["corpus"]["content_hash"],
-            "licence": LICENCE,
-            "seed": self.seed,
-            "architecture": "relu-random-features",
-        }
+        base = self.row_base(result, preset, "relu-random-features")
         out = []
         for p in result["points"]:
             out.append(self._row(base, p["size"], METRIC, p["loss"]))

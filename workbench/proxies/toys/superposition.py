@@ -55,7 +55,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import math
-import platform
 import re
 import time
 from dataclasses import dataclass
@@ -129,7 +128,6 @@ class SuperpositionConfig(ToyRun):
             raise FloatingPointError(f"the loss is not finite ({self.run_id()})")
         norms = np.linalg.norm(w.astype(np.float64), axis=1)
         p = frequencies(self.features, self.alpha)
-        import scipy
 
         return {
             "config": self.to_dict(),
@@ -141,17 +139,7 @@ class SuperpositionConfig(ToyRun):
             "represented_top": int(np.sum(norms[: self.width] > REPRESENTED_NORM)),
             "weak_theory": unrepresented_loss(p, self.width),
             "row_norms": [round(float(v), 6) for v in norms],
-            "stats": {
-                "wall_seconds": time.perf_counter() - t0,
-                "train_tokens": 0,
-                "model_flops_6n": 0.0,
-                "tokens_per_second": None,
-                "peak_flops": None,
-                "mfu_6n": None,
-                "numpy": np.__version__,
-                "scipy": scipy.__version__,
-                "python": platform.python_version(),
-            },
+            "stats": self.stats(t0),
         }
 
     # ------------------------------------------------------------ validation
@@ -170,31 +158,21 @@ class SuperpositionConfig(ToyRun):
     # ------------------------------------------------------------------- rows
     def rows(self, result: dict, preset: str) -> list[dict]:
         """Two corpus rows: the loss (with its standard error) and the represented fraction."""
-        from workbench.proxies.results import LICENCE, PAPER, REPOSITORY
 
         n, m = self.features, self.width
-        base = {
-            "source_id": f"proxy:{SOURCE}",
-            "run_id": f"{preset}/{self.run_id()}",
-            "train_set": SOURCE,
-            "params": float(n * m + n),
-            "params_convention": "total",
-            "params_total": float(n * m + n),
-            "params_non_embedding": float(n * m + n),
-            "width": m,
-            "depth": 1,
-            "final": True,
-            "step": self.steps,
-            "eval_set": EVAL_SET,
-            "paper": PAPER,
-            "backing": f"preset {preset}",
-            "repository": REPOSITORY,
-            "source_commit": result["corpus"]["content_hash"],
-            "licence": LICENCE,
-            "seed": self.seed,
-            "architecture": "relu-autoencoder",
-            "condition": condition(self.alpha, self.weight_decay),
-        }
+        size = float(n * m + n)
+        base = self.row_base(
+            result,
+            preset,
+            "relu-autoencoder",
+            params=size,
+            params_total=size,
+            params_non_embedding=size,
+            width=m,
+            step=self.steps,
+            eval_set=EVAL_SET,
+            condition=condition(self.alpha, self.weight_decay),
+        )
         note = (
             f"n={n} features, p_i ∝ i^-(1+{self.alpha:g}); {result['represented']} of {n} features represented "
             f"(|W_i| > 1/2), {result['represented_top']} of the {m} most frequent; weak-superposition prediction "
