@@ -1,7 +1,7 @@
 # Scaling-law workbench.  User-facing targets: lab, test, bench (see README.md).
 #
 # Set-up (shared by all three) is idempotent: it creates .venv if absent, installs
-# torch in its own pip step, then the workbench with its test extra, and records
+# torch in its own pip step, then the workbench with its test and cluster (Ray) extras, and records
 # the result in a stamp file named after pyproject.toml's hash.  When the stamp
 # exists the set-up is skipped.
 #
@@ -66,6 +66,6 @@ $(VENV_PY):
 
 $(STAMP): | $(VENV_PY)
 	$(VENV_PY) -m pip install '$(TORCH_SPEC)'
-	$(VENV_PY) -m pip install -e '.[test]'
+	$(VENV_PY) -m pip install -e '.[test,cluster]'
 	@rm -f $(VENV)/.setup-*.stamp
 	@touch $@

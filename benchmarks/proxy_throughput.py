@@ -1,6 +1,6 @@
 """Proxy throughput: tokens/s and model-FLOPs utilisation per width, and the pool against one process.
 
-Three measurements, all in this process tree, on whatever machine runs them:
+The measurements, all in this process tree, on whatever machine runs them:
 
 1. The fp32 matmul peak (GFLOP/s) at 1 and 2 threads, measured here (best of
    timed bursts over square sizes 256-1024).
@@ -21,11 +21,21 @@ Three measurements, all in this process tree, on whatever machine runs them:
    workers can beat this figure on the machine measured: it is what the
    second thread of one process fails to deliver, and nothing more.
 
+5. When torch sees a CUDA device (``--device cuda`` runs): its matmul peak,
+   measured in this process (float32 with torch's default "highest" matmul
+   precision, i.e. no TF32, and bfloat16; square sizes 1024-8192, timed between
+   ``torch.cuda.synchronize`` calls), and the proxy GPT's training throughput
+   per width on the GPU in float32 and under bf16 autocast, each with MFU
+   against the peak of its own dtype.  The batch is the sweep's (4 x 128) unless
+   ``--gpu-batch`` says otherwise: at these widths a GPU is launch-bound, and the
+   MFU says so.  Without a GPU one line says it was not measured (``"gpu": null``
+   in ``--json``).
+
 The machine's load average is printed before and after: on a shared machine
 every number here is a lower bound.
 
 Run: .venv/bin/python benchmarks/proxy_throughput.py [--widths 32 64 128 256 384] [--seconds 3]
-     [--sweep quick|smoke|none] [--json]
+     [--sweep quick|smoke|none] [--gpu-batch 4] [--json]
 """
 
 from __future__ import annotations
@@ -56,20 +66,27 @@ def matmul_peak(threads: int, seconds: float = 1.0) -> float:
     return best
 
 
-def train_throughput(width: int, threads: int, seconds: float) -> dict:
+def train_throughput(
+    width: int, threads: int, seconds: float, device: str = "cpu", autocast: str | None = None, batch: int = 4
+) -> dict:
+    """Best tokens/s of the proxy GPT's training step over 1-second windows (GPU windows end in a synchronize)."""
     from workbench.proxies.config import ModelConfig
     from workbench.proxies.models import build, counts
+    from workbench.proxies.train import forward_context, synchronize
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
+    dev = torch.device(device)
     model = build(ModelConfig(width=width, depth=2, ctx=128))
     c = counts(model)
+    model.to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, betas=(0.9, 0.95), weight_decay=0.1)
-    x = torch.randint(0, 256, (4, 129))
+    x = torch.randint(0, 256, (batch, 129), device=dev)
 
     def step():
-        logits = model(x[:, :-1])
-        loss = F.cross_entropy(logits.reshape(-1, 256), x[:, 1:].reshape(-1))
+        with forward_context(dev, autocast):
+            logits = model(x[:, :-1])
+        loss = F.cross_entropy(logits.float().reshape(-1, 256), x[:, 1:].reshape(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -77,6 +94,7 @@ def train_throughput(width: int, threads: int, seconds: float) -> dict:
 
     for _ in range(5):
         step()
+    synchronize(dev)
     best = 0.0  # best of 1-second windows: robust to other processes' bursts
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
@@ -84,7 +102,8 @@ def train_throughput(width: int, threads: int, seconds: float) -> dict:
         while time.perf_counter() - t0 < min(1.0, seconds):
             step()
             n += 1
-        best = max(best, n * 512 / (time.perf_counter() - t0))
+        synchronize(dev)
+        best = max(best, n * batch * 128 / (time.perf_counter() - t0))
     return {
         "width": width,
         "threads": threads,
@@ -92,6 +111,53 @@ def train_throughput(width: int, threads: int, seconds: float) -> dict:
         "flops_per_token_6n": c.flops_per_token_6n,
         "tokens_per_second": best,
     }
+
+
+def gpu_peak(dtype: str, seconds: float = 1.0) -> dict:
+    """The CUDA matmul peak in ``dtype`` (FLOP/s), best over square sizes 1024-8192, and the size that reached it."""
+    from workbench.proxies.train import measure_peak
+
+    per_size = {size: measure_peak(seconds / 4, size, device="cuda", dtype=dtype) for size in (1024, 2048, 4096, 8192)}
+    size = max(per_size, key=per_size.get)
+    return {"flops": per_size[size], "size": size, "per_size": per_size}
+
+
+def gpu_measurements(widths: list[int], seconds: float, batch: int) -> dict:
+    """GPU peak (float32, bfloat16) and per-width training throughput with MFU against the peak of its dtype."""
+    peaks = {"float32": gpu_peak("float32"), "bfloat16": gpu_peak("bfloat16")}
+    rows = []
+    for w in widths:
+        for autocast, dtype in ((None, "float32"), ("bf16", "bfloat16")):
+            r = train_throughput(w, torch.get_num_threads(), seconds, device="cuda", autocast=autocast, batch=batch)
+            r["compute_dtype"] = "bfloat16 autocast" if autocast else "float32"
+            r["mfu_6n"] = r["tokens_per_second"] * r["flops_per_token_6n"] / peaks[dtype]["flops"]
+            rows.append(r)
+    return {
+        "device_name": torch.cuda.get_device_name(0),
+        "cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version(),
+        "float32_matmul_precision": torch.get_float32_matmul_precision(),
+        "batch": batch,
+        "peak": peaks,
+        "per_width": rows,
+    }
+
+
+def print_gpu(gpu: dict | None) -> None:
+    if gpu is None:
+        print("no CUDA device: GPU peak and MFU not measured")
+        return
+    p = gpu["peak"]
+    print(
+        f"GPU {gpu['device_name']} (CUDA {gpu['cuda']}, cuDNN {gpu['cudnn']}): matmul peak "
+        f"{p['float32']['flops'] / 1e12:.1f} TFLOP/s float32 (n = {p['float32']['size']}), "
+        f"{p['bfloat16']['flops'] / 1e12:.1f} TFLOP/s bfloat16 (n = {p['bfloat16']['size']})"
+    )
+    for r in gpu["per_width"]:
+        print(
+            f"GPU width {r['width']:4d}  {r['compute_dtype']:17s}  batch {gpu['batch']}x128  "
+            f"{r['tokens_per_second']:10.0f} tokens/s  MFU(6N) {100 * r['mfu_6n']:5.1f} %"
+        )
 
 
 def _interp_tps(rows: list[dict], width: int, threads: int) -> float:
@@ -168,6 +234,7 @@ def main() -> None:
     ap.add_argument("--widths", type=int, nargs="+", default=[32, 48, 64, 96, 128, 192, 256, 384])
     ap.add_argument("--seconds", type=float, default=3.0, help="timing window per width and thread count")
     ap.add_argument("--sweep", default="quick", help="preset for the pool comparison (quick, smoke, none)")
+    ap.add_argument("--gpu-batch", type=int, default=4, help="windows of 128 tokens per step in the GPU measurements")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     report = {"loadavg_before": list(os.getloadavg()), "cpus": os.cpu_count(), "torch": torch.__version__}
@@ -185,6 +252,9 @@ def main() -> None:
                     flush=True,
                 )
     report["per_width"] = rows
+    report["gpu"] = gpu_measurements(args.widths, args.seconds, args.gpu_batch) if torch.cuda.is_available() else None
+    if not args.json:
+        print_gpu(report["gpu"])
     if args.sweep != "none":
         from workbench.proxies.sweep import available_cpus
 

@@ -155,7 +155,8 @@ display(Markdown(cc.claim_report(check.claim, check.explorer.point())))
 # scripted:
 #
 # ```python
-# data = cc.from_path("my_runs.csv")
+# data = cc.from_path("my_runs.csv")   # or runs already in polars, kept lazy:
+# # data = cc.from_frame(corpus.scan("my-curves").filter(pl.col("final")), "my curves")
 # law = cc.law_of("E + A/params**alpha + B/tokens**beta", data)
 # claim = cc.backtest_claim(cc.fit_claim(data, law))
 # claim = cc.compare_claim(claim, ["chinchilla", "kaplan_nd"])

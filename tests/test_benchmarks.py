@@ -18,6 +18,7 @@ CASES = {
     "kernel_memory.py": (["--only", "index"], "target (<= 250 MB RSS per kernel after Run All)"),
     "calibration_coverage.py": (["--sources", "chinchilla_epoch", "--draws", "20"], "target (calibrated coverage"),
     "formula_law.py": (["--repeats", "2"], "target (same constants to 1e-06 relative"),
+    "ray_backend.py": (["--presets", "smoke"], "rows identical on both backends: yes"),
     "corpus_scan.py": (["--rows", "200000"], "target (one run's curve <= 1 s, every run's final loss <= 3 s)"),
 }
 

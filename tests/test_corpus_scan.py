@@ -147,3 +147,33 @@ def test_a_lazy_frame_collects_only_the_laws_columns():
 def test_a_lazy_frame_missing_a_column_is_one_error():
     with pytest.raises(WorkbenchError, match="data has no column 'tokens' needed by law 'chinchilla'"):
         make_problem(CHINCHILLA, pl.LazyFrame({"params": [1e8, 1e9], "loss": [3.0, 2.5]}))
+
+
+@pytest.mark.parametrize("preset", ["quick", "schedule", "repetition", "nmt"])
+def test_a_presets_scan_collects_to_its_shipped_rows(tmp_path, preset):
+    from workbench.corpus.proxy_sources import load_preset, scan_preset
+
+    lazy = scan_preset(preset, store=tmp_path)
+    assert isinstance(lazy, pl.LazyFrame)
+    key = ["source_id", "run_id", "condition", "seed", "step", "eval_set", "metric"]
+    shipped = load_preset(preset).sort(key, nulls_last=True)
+    assert lazy.collect().sort(key, nulls_last=True).equals(shipped)
+
+
+def test_a_preset_not_shipped_is_one_line(tmp_path):
+    from workbench.corpus.proxy_sources import scan_preset
+
+    with pytest.raises(WorkbenchError, match="no shipped results for preset 'isoflop_large'"):
+        scan_preset("isoflop_large", store=tmp_path)
+
+
+def test_the_course_reads_shipped_curves_through_the_scan(tmp_path, monkeypatch):
+    from workbench.course.power_laws import proxy_quick_losses
+    from workbench.course.schedules import schedule_curves
+
+    monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path))
+    curves, provenance = schedule_curves()
+    assert provenance == "proxy" and curves.height > 100
+    assert any(p.suffix == ".parquet" for p in tmp_path.rglob("*"))  # read from the store it built
+    losses, why = proxy_quick_losses()
+    assert losses is not None and losses.height == 6, why

@@ -294,3 +294,27 @@ def test_export_writes_the_figure_and_the_report_without_overwriting(check, tmp_
     assert {"claim-check-001.png", "claim-check-001.svg", "claim-check-001.pdf", "claim-check-001.bib"} <= figure
     assert (out / "claim-check-001.pdf").read_bytes()[:4] == b"%PDF"
     assert "Wrote" in check.messages["export"].value
+
+
+def test_a_lazy_frame_gives_the_bundled_fit_and_collects_only_the_laws_columns(tmp_path):
+    import polars as pl
+
+    from workbench import corpus
+
+    lazy = (
+        corpus.scan("chinchilla_epoch", store=tmp_path)
+        .filter(pl.col("metric") == "loss")
+        .with_columns(pl.col("value").alias("loss"))
+    )
+    data = cc.from_frame(lazy, "chinchilla (scanned)")
+    assert data.n_rows == 245 and "loss" in data.columns
+    formula = "E + A/params**alpha + B/tokens**beta"
+    scanned = cc.fit_claim(data, cc.law_of(formula, data), draws=10)
+    shipped = cc.fit_claim(cc.bundled(), cc.law_of(formula, cc.bundled()), draws=10)
+    assert scanned.fit.params == pytest.approx(shipped.fit.params, rel=1e-9)
+    plan = lazy.select(["params", "tokens", "loss"]).explain()
+    assert "params" in plan  # the projection reaches the parquet scan
+    with pytest.raises(WorkbenchError, match="chinchilla \\(scanned\\): column 'width' row 1: missing value"):
+        data.rows(["width"])
+    with pytest.raises(WorkbenchError, match="a polars DataFrame or LazyFrame is needed"):
+        cc.from_frame([1, 2, 3])

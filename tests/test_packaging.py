@@ -311,7 +311,7 @@ def test_makefile_installs_torch_in_own_step_without_extra_index():
     assert "--extra-index-url" not in text and "--index-url" not in text
     assert re.search(rf"^TORCH_SPEC\s*:=\s*torch=={re.escape(TORCH_VERSION)}\s*$", text, re.M)
     torch_step = "$(VENV_PY) -m pip install '$(TORCH_SPEC)'"
-    package_step = "$(VENV_PY) -m pip install -e '.[test]'"
+    package_step = "$(VENV_PY) -m pip install -e '.[test,cluster]'"
     assert torch_step in text and package_step in text
     assert text.index(torch_step) < text.index(package_step)
     for target in ("lab", "test", "bench"):

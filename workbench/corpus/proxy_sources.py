@@ -64,6 +64,26 @@ def load_preset(preset: str) -> pl.DataFrame:
     return read_results_csv(path)
 
 
+def scan_preset(preset: str, *, store=None):
+    """A preset's shipped rows as a ``pl.LazyFrame`` over the parquet store (:func:`workbench.corpus.scan`).
+
+    Only the sources that list the preset are scanned, and only its runs
+    (``run_id`` starting ``<preset>/``) come out: a filter or a projection on
+    the result reads just what it needs.  Collects to the rows of
+    :func:`load_preset`, in the corpus schema's column order.
+    """
+    import polars as pl
+
+    from workbench.corpus.scan import scan
+
+    check_id(preset, str(proxies_dir()), "preset")
+    ids = [sid for sid, src in proxy_sources().items() if preset in src.presets]
+    if not ids:
+        have = sorted({p for src in proxy_sources().values() for p in src.presets})
+        raise WorkbenchError(f"no shipped results for preset {preset!r}; shipped: {', '.join(have) or 'none'}")
+    return scan(ids, store=store).filter(pl.col("run_id").str.starts_with(f"{preset}/"))
+
+
 def proxy_sources() -> dict[str, ProxySource]:
     """The registered proxy sources by id (``datasets/proxies/sources.toml``)."""
     path = proxies_dir() / "sources.toml"

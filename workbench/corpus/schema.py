@@ -169,6 +169,27 @@ COLUMNS: tuple[Column, ...] = (
         "lr x steps",
         "learning-rate annealing area up to this step, S2 with decay 0.999 (Tissue et al. 2024)",
     ),
+    Column(
+        "device",
+        pl.String,
+        "",
+        "device a proxy run trained on, e.g. 'cuda (NVIDIA A100-SXM4-80GB)' or 'cpu'; "
+        "null in a proxy row means the CPU in float32 (every shipped proxy row)",
+    ),
+    Column(
+        "compute_dtype",
+        pl.String,
+        "",
+        "precision of a proxy run's forward passes: 'bfloat16 autocast' or 'float32'; "
+        "null in a proxy row means the CPU in float32 (every shipped proxy row)",
+    ),
+    Column(
+        "software",
+        pl.String,
+        "",
+        "library versions of a proxy run, e.g. 'torch 2.4.0; CUDA 12.4; cuDNN 90100; Python 3.11.9'; "
+        "null in a proxy row means the CPU in float32 (every shipped proxy row)",
+    ),
 )
 
 BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}

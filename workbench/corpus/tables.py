@@ -234,13 +234,19 @@ def resolve_columns(df: pl.DataFrame, wanted: Sequence[str], origin: str) -> dic
 
 
 def read_user_table(
-    path: str | Path,
+    path: str | Path | pl.DataFrame | pl.LazyFrame,
     variables: Sequence[str],
     target: str = "loss",
     domains: Mapping[str, str] | None = None,
     carry: Sequence[str] = (),
+    *,
+    label: str | None = None,
 ) -> UserTable:
     """Read a user's CSV/parquet holding ``variables`` and ``target`` (aliases allowed).
+
+    ``path`` may also be a polars frame; a ``LazyFrame`` (e.g. a
+    :func:`workbench.corpus.scan` of a 10^7-row curve table, filtered) is
+    collected for the columns needed only.  Messages name it ``label``.
 
     ``carry`` names further columns to carry along unconverted (e.g. a group
     label); each must exist under exactly that name.
@@ -250,16 +256,22 @@ def read_user_table(
     says which columns may be zero (``nonnegative``) or any sign (``real``);
     every other column must be positive.
     """
-    origin = str(path)
-    raw = read_text_table(path)
     wanted = list(dict.fromkeys([*variables, target]))
+    if isinstance(path, (pl.DataFrame, pl.LazyFrame)):
+        origin = label or f"the {type(path).__name__}"
+        columns = path.lazy().collect_schema().names()
+        raw = _needed_columns(path.lazy(), [*wanted, "flops"], carry, origin)
+    else:
+        origin = str(path)
+        raw = read_text_table(path)
+        columns = raw.columns
     found = resolve_columns(raw, [*wanted, "flops"], origin)
     notes = []
     derive_tokens = "tokens" in wanted and "tokens" not in found and "flops" in found and "params" in found
     for name in wanted:
         if name not in found and not (name == "tokens" and derive_tokens):
             accepted = ", ".join(repr(a) for a in ALIASES.get(name, (name,)))
-            have = quote_list(raw.columns)
+            have = quote_list(columns)
             raise WorkbenchError(f"{origin}: missing column {name!r} (accepted names: {accepted}; the file has {have})")
     keep = {found[n]: n for n in [*wanted, "flops"] if n in found}
     frame = raw.select([pl.col(src).alias(dst) for src, dst in keep.items()])
@@ -282,10 +294,20 @@ def read_user_table(
     extra = [c for c in carry if c not in frame.columns]
     absent = [c for c in extra if c not in raw.columns]
     if absent:
-        raise WorkbenchError(f"{origin}: missing column {quote(absent[0])} (the file has {quote_list(raw.columns)})")
+        raise WorkbenchError(f"{origin}: missing column {quote(absent[0])} (the file has {quote_list(columns)})")
     frame = frame.with_columns(raw.select(extra)) if extra else frame
     renamed = {src: dst for src, dst in keep.items() if src != dst}
     return UserTable(frame=frame, renamed=renamed, notes=tuple(notes))
+
+
+def _needed_columns(lazy: pl.LazyFrame, wanted: Sequence[str], carry: Sequence[str], origin: str) -> pl.DataFrame:
+    """Collect only the columns that ``wanted`` (by alias) and ``carry`` resolve to; the rest is never read."""
+    header = pl.DataFrame(schema=lazy.collect_schema())
+    names = [*resolve_columns(header, wanted, origin).values(), *(c for c in carry if c in header.columns)]
+    try:
+        return lazy.select(list(dict.fromkeys(names))).collect()
+    except pl.exceptions.PolarsError as exc:
+        raise WorkbenchError(f"{origin}: cannot be read ({str(exc).splitlines()[0][:200]})") from None
 
 
 def check_magnitudes(frame: pl.DataFrame, origin: str) -> None:

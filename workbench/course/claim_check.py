@@ -83,6 +83,7 @@ class Dataset:
     source: str | None = None
     path: Path | None = None
     content: bytes | None = None
+    frame: pl.LazyFrame | None = None
 
     def rows(
         self, variables: Sequence[str], target: str = "loss", domains: Mapping[str, str] | None = None
@@ -93,6 +94,9 @@ class Dataset:
             return _source_rows(self.source, variables, target)
         if self.path is not None:
             table = _read_user_table(self.path, variables, target, domains)
+            return table.frame, table.notes
+        if self.frame is not None:  # only the columns the law needs are collected
+            table = _read_user_table(self.frame, variables, target, domains, label=self.label)
             return table.frame, table.notes
         with tempfile.TemporaryDirectory(prefix="claim-upload-") as tmp:
             path = Path(tmp) / self.label
@@ -108,10 +112,10 @@ class Dataset:
         return f"{self.label}: {self.n_rows:,} rows; columns {shown}"
 
 
-def _read_user_table(path: Path, variables, target, domains):
+def _read_user_table(path, variables, target, domains, label: str | None = None):
     from workbench.corpus import read_user_table
 
-    return read_user_table(path, variables, target, domains)
+    return read_user_table(path, variables, target, domains, label=label)
 
 
 def _source_rows(source: str, variables: list[str], target: str) -> tuple[pl.DataFrame, tuple[str, ...]]:
@@ -150,6 +154,20 @@ def from_path(text: str) -> Dataset:
     path = Path(text.strip()).expanduser()
     raw = read_text_table(path)
     return Dataset(str(path), tuple(raw.columns), raw.height, path=path)
+
+
+def from_frame(frame: pl.DataFrame | pl.LazyFrame, label: str = "your frame") -> Dataset:
+    """Runs already in polars, e.g. ``corpus.scan("my-curves").filter(pl.col("final"))``: kept lazy, and
+    only the columns a law needs are ever collected (the row count is one lazy ``len``)."""
+    if not isinstance(frame, (pl.DataFrame, pl.LazyFrame)):
+        raise WorkbenchError(f"{label}: a polars DataFrame or LazyFrame is needed, not {type(frame).__name__}")
+    lazy = frame.lazy()
+    try:
+        names = tuple(lazy.collect_schema().names())
+        n_rows = int(lazy.select(pl.len()).collect().item())
+    except pl.exceptions.PolarsError as exc:
+        raise WorkbenchError(f"{label}: cannot be read ({str(exc).splitlines()[0][:200]})") from None
+    return Dataset(label, names, n_rows, frame=lazy)
 
 
 def from_upload(name: str, content: bytes) -> Dataset:

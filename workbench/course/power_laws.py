@@ -152,10 +152,11 @@ def _porian_frontier(train_set: str, setting: str) -> pl.DataFrame:
 def proxy_quick_losses() -> tuple[pl.DataFrame | None, str]:
     """Final losses of the shipped proxy preset ``quick`` (loss vs N), or None and why not."""
     try:
+        from workbench.corpus.proxy_sources import scan_preset
         from workbench.proxies import results
 
-        df = results.final_losses(results.load("quick"))
-    except (WorkbenchError, ImportError, OSError) as exc:
+        df = results.final_losses(scan_preset("quick")).select("params", "loss").collect()  # reads two columns
+    except (WorkbenchError, ImportError, OSError, pl.exceptions.PolarsError) as exc:
         return (
             None,
             f"proxy preset 'quick' not available ({exc}); run `python -m workbench sweep --preset quick` to make it.",

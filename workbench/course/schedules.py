@@ -121,9 +121,9 @@ def schedule_curves() -> tuple[pl.DataFrame, str]:
     as the preset's own check does.
     """
     try:
-        from workbench.proxies.results import load
+        from workbench.corpus.proxy_sources import scan_preset
 
-        df = load("schedule")
+        df = scan_preset("schedule")  # lazy: only the columns and rows below are read
     except Exception:  # no shipped file (or unreadable): fall back, and say so
         df = None
     if df is not None:
@@ -141,7 +141,7 @@ def schedule_curves() -> tuple[pl.DataFrame, str]:
             pl.col("lr_area").alias("S1"),
             pl.col("lr_anneal_area").alias("S2"),
             pl.col("value").alias("loss"),
-        )
+        ).collect()
         provenance = "proxy"
     else:
         out, provenance = _synthetic_curves(), "synthetic"

@@ -1,5 +1,10 @@
 """``python -m workbench sweep --preset NAME --out DIR [--json]``: train a preset, resumably.
 
+``--backend ray [--address HOST:PORT]`` trains each run as a Ray task on a
+cluster (or on a local Ray instance) and stores it exactly as the local pool
+does, so either backend resumes the other's folder
+(:mod:`workbench.proxies.ray_backend`).
+
 ``python -m workbench sweep --preset NAME --dry-run [--workers K] [--json]`` prices
 the preset without training (runs, FLOPs, memory per run, wall time here on 1
 and K workers, assumed GPU time; :mod:`workbench.proxies.pricing`), exit 0.
@@ -54,6 +59,29 @@ def register(subparsers) -> None:
     )
     p.add_argument("--threads", type=int, default=1, help="torch threads per worker (default 1)")
     p.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="local: a process pool on this machine (default); ray: one Ray task per run (needs the [cluster] extra)",
+    )
+    p.add_argument(
+        "--address",
+        help="--backend ray: the cluster to join, HOST:PORT of its head (default: RAY_ADDRESS, else a local "
+        "Ray instance on 127.0.0.1 with --workers CPUs)",
+    )
+    p.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="cpu",
+        help="where torch runs train (default cpu, the shipped rows' device; auto: CUDA when torch sees it)",
+    )
+    p.add_argument(
+        "--autocast",
+        choices=("bf16",),
+        default=None,
+        help="mixed precision for the torch runs: bf16 autocast (default: float32)",
+    )
+    p.add_argument(
         "--dry-run",
         action="store_true",
         help="price the preset, training nothing: runs, FLOPs, memory a run, time here and on --workers, GPU time",
@@ -84,11 +112,13 @@ def cmd_sweep(args) -> int:
     if (args.out is None) == (args.verify is None):
         raise WorkbenchError("sweep needs exactly one of --out DIR (train) and --verify FILE (check existing rows)")
     if args.verify is not None:
-        return cmd_verify(preset, Path(args.verify), as_json=args.json)
+        return cmd_verify(preset, Path(args.verify), as_json=args.json, configs=_configs_for_verify(preset, args))
     if args.workers is not None and args.workers < 0:
         raise WorkbenchError("--workers must be 0 or more")
     if args.threads < 1:
         raise WorkbenchError("--threads must be at least 1")
+    if args.address is not None and args.backend != "ray":
+        raise WorkbenchError("--address is for the Ray backend: add --backend ray")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise WorkbenchError(f"--out {out}: exists and is not a folder")
@@ -100,6 +130,10 @@ def cmd_sweep(args) -> int:
             workers=args.workers,
             threads=args.threads,
             progress=not args.no_progress and not args.json,
+            backend=args.backend,
+            address=args.address,
+            device=args.device,
+            autocast=args.autocast,
         )
     except SweepInterrupted as exc:  # SIGTERM: workers stopped, finished runs kept
         print(str(exc), file=sys.stderr)
@@ -130,8 +164,8 @@ def cmd_dry_run(preset, args) -> int:
     return 0
 
 
-def preset_rows(preset, path: Path):
-    """The rows of ``path``, refused unless they are exactly the runs of ``preset`` in the corpus schema."""
+def preset_rows(preset, path: Path, configs=None):
+    """The rows of ``path``, refused unless they are exactly the runs of ``preset`` (or ``configs``) in the schema."""
     import polars as pl
 
     from workbench.corpus.load import validate
@@ -148,13 +182,15 @@ def preset_rows(preset, path: Path):
     if "run_id" not in df.columns or df.height == 0:
         raise WorkbenchError(f"{path}: no rows with a run_id: not the results of a sweep")
     # a run is a source and a run id: one preset can train the same model on two sources (repetition)
-    expected = {_run_name(f"proxy:{c.corpus}", f"{preset.name}/{c.run_id()}") for c in preset.configs()}
+    configs = preset.configs() if configs is None else configs
+    expected = {_run_name(f"proxy:{c.corpus}", f"{preset.name}/{c.run_id()}") for c in configs}
     pairs = df.select("source_id", "run_id").drop_nulls().unique().iter_rows()
     present = {_run_name(source, run) for source, run in pairs}
     if present - expected:
         raise WorkbenchError(
             f"{path}: {len(present - expected)} run(s) are not runs of preset {preset.name!r} "
             f"(e.g. {quote_list(sorted(present - expected), most=3)}); verify one preset's results at a time"
+            + _device_hint(present - expected)
         )
     if expected - present:
         raise WorkbenchError(
@@ -164,13 +200,38 @@ def preset_rows(preset, path: Path):
     return df
 
 
+def _device_hint(names) -> str:
+    """Runs made with ``--device cuda``/``--autocast bf16`` carry a tag; say which flags verify them."""
+    flags = [
+        flag
+        for tag, flag in (("-cuda-", "--device cuda"), ("-bf16-", "--autocast bf16"))
+        if any(tag in n for n in names)
+    ]
+    return f" (they were trained with {' and '.join(flags)}: verify with the same)" if flags else ""
+
+
 def _run_name(source_id: str, run_id: str) -> str:
     return f"{run_id} ({source_id})"
 
 
-def cmd_verify(preset, path: Path, *, as_json: bool) -> int:
+def _configs_for_verify(preset, args) -> list:
+    """The runs ``--verify`` expects: the preset's, on ``--device``/``--autocast`` when given (no GPU needed)."""
+    import dataclasses
+
+    from workbench.proxies.toys import is_toy
+
+    device = None if args.device == "auto" else args.device
+    if device in (None, "cpu") and args.autocast is None:
+        return preset.configs()
+    return [
+        c if is_toy(c) else dataclasses.replace(c, device=device or c.device, autocast=args.autocast)
+        for c in preset.configs()
+    ]
+
+
+def cmd_verify(preset, path: Path, *, as_json: bool, configs=None) -> int:
     """Re-run ``preset``'s checks on the rows in ``path``; 0 when every check passes, 1 when one fails."""
-    df = preset_rows(preset, path)
+    df = preset_rows(preset, path, configs)
     verification = preset.verify(df)
     report = _clean(
         {
@@ -243,13 +304,20 @@ def format_report(report: dict) -> str:
         lines.append(f"{s['invalid_cached']} cached run file(s) were not usable and were trained again (see warnings)")
     if s.get("trained_elsewhere"):
         lines.append(f"{s['trained_elsewhere']} run(s) were trained meanwhile by another sweep on the same folder")
+    ray = s.get("backend") or {}
+    if ray.get("backend") == "ray" and "cpus" in ray:
+        lines.append(
+            f"on Ray at {ray['address']}: {ray['nodes']} node(s), {ray['cpus']:g} CPU(s), {ray['gpus']:g} GPU(s); "
+            f"connected in {ray['connect_seconds']:.1f} s"
+        )
     if s["trained"] and not s.get("tokens_per_second"):  # numpy toys train on no tokens; or every run diverged
         lines.append(f"wall time {s['wall_seconds']:.1f} s with {s['workers']} worker(s)")
     elif s["trained"]:
         lines.append(
             f"wall time {s['wall_seconds']:.1f} s with {s['workers']} worker(s) x {s['threads_per_worker']} thread(s); "
             f"{s['tokens_per_second']:.0f} tokens/s; model-FLOPs utilisation {100 * (s['mfu_6n'] or 0):.1f} % "
-            f"(6N, vs fp32 matmul peak {(s['peak_flops_per_worker'] or 0) / 1e9:.0f} GFLOP/s per worker)"
+            f"(6N, vs the matmul peak of the runs' device and dtype, {(s['peak_flops_per_worker'] or 0) / 1e9:.0f} "
+            "GFLOP/s per worker)"
         )
     if v is None:
         missing = len(s.get("diverged") or []) + len(s.get("failures") or [])

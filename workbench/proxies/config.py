@@ -5,6 +5,9 @@
 so ``PROXY_VERSION`` is bumped whenever the training code changes what a config
 produces.  The learning-rate schedule and the Tissue et al. (2024) areas are
 pure numpy functions of the config, so rows can be checked without training.
+``device`` and ``autocast`` say where and in what precision a run trains; at
+their defaults (the CPU, float32) they are left out of :meth:`RunConfig.to_dict`
+and of the run id, so every run made before GPU runs existed keeps its key.
 See :mod:`workbench.proxies.train` for the choices behind the defaults.
 """
 
@@ -53,6 +56,8 @@ class ModelConfig:
 PROXY_VERSION = 2  # 2: loss curves scored on a strided (representative) subset
 ANNEAL_DECAY = 0.999
 SCHEDULES = ("constant", "cosine", "wsd")
+RUN_DEVICES = ("cpu", "cuda")  # what a config records; "auto" is resolved before a config is built
+AUTOCASTS = ("bf16",)
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,8 @@ class RunConfig:
     sparsity: float = 0.0  # > 0: gradual magnitude pruning of the block matrices to this final sparsity
     prune_start: float = 0.25  # fraction of steps where pruning starts and ends (Jin et al. 2025: 25 % to 75 %)
     prune_end: float = 0.75
+    device: str = "cpu"  # where it trains: "cpu" or "cuda" (resolve "auto" with workbench.proxies.device first)
+    autocast: str | None = None  # "bf16": forward passes under torch.autocast(bfloat16); None: float32 throughout
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
@@ -115,6 +122,11 @@ class RunConfig:
             raise ValueError(f"sparsity must be in [0, 1); got {self.sparsity}")
         if not 0.0 <= self.prune_start < self.prune_end <= 1.0:
             raise ValueError("pruning needs 0 <= prune_start < prune_end <= 1")
+        if self.device not in RUN_DEVICES:
+            hint = " (resolve 'auto' with workbench.proxies.device.resolve_device)" if self.device == "auto" else ""
+            raise ValueError(f"unknown device {self.device!r}; known: {', '.join(RUN_DEVICES)}{hint}")
+        if self.autocast is not None and self.autocast not in AUTOCASTS:
+            raise ValueError(f"unknown autocast {self.autocast!r}; known: {', '.join(AUTOCASTS)} (or None for float32)")
         object.__setattr__(self, "ptq", tuple(self.ptq))
         object.__setattr__(self, "eval_splits", tuple(self.eval_splits))
 
@@ -148,6 +160,10 @@ class RunConfig:
             del d["unique_tokens"]
         if not self.sparsity:  # dense: likewise
             del d["sparsity"], d["prune_start"], d["prune_end"]
+        if self.device == "cpu":  # likewise: every run before GPU runs existed trained on the CPU
+            del d["device"]
+        if self.autocast is None:  # ... in float32
+            del d["autocast"]
         return d
 
     @property
@@ -184,6 +200,10 @@ class RunConfig:
             parts.append(f"sp{self.sparsity:g}")
         if self.qat_weight or self.qat_activation:
             parts.append(f"qat-w{self.qat_weight or 'fp32'}-a{self.qat_activation or 'fp32'}")
+        if self.device != "cpu":  # CPU float32 runs keep the ids they always had
+            parts.append(self.device)
+        if self.autocast:
+            parts.append(self.autocast)
         parts.append(f"s{self.seed}")
         if self.label:
             parts.append(self.label.replace(" ", "_"))

@@ -27,6 +27,13 @@ straight through (STE: ``x + (q(x) - x).detach()``).  Post-training
 quantisation (PTQ) rounds the trained weights once (round-to-nearest, weights
 only, as in Ouyang et al. 2024).  Embeddings, the tied head and LayerNorms
 stay in fp32 in both.
+
+Devices and autocast.  Everything here runs on the tensor's own device.  Under
+bf16 autocast a linear layer's input can arrive in bfloat16, whose 8-bit
+significand cannot hold the grid arithmetic (``log2`` near a power of two
+rounds to the wrong exponent), so :func:`quantize` computes in float32 and
+returns its input's dtype; the matmul that follows then rounds the quantised
+values to bfloat16, as bf16 hardware with fp32 scales would.
 """
 
 from __future__ import annotations
@@ -133,7 +140,12 @@ def round_to_grid(y: torch.Tensor, fmt: Format) -> torch.Tensor:
 
 
 def quantize(x: torch.Tensor, fmt: Format) -> torch.Tensor:
-    """Fake-quantise ``x`` block-wise along its last dimension (no gradient trick)."""
+    """Fake-quantise ``x`` block-wise along its last dimension (no gradient trick), in float32.
+
+    The result has ``x``'s dtype and device (a float32 input is never copied to another dtype).
+    """
+    dtype = x.dtype
+    x = x.float()  # the same tensor when x is float32
     shape = x.shape
     n = shape[-1]
     bs = fmt.block_size or n
@@ -144,7 +156,8 @@ def quantize(x: torch.Tensor, fmt: Format) -> torch.Tensor:
     scale = torch.where(scale > 0, scale, torch.ones_like(scale))
     q = round_to_grid(xb / scale, fmt) * scale
     q = q.reshape(*shape[:-1], n + pad)
-    return q[..., :n] if pad else q
+    q = q[..., :n] if pad else q
+    return q.to(dtype)
 
 
 def fake_quant(x: torch.Tensor, fmt: Format | None) -> torch.Tensor:
@@ -190,4 +203,5 @@ def ptq(model: nn.Module, weight: Format) -> nn.Module:
             for name, p in module.named_parameters():
                 if name.startswith("weight"):
                     p.copy_(quantize(p, weight))
+            module.flatten_parameters()  # cuDNN wants one weight buffer again after the copy (no-op on the CPU)
     return q

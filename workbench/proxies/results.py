@@ -21,6 +21,13 @@ proxies' losses flow into the same fits and charts as published data:
 the row's step (6 x matmul parameters plus attention, per token);
 ``source_commit`` is the corpus content hash; ``backing`` names the preset.
 
+Runs off the default set-up (a GPU, or bf16 autocast) also fill ``device``
+(``"cuda (<GPU name>)"`` or ``"cpu"``), ``compute_dtype`` (``"bfloat16
+autocast"`` or ``"float32"``) and ``software`` (torch, CUDA, cuDNN and Python
+versions), from the run's ``stats``; their condition defaults to ``bf16``
+rather than ``fp32`` under autocast.  CPU float32 rows leave the three columns
+out, so the shipped CSVs are unchanged (null there means the CPU in float32).
+
 A sweep's cache holds one JSON file per run, and a file can be anything by
 the time it is read again (hand-edited, truncated, another version's): so
 :func:`run_problem` checks a stored run against what :func:`rows` and the sweep
@@ -172,6 +179,14 @@ def _check_measurements(data: dict, cfg: RunConfig, corpus_hash: str) -> None:
     for name in ("tokens_per_second", "peak_flops", "mfu_6n"):
         if name in stats and stats[name] is not None:
             _field(stats, name, "stats.", "number")
+    if _off_default(cfg.to_dict()):  # rows read these; CPU float32 records (every older one) need none of them
+        for name in ("device", "device_name", "compute_dtype", "torch", "python"):
+            _field(stats, name, "stats.", "str")
+        if stats["device"] != cfg.device:
+            raise _Invalid(f"stats.device {_short(stats['device'])} is not the config's device {cfg.device!r}")
+        for name in ("cuda", "cudnn"):
+            if stats.get(name) is not None and not isinstance(stats[name], (str, int)):
+                raise _Invalid(f"stats.{name} is {_short(stats[name])}, not a version or null")
 
 
 def run_problem(data, cfg: RunConfig, key: str, corpus_hash: str) -> str | None:
@@ -242,6 +257,24 @@ def _precision(cfg: dict, phase: str | None, fmt_spec: str | None, act_spec: str
     return out
 
 
+def _off_default(cfg: dict) -> bool:
+    """True for a run that did not train on the CPU in float32 (its rows name device, dtype and software)."""
+    return cfg.get("device", "cpu") != "cpu" or cfg.get("autocast") is not None
+
+
+def _device_columns(stats: dict) -> dict:
+    """``device``, ``compute_dtype`` and ``software`` of a GPU or autocast run, from its ``stats``."""
+    name = stats.get("device_name")
+    device = stats["device"] if not name or name == stats["device"] else f"{stats['device']} ({name})"
+    software = [f"torch {stats['torch']}"]
+    if stats.get("cuda"):
+        software.append(f"CUDA {stats['cuda']}")
+    if stats.get("cudnn"):
+        software.append(f"cuDNN {stats['cudnn']}")
+    software.append(f"Python {stats['python']}")
+    return {"device": device, "compute_dtype": stats["compute_dtype"], "software": "; ".join(software)}
+
+
 def rows(result: dict, preset: str) -> list[dict]:
     """The corpus rows of one run result (as returned by :func:`workbench.proxies.train.train`, or by a toy)."""
     from workbench.proxies.toys import is_toy_result, toy_rows
@@ -252,7 +285,7 @@ def rows(result: dict, preset: str) -> list[dict]:
     name = corpus["name"]
     fpt = cnt["flops_per_token"]
     qat = bool(cfg.get("qat_weight") or cfg.get("qat_activation"))
-    label = cfg.get("label") or ("qat" if qat else "fp32")
+    label = cfg.get("label") or ("qat" if qat else "bf16" if cfg.get("autocast") == "bf16" else "fp32")
     base = {
         "source_id": f"proxy:{name}",
         "run_id": f"{preset}/{RunConfig.from_dict(cfg).run_id()}",
@@ -279,6 +312,7 @@ def rows(result: dict, preset: str) -> list[dict]:
         **_precision(
             cfg, "qat" if qat else None, cfg.get("qat_weight"), cfg.get("qat_activation"), cfg.get("qat_block")
         ),
+        **(_device_columns(result["stats"]) if _off_default(cfg) else {}),
     }
     if cfg["arch"] == "encdec":
         base["note"] = (

@@ -71,7 +71,7 @@ class GradualPruner:
             if k <= int((~m).sum()):
                 continue
             order = torch.argsort(p.abs().flatten(), stable=True)
-            new = torch.ones(p.numel(), dtype=torch.bool)
+            new = torch.ones(p.numel(), dtype=torch.bool, device=p.device)
             new[order[:k]] = False
             m.copy_(new.view_as(m) & m)
         zeros = sum(int((~m).sum()) for m in self.masks)

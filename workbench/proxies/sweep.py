@@ -43,6 +43,13 @@ Why it survives anything else.
   back at the end of the queue and then waited for and loaded, so two sweeps
   on one folder split the work and both end with every run.
 
+Beyond this machine.  ``backend="ray"`` trains each run as a Ray task on a
+cluster (:mod:`workbench.proxies.ray_backend`); the task only trains, and this
+process stores what comes back with the same files, keys and locks, so a
+folder started on one backend resumes on the other.  ``device`` and
+``autocast`` put torch runs on a GPU or under bf16
+(:mod:`workbench.proxies.device`); they are part of a run's key.
+
 From a script, call :func:`run_sweep` under ``if __name__ == "__main__":``
 (spawned workers re-import the main module, as with any multiprocessing
 pool); notebooks and ``python -m workbench sweep`` need nothing.
@@ -73,6 +80,7 @@ from workbench.proxies.config import RunConfig
 from workbench.proxies.results import atomic_write_text
 from workbench.proxies.toys import config_from_dict, is_toy
 
+BACKENDS = ("local", "ray")
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _PARENT_POLL_SECONDS = 0.2
 
@@ -206,28 +214,40 @@ def _train(cfg, measure_peak: bool) -> dict:
     """Train one run: a toy trains itself (numpy, no torch); a RunConfig is a torch proxy."""
     if is_toy(cfg):
         return cfg.train()
-    from workbench.proxies.train import measure_peak as peak_fn
-    from workbench.proxies.train import train
+    from workbench.proxies.train import measure_peak_for, train
 
-    return train(cfg, peak_flops=peak_fn(0.3) if measure_peak else None)
+    return train(cfg, peak_flops=measure_peak_for(cfg) if measure_peak else None)  # the run's device and dtype
 
 
 def _train_and_store(cfg: RunConfig, key: str, target: Path, corpus_hash: str, measure_peak: bool):
+    status, record = train_record(cfg, key, corpus_hash, measure_peak)
+    store_record(target, status, record)
+    return status, record
+
+
+def train_record(cfg, key: str, corpus_hash: str, measure_peak: bool = True) -> tuple[str, dict]:
+    """Train one run and return ``("trained", result)`` or ``("diverged", record)``, writing nothing.
+
+    This is all a remote worker does (:mod:`workbench.proxies.ray_backend`): the
+    record travels back and the driver stores it, so no shared filesystem is needed.
+    """
     try:
         result = _train(cfg, measure_peak)
         diverged = results.nonfinite_loss(result)
     except FloatingPointError as exc:  # train() stops at the first non-finite training loss
         result, diverged = None, str(exc)
     if diverged is not None:
-        record = {"key": key, "config": cfg.to_dict(), "run_id": cfg.run_id(), "diverged": diverged}
-        atomic_write_text(target, json.dumps(record))
-        return "diverged", record
+        return "diverged", {"key": key, "config": cfg.to_dict(), "run_id": cfg.run_id(), "diverged": diverged}
     result["key"] = key
     problem = results.run_problem(result, cfg, key, corpus_hash)
     if problem:  # a bug in training or in the check: never store what a resume would reject
         raise RuntimeError(f"the trained run is not a valid record: {problem}")
-    atomic_write_text(target, json.dumps(result))
     return "trained", result
+
+
+def store_record(target: Path, status: str, record: dict) -> None:
+    """Write a run's record atomically (temporary file, fsync, rename): a reader never sees half a file."""
+    atomic_write_text(target, json.dumps(record))
 
 
 @dataclass
@@ -364,6 +384,10 @@ def run_sweep(
     progress: bool = True,
     on_result: Callable[[dict], None] | None = None,
     warn: Callable[[str], None] | None = None,
+    backend: str = "local",
+    address: str | None = None,
+    device: str | None = None,
+    autocast: str | None = None,
 ) -> SweepResult:
     """Train every config not already cached under ``out``; return all results as rows.
 
@@ -376,11 +400,40 @@ def run_sweep(
     first timing).  Raises :class:`SweepInterrupted` on SIGTERM (when this is
     the main thread and SIGTERM has its default action), after stopping the
     workers; the finished runs are kept.
+
+    ``backend="ray"`` trains each missing run as a Ray task
+    (:mod:`workbench.proxies.ray_backend`) on the cluster at ``address`` (or
+    ``RAY_ADDRESS``), or on a local Ray instance with ``workers`` CPUs when
+    neither is given; the files written are the same, so a sweep can be
+    resumed on either backend.
+
+    ``device`` (``"auto"``, ``"cpu"`` or ``"cuda"``) and ``autocast``
+    (``"bf16"``) set every torch run's device and mixed precision
+    (:func:`workbench.proxies.device.on_device`; ``auto`` is resolved here, on
+    the driver); None keeps each config's own.  They are part of a run's
+    config and cache key.  Locally, a CUDA sweep defaults to one worker (the
+    workers would share one GPU); on Ray each CUDA run reserves one GPU.
     """
     from workbench.proxies import corpora
 
     if not configs:
         raise WorkbenchError("the sweep has no runs")
+    if device is not None or autocast is not None:
+        from workbench.proxies.device import on_device
+
+        configs = on_device(configs, device or "cpu", autocast)
+        if workers is None and backend == "local" and any(getattr(c, "device", "cpu") == "cuda" for c in configs):
+            workers = 1
+    if backend not in BACKENDS:
+        raise WorkbenchError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
+    if backend == "ray":
+        from workbench.proxies.ray_backend import check_reachable, cluster_address, import_ray
+
+        import_ray()  # a missing extra or a dead address is said before anything is written
+        if cluster_address(address) is not None:
+            check_reachable(cluster_address(address))
+    elif address is not None:
+        raise WorkbenchError("an address is for the Ray backend (--backend ray)")
     out = Path(out)
     runs_dir = _prepare_out(out)
     hashes: dict[str, str] = {}
@@ -398,8 +451,11 @@ def run_sweep(
     with _signal_raises(signal.SIGTERM):
         try:
             _load_cached(tally, runs_dir, hashes, warn or _warn_stderr)
-            wall, n_workers = _train_missing(tally, runs_dir, hashes, preset, workers, threads, progress, on_result)
-            return _finish(tally, out, runs_dir, wall, n_workers, threads, preset)
+            where = {"backend": backend, "address": address}
+            wall, n_workers = _train_missing(
+                tally, runs_dir, hashes, preset, workers, threads, progress, on_result, where
+            )
+            return _finish(tally, out, runs_dir, wall, n_workers, threads, preset, where)
         except SweepInterrupted as exc:
             kept = len(tally.done) + len(tally.diverged)
             raise SweepInterrupted(
@@ -442,8 +498,12 @@ def _load_cached(tally: _Tally, runs_dir: Path, hashes: dict[str, str], warn: Ca
             warn(f"{path}: not a usable cached run ({problem}); training it again")
 
 
-def _train_missing(tally: _Tally, runs_dir, hashes, preset, workers, threads, progress, on_result):
-    """Train the runs not found in the cache; return (wall seconds, workers used)."""
+def _train_missing(tally: _Tally, runs_dir, hashes, preset, workers, threads, progress, on_result, where):
+    """Train the runs not found in the cache; return (wall seconds, workers used).
+
+    ``where`` says the backend and address; for Ray it is completed with what
+    the sweep joined (CPUs, GPUs, nodes) and the seconds it took to connect.
+    """
     keyed = tally.keyed
     found = set(tally.done) | set(tally.diverged)
     cost = {k: _cost(c) for k, c in keyed.items()}
@@ -462,7 +522,9 @@ def _train_missing(tally: _Tally, runs_dir, hashes, preset, workers, threads, pr
                 on_result(data)
 
     try:
-        if n_workers <= 0 and pending:
+        if where["backend"] == "ray" and pending:
+            n_workers = _run_ray(jobs, pending, tally, finished, runs_dir, hashes, workers, threads, where)
+        elif n_workers <= 0 and pending:
             _run_inline(jobs, pending, tally, finished)
         elif pending:
             _run_pool(jobs, pending, n_workers, threads, tally, finished)
@@ -471,7 +533,27 @@ def _train_missing(tally: _Tally, runs_dir, hashes, preset, workers, threads, pr
     return time.perf_counter() - t0, n_workers
 
 
-def _finish(tally: _Tally, out: Path, runs_dir: Path, wall: float, n_workers: int, threads: int, preset: str):
+def _run_ray(jobs, pending, tally, finished, runs_dir, hashes, workers, threads, where) -> int:
+    """The missing runs as Ray tasks; returns the cluster's run slots (CPUs / threads)."""
+    from workbench.proxies import ray_backend
+
+    address = ray_backend.cluster_address(where["address"])
+    cpus = available_cpus() if not workers or workers < 0 else workers
+    t0 = time.perf_counter()
+    with ray_backend.session(address, cpus) as cluster:
+        where.update(cluster, connect_seconds=time.perf_counter() - t0)
+
+        def read_cached(key: str) -> dict | None:
+            cfg = tally.keyed[key]
+            return _read_run(runs_dir / f"{key}.json", cfg, key, hashes[cfg.corpus])[0]
+
+        ray_backend.run_tasks(
+            jobs, pending, tally, finished, threads=threads, cluster=cluster, lock_for=_lock, read_cached=read_cached
+        )
+    return max(1, int(where["cpus"] // threads))
+
+
+def _finish(tally: _Tally, out: Path, runs_dir: Path, wall: float, n_workers: int, threads: int, preset: str, where):
     """Rows of the usable runs, the summary, and the files that record them."""
     keyed = tally.keyed
     ordered = [tally.done[k] for k in keyed if k in tally.done]
@@ -479,6 +561,7 @@ def _finish(tally: _Tally, out: Path, runs_dir: Path, wall: float, n_workers: in
     diverged = [(keyed[k].run_id(), tally.diverged[k]["diverged"]) for k in keyed if k in tally.diverged]
     summary = summarise(tally.fresh, ordered, wall, n_workers, threads, preset)
     summary.update(
+        backend=where,
         runs=len(keyed),
         trained=tally.trained,
         cached=len(tally.done) + len(tally.diverged) - tally.trained,

@@ -30,10 +30,26 @@ target words only (:func:`logits_and_targets`), and ``tokens`` counts target wor
 Determinism: the same config, seed and thread count give the same losses, bit
 for bit, on the same machine (data order and initialisation are seeded; CPU
 kernels are deterministic at a fixed thread count).
+
+Devices and precision (``RunConfig.device``, ``RunConfig.autocast``).  The
+model is built and initialised on the CPU (so a GPU run starts from the same
+weights as the CPU run of its seed), then moved to the config's device; batches
+and evaluation windows are moved there as they are used, and per-token losses
+come back to the CPU as numpy.  With ``autocast = "bf16"`` every forward pass
+(training, evaluation, post-training quantisation) runs under
+``torch.autocast(device, bfloat16)`` and the logits are cast to float32 before
+the cross-entropy; weights, gradients and AdamW's state stay float32.  The
+default path (CPU, float32) runs exactly the operations it always did, so its
+losses are bit-identical to those of runs made before devices existed.  GPU
+runs are not bit-reproducible (cuBLAS and the attention kernels choose their
+own reduction orders); their ``stats`` record the device, the compute dtype
+and the torch / CUDA / cuDNN versions, which :func:`~workbench.proxies.results.rows`
+copies into the rows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -55,23 +71,70 @@ from workbench.proxies.config import (  # noqa: F401  (re-exported for convenien
     lr_areas,
     lr_schedule,
 )
+from workbench.proxies.device import resolve_device
 from workbench.proxies.models import build, counts
 from workbench.proxies.sparsity import GradualPruner
 
+PEAK_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
-def measure_peak(seconds: float = 0.5, size: int = 512) -> float:
-    """fp32 matmul FLOP/s at the current thread count (best of a few timed bursts)."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
+
+def synchronize(device: torch.device | str) -> None:
+    """Wait for the device's queued kernels (CUDA runs asynchronously), so a clock read after it is honest."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure_peak(seconds: float = 0.5, size: int | None = None, device: str = "cpu", dtype: str = "float32") -> float:
+    """Matmul FLOP/s of square ``size`` products on ``device`` (best of a few timed bursts).
+
+    On the CPU: float32 at the current thread count, ``size`` 512 by default.  On
+    CUDA: ``size`` 4096 by default, timed between ``torch.cuda.synchronize`` calls;
+    ``dtype="bfloat16"`` measures the peak a bf16-autocast run is held to.
+    """
+    dev = torch.device(device)
+    size = size or (4096 if dev.type == "cuda" else 512)
+    a = torch.randn(size, size, dtype=PEAK_DTYPES[dtype], device=dev)
+    b = torch.randn(size, size, dtype=PEAK_DTYPES[dtype], device=dev)
     for _ in range(3):
         a @ b
+    synchronize(dev)
     best = 0.0
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         t0 = time.perf_counter()
         for _ in range(4):
             a @ b
+        synchronize(dev)
         best = max(best, 4 * 2 * size**3 / (time.perf_counter() - t0))
     return best
+
+
+def measure_peak_for(cfg: RunConfig, seconds: float = 0.3) -> float:
+    """The matmul peak a run of ``cfg`` is measured against: its device, bf16 under bf16 autocast."""
+    dtype = "bfloat16" if cfg.autocast == "bf16" else "float32"
+    return measure_peak(seconds, device=resolve_device(cfg.device), dtype=dtype)
+
+
+def forward_context(device: torch.device, autocast: str | None):
+    """``torch.autocast(device, bfloat16)`` for ``autocast="bf16"``; a no-op context for float32."""
+    if autocast == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _device_stats(device: torch.device, autocast: str | None) -> dict:
+    """Where and in what precision a run computed, and the library versions (copied into GPU and bf16 rows)."""
+    cuda = device.type == "cuda"
+    compute = "bfloat16 autocast" if autocast == "bf16" else "float32"
+    if cuda and autocast is None and torch.get_float32_matmul_precision() != "highest":
+        compute = f"float32 (matmul precision {torch.get_float32_matmul_precision()}: TF32 allowed)"
+    return {
+        "device": device.type,
+        "device_name": torch.cuda.get_device_name(device) if cuda else (platform.processor() or "cpu"),
+        "compute_dtype": compute,
+        "cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version() if cuda else None,
+    }
 
 
 def logits_and_targets(model: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -88,14 +151,23 @@ def logits_and_targets(model: torch.nn.Module, x: torch.Tensor) -> tuple[torch.T
 
 
 @torch.no_grad()
-def token_losses(model: torch.nn.Module, windows: np.ndarray, batch: int = 32) -> np.ndarray:
-    """Per-token loss (nats) on ``windows`` (n, ctx+1; translation: n, 2 ctx + 1): shape (n, ctx)."""
+def token_losses(
+    model: torch.nn.Module, windows: np.ndarray, batch: int = 32, autocast: str | None = None
+) -> np.ndarray:
+    """Per-token loss (nats) on ``windows`` (n, ctx+1; translation: n, 2 ctx + 1): shape (n, ctx), on the CPU.
+
+    Windows are moved to the model's device batch by batch; ``autocast="bf16"``
+    runs the forward pass under bf16 autocast and the loss in float32.
+    """
+    device = next(model.parameters()).device
     model.eval()
     out = []
     for i in range(0, len(windows), batch):
-        x = torch.from_numpy(np.ascontiguousarray(windows[i : i + batch], dtype=np.int64))
-        logits, targets = logits_and_targets(model, x)
-        out.append(F.cross_entropy(logits.transpose(1, 2), targets, reduction="none").numpy())
+        x = torch.from_numpy(np.ascontiguousarray(windows[i : i + batch], dtype=np.int64)).to(device)
+        with forward_context(device, autocast):
+            logits, targets = logits_and_targets(model, x)
+        loss = F.cross_entropy(logits.float().transpose(1, 2), targets, reduction="none")
+        out.append(loss.cpu().numpy())
     model.train()
     return np.concatenate(out).astype(np.float64)
 
@@ -143,10 +215,12 @@ def train(cfg: RunConfig, *, threads: int | None = None, peak_flops: float | Non
     t_start = time.perf_counter()
     if threads:
         torch.set_num_threads(threads)
+    device = torch.device(resolve_device(cfg.device))  # a WorkbenchError if the config asks for absent CUDA
     corpus = corpora.get_corpus(cfg.corpus)
     torch.manual_seed(cfg.seed)
-    model = build(cfg.model)
+    model = build(cfg.model)  # initialised on the CPU, whatever the device: same weights for the same seed
     cnt = counts(model)
+    model.to(device)  # in place; a no-op on the CPU
     if cfg.qat_weight or cfg.qat_activation:
         quantize.prepare_qat(
             model,
@@ -180,12 +254,15 @@ def train(cfg: RunConfig, *, threads: int | None = None, peak_flops: float | Non
         pruner.other_params = cnt.params_non_embedding - pruner.dense_params
     timer = _Timer()
     curve, running, running_n = [], 0.0, 0
+    synchronize(device)
     t0 = time.perf_counter()
     for step in range(1, cfg.steps + 1):
-        x = next(batches)
+        x = next(batches).to(device)  # the same tensor on the CPU
         for g in opt.param_groups:
             g["lr"] = float(lrs[step - 1])
-        logits, targets = logits_and_targets(model, x)
+        with forward_context(device, cfg.autocast):
+            logits, targets = logits_and_targets(model, x)
+        logits = logits.float()  # the loss in float32 under autocast (the same tensor in float32)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -200,10 +277,11 @@ def train(cfg: RunConfig, *, threads: int | None = None, peak_flops: float | Non
         running += lv
         running_n += 1
         if step in log_at:
+            synchronize(device)
             t1 = time.perf_counter()
             timer.train += t1 - t0
             windows = eval_windows if step == cfg.steps else curve_windows
-            losses = token_losses(model, windows)
+            losses = token_losses(model, windows, autocast=cfg.autocast)
             value, stderr = _mean_and_stderr(losses)
             sparse = {}
             if pruner is not None:
@@ -242,7 +320,7 @@ def train(cfg: RunConfig, *, threads: int | None = None, peak_flops: float | Non
     ptq_rows = []
     for spec in cfg.ptq:
         fmt = quantize.parse_format(spec, cfg.ptq_block)
-        qlosses = token_losses(quantize.ptq(model, fmt), eval_windows)
+        qlosses = token_losses(quantize.ptq(model, fmt), eval_windows, autocast=cfg.autocast)
         value, stderr = _mean_and_stderr(qlosses)
         ptq_rows.append(
             {"format": spec, "loss": value, "stderr": stderr, "delta": float((qlosses - final_losses).mean())}
@@ -274,6 +352,7 @@ def train(cfg: RunConfig, *, threads: int | None = None, peak_flops: float | Non
             "mfu_6n": (tps * cnt.flops_per_token_6n / peak_flops) if peak_flops else None,
             "peak_flops": peak_flops,
             "threads": torch.get_num_threads(),
+            **_device_stats(device, cfg.autocast),
             "torch": torch.__version__,
             "python": platform.python_version(),
             "loadavg": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
