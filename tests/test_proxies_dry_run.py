@@ -84,6 +84,18 @@ def test_dry_run_text_says_what_is_assumed(capsys, no_training):
     assert "ASSUMED" in out and "FLOPs" in out and "MB" in out
 
 
+def test_threads_per_run_are_calibrated_as_asked_but_never_beyond_this_machine(capsys, no_training):
+    from workbench.proxies.sweep import available_cpus
+
+    p = _dry_run(capsys, "--preset", "smoke", "--threads", "64")
+    assert p["threads_per_run"] == 64 and p["threads_measured"] == min(64, available_cpus())
+    assert main(["sweep", "--preset", "smoke", "--dry-run", "--threads", "64"]) == 0
+    out = capsys.readouterr().out
+    assert f"{available_cpus()} were measured" in out or available_cpus() >= 64
+    assert main(["sweep", "--preset", "smoke", "--dry-run", "--threads", "0"]) == 2
+    assert "--threads" in capsys.readouterr().err
+
+
 def test_dry_run_of_toys_counts_runs_and_says_there_are_no_flops(capsys, no_training):
     p = _dry_run(capsys, "--preset", "pruning")
     assert p["toy"] and p["total_flops"] is None and "no FLOPs" in p["note"]

@@ -156,7 +156,9 @@ def cmd_dry_run(preset, args) -> int:
     if args.workers is not None and args.workers < 0:
         raise WorkbenchError("--workers must be 0 or more")
     workers = available_cpus() if args.workers is None else max(1, args.workers)  # 0: in this process, one worker
-    report = price(preset, workers)
+    if args.threads < 1:
+        raise WorkbenchError("--threads must be at least 1")
+    report = price(preset, workers, threads=args.threads)
     if not args.json:
         print(format_price(report))
         return 0

@@ -144,12 +144,17 @@ def _step_seconds(cfg, steps: int, budget: float) -> float:
     return statistics.median(times)
 
 
-def calibrate(configs, numbers: dict, steps: int = 8, budget: float = 0.6) -> dict[str, Calibration]:
-    """One :class:`Calibration` per kind of run in ``configs``, from its cheapest and dearest model per token."""
+def calibrate(
+    configs, numbers: dict, steps: int = 8, budget: float = 0.6, threads: int = 1
+) -> dict[str, Calibration]:
+    """One :class:`Calibration` per kind of run in ``configs``, from its cheapest and dearest model per token.
+
+    ``threads``: torch threads per run, as the sweep's ``--threads`` gives each worker or Ray task.
+    """
     import torch
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as a sweep worker
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)  # as a sweep worker
     try:
         out = {}
         for kind in sorted({_kind(c) for c in configs}):
@@ -161,7 +166,7 @@ def calibrate(configs, numbers: dict, steps: int = 8, budget: float = 0.6) -> di
             out[kind] = _line(kind, points)
         return out
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(before)
 
 
 def _line(kind: str, points: list[tuple[float, float]]) -> Calibration:
@@ -208,12 +213,25 @@ def gpu_seconds(total_flops: float, steps: int) -> dict:
     }
 
 
-def price(preset, workers: int) -> dict:
-    """Everything ``--dry-run`` prints, as plain data; nothing is trained."""
+def price(preset, workers: int, threads: int = 1) -> dict:
+    """Everything ``--dry-run`` prints, as plain data; nothing is trained.
+
+    ``threads`` per run are calibrated as such, but never more than this
+    machine's cores (a figure for 8 threads cannot be measured on 2): the
+    report says how many were measured.
+    """
+    from workbench.proxies.sweep import available_cpus
     from workbench.proxies.toys import is_toy
 
     configs = preset.configs()
-    base = {"preset": preset.name, "runs": len(configs), "workers": workers}
+    measured_threads = max(1, min(threads, available_cpus()))
+    base = {
+        "preset": preset.name,
+        "runs": len(configs),
+        "workers": workers,
+        "threads_per_run": threads,
+        "threads_measured": measured_threads,
+    }
     torch_runs = [c for c in configs if not is_toy(c)]
     if not torch_runs:
         return {**base, "toy": True, "total_flops": None, "note": "numpy toys: no tokens, no FLOPs, no estimate"}
@@ -224,7 +242,7 @@ def price(preset, workers: int) -> dict:
         if c.model not in numbers:
             numbers[c.model] = model_numbers(c)
     t0 = time.perf_counter()
-    cals = calibrate(torch_runs, numbers)
+    cals = calibrate(torch_runs, numbers, threads=measured_threads)
     calibration_seconds = time.perf_counter() - t0
     per_run = []
     for c in torch_runs:
@@ -284,10 +302,14 @@ def format_price(p: dict) -> str:
         f"plus about {p['process_base_bytes'] / 1e6:.0f} MB for the Python/torch worker and the corpus"
     )
     cal = ", ".join(f"{k} {v['achieved_flops'] / 1e9:.0f} GFLOP/s" for k, v in p["calibration"].items())
-    lines.append(f"calibration here (1 thread, {p['calibration_seconds']:.1f} s): {cal}")
+    t, tm = p.get("threads_per_run", 1), p.get("threads_measured", 1)
+    lines.append(f"calibration here ({tm} thread{'s' if tm > 1 else ''}, {p['calibration_seconds']:.1f} s): {cal}")
+    if t > tm:
+        lines.append(f"  ({t} threads a run asked for; this machine has {tm} cores, so {tm} were measured)")
+    each = "one core each" if tm == 1 else f"{tm} cores each"
     lines.append(
         f"wall time here: {_duration(p['wall_seconds_1_worker'])} on 1 worker, "
-        f"{_duration(p['wall_seconds_k_workers'])} on {p['workers']} worker(s) (one core each, longest first)"
+        f"{_duration(p['wall_seconds_k_workers'])} on {p['workers']} worker(s) ({each}, longest first)"
     )
     g = p["gpu_assumed"]
     gpus = "; ".join(
