@@ -144,9 +144,7 @@ def _step_seconds(cfg, steps: int, budget: float) -> float:
     return statistics.median(times)
 
 
-def calibrate(
-    configs, numbers: dict, steps: int = 8, budget: float = 0.6, threads: int = 1
-) -> dict[str, Calibration]:
+def calibrate(configs, numbers: dict, steps: int = 8, budget: float = 0.6, threads: int = 1) -> dict[str, Calibration]:
     """One :class:`Calibration` per kind of run in ``configs``, from its cheapest and dearest model per token.
 
     ``threads``: torch threads per run, as the sweep's ``--threads`` gives each worker or Ray task.
