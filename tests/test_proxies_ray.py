@@ -175,6 +175,23 @@ def test_a_dead_address_is_one_line_and_exit_2_within_30_s(tmp_path, ray_head):
     assert not (tmp_path / "dead").exists()  # refused before anything is written
 
 
+def test_a_port_that_is_not_ray_is_refused_within_30_s(tmp_path, ray_head):
+    import http.server
+    import threading
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        t0 = time.monotonic()
+        address = f"127.0.0.1:{server.server_address[1]}"
+        run = _sweep(tmp_path / "web", ray_head[1], "--backend", "ray", "--address", address, timeout=60)
+        assert time.monotonic() - t0 < 30  # ray.init alone would wait on it for minutes
+    finally:
+        server.shutdown()
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "not a Ray cluster" in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
 def test_without_the_extra_ray_is_refused_with_the_install_line_within_30_s(tmp_path):
     fake = tmp_path / "no_ray" / "ray"
     fake.mkdir(parents=True)

@@ -67,21 +67,23 @@ def load_preset(preset: str) -> pl.DataFrame:
 def scan_preset(preset: str, *, store=None):
     """A preset's shipped rows as a ``pl.LazyFrame`` over the parquet store (:func:`workbench.corpus.scan`).
 
-    Only the sources that list the preset are scanned, and only its runs
-    (``run_id`` starting ``<preset>/``) come out: a filter or a projection on
-    the result reads just what it needs.  Collects to the rows of
+    Only this preset's parquet files are built and scanned (one per source
+    that lists it, :func:`workbench.corpus.scan.proxy_part`), and only its
+    runs (``run_id`` starting ``<preset>/``) come out: a filter or a
+    projection on the result reads just what it needs.  Collects to the rows of
     :func:`load_preset`, in the corpus schema's column order.
     """
     import polars as pl
 
-    from workbench.corpus.scan import scan
+    from workbench.corpus.scan import proxy_part
 
     check_id(preset, str(proxies_dir()), "preset")
     ids = [sid for sid, src in proxy_sources().items() if preset in src.presets]
     if not ids:
         have = sorted({p for src in proxy_sources().values() for p in src.presets})
         raise WorkbenchError(f"no shipped results for preset {preset!r}; shipped: {', '.join(have) or 'none'}")
-    return scan(ids, store=store).filter(pl.col("run_id").str.starts_with(f"{preset}/"))
+    files = [proxy_part(sid, preset, store) for sid in ids]  # this preset's files only
+    return pl.scan_parquet(files, hive_partitioning=False).filter(pl.col("run_id").str.starts_with(f"{preset}/"))
 
 
 def proxy_sources() -> dict[str, ProxySource]:

@@ -14,7 +14,8 @@ Nothing is written at import time.
 
 Layout (hive-style, one folder per source)::
 
-    <store>/source_id=<id>/part-<fingerprint>.parquet
+    <store>/source_id=<id>/part-<fingerprint>.parquet             (a published source)
+    <store>/source_id=proxy%3A<name>/part-<fingerprint>--<preset>.parquet   (a proxy source: one per preset)
 
 A source registered as a CSV table (``datasets/<id>.csv``, or a proxy source's
 preset files) gets its partition built on the first :func:`scan`, from the
@@ -108,8 +109,11 @@ def _partition_files(source_id: str, root: Path) -> list[Path]:
     """The parquet files of one source, building the partition first if it is registered and missing or stale."""
     if not isinstance(source_id, str):
         raise WorkbenchError(f"corpus.scan: source id {quote(source_id)} is not a string")
-    backing = _backing_files(source_id)
     folder = partition_dir(source_id, root)
+    presets = _proxy_presets(source_id)
+    if presets is not None:  # one file per preset, so a preset's scan builds and reads its own rows only
+        return [proxy_part(source_id, preset, root) for preset in presets]
+    backing = _backing_files(source_id)
     if backing is None:
         files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
         if not files:
@@ -125,6 +129,42 @@ def _partition_files(source_id: str, root: Path) -> list[Path]:
         _write_atomically(load(source_id), folder, name)
         _remove_stale(folder, keep=name)
     return [folder / name]
+
+
+def _proxy_presets(source_id: str) -> tuple[str, ...] | None:
+    """The presets holding a registered proxy source's rows, in the registry's order; None for any other id."""
+    if not source_id.startswith("proxy:"):
+        return None
+    from workbench.corpus.proxy_sources import proxy_sources
+
+    known = proxy_sources()
+    return known[source_id].presets if source_id in known else None
+
+
+def proxy_part(source_id: str, preset: str, store: str | Path | None = None) -> Path:
+    """The parquet file of one preset's rows of a proxy source, built from ``datasets/proxies/<preset>.csv`` if needed.
+
+    Named ``part-<fingerprint>--<preset>.parquet``; the fingerprint hashes the
+    registry, the preset's table and the schema.  Building it reads that one
+    table, so a notebook scanning one preset never loads the others.
+    """
+    import polars as pl
+
+    from workbench.corpus.proxy_sources import load_preset
+
+    folder = partition_dir(source_id, Path(store) if store is not None else store_dir())
+    name = f"part-{_fingerprint([proxies_dir() / 'sources.toml', proxies_dir() / f'{preset}.csv'])}--{preset}.parquet"
+    if not (folder / name).exists():
+        rows = load_preset(preset).filter(pl.col("source_id") == source_id)
+        if not rows.height:
+            raise WorkbenchError(
+                f"preset {preset!r} holds no rows of {source_id}: datasets/proxies/sources.toml lists the wrong presets"
+            )
+        _write_atomically(rows, folder, name)
+        for path in folder.glob("part-*.parquet"):  # this preset's older files, and any whole-source file
+            if path.name != name and (path.name.endswith(f"--{preset}.parquet") or "--" not in path.name):
+                path.unlink(missing_ok=True)
+    return folder / name
 
 
 def _backing_files(source_id: str) -> list[Path] | None:

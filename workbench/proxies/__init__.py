@@ -9,6 +9,9 @@ the corpus *schema* and emit rows in it; they never read the curated corpus.
 * :mod:`~workbench.proxies.config`   - :class:`RunConfig`, LR schedules (no torch import)
 * :mod:`~workbench.proxies.train`    - AdamW training with loss curves, deterministic on CPU
 * :mod:`~workbench.proxies.sweep`    - process pool, per-run cache, atomic writes, resume
+* :mod:`~workbench.proxies.ray_backend` - the same sweep as Ray tasks on a cluster (``--backend ray``)
+* :mod:`~workbench.proxies.device`   - ``--device auto|cpu|cuda`` and bf16 autocast for torch runs
+* :mod:`~workbench.proxies.pricing`  - ``--dry-run``: FLOPs, memory and time of a preset before it runs
 * :mod:`~workbench.proxies.presets`  - the named sweeps and their checks
 * :mod:`~workbench.proxies.results`  - runs as schema rows; the shipped ``datasets/proxies/*.csv``
 

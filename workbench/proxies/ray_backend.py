@@ -80,14 +80,35 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_SECONDS) -> N
     if not sep or not port.isdigit():
         raise WorkbenchError(f"--address {address}: not HOST:PORT (e.g. 10.0.0.5:6379, the head's `ray start` port)")
     try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
-            pass
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as conn:
+            speaks_grpc = _answers_http2(conn, timeout)
     except OSError as exc:
         why = "timed out" if isinstance(exc, socket.timeout) else (exc.strerror or str(exc))
         raise WorkbenchError(
             f"--address {address}: no Ray cluster answers there ({why}); start one with "
             f"`ray start --head --port {port}` on that machine, or leave out --address for a local Ray instance"
         ) from None
+    if not speaks_grpc:
+        raise WorkbenchError(
+            f"--address {address}: something answers there, but not a Ray cluster (its head's GCS speaks gRPC); "
+            f"check the port (`ray start --head` prints it, 6379 by default)"
+        )
+
+
+def _answers_http2(conn: socket.socket, timeout: float) -> bool:
+    """True if the peer replies to an HTTP/2 connection preface with a SETTINGS frame, as every gRPC server does.
+
+    Ray's GCS (and its client server) are gRPC servers; an HTTP/1 server, an
+    SSH daemon or a database answers otherwise or not at all.  Without this
+    check ``ray.init`` waits on such a port for minutes.
+    """
+    conn.settimeout(timeout)
+    conn.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))  # preface, empty SETTINGS
+    try:
+        head = conn.recv(9)
+    except OSError:
+        return False
+    return len(head) >= 4 and head[3] == 0x4  # frame type 4: SETTINGS
 
 
 @contextmanager
