@@ -110,9 +110,9 @@ def _fake_proxy_rows() -> pl.DataFrame:
 
 
 def test_schedule_curves_use_shipped_proxy_results_when_present(monkeypatch):
-    import workbench.proxies.results as results
+    import workbench.corpus.proxy_sources as proxy_sources
 
-    monkeypatch.setattr(results, "load", lambda preset: _fake_proxy_rows())
+    monkeypatch.setattr(proxy_sources, "scan_preset", lambda preset: _fake_proxy_rows().lazy())  # read lazily
     schedules.schedule_curves.cache_clear()
     schedules.schedule_fit.cache_clear()
     try:
@@ -127,12 +127,12 @@ def test_schedule_curves_use_shipped_proxy_results_when_present(monkeypatch):
 
 
 def test_schedule_curves_fall_back_to_labelled_synthetic_curves(monkeypatch):
-    import workbench.proxies.results as results
+    import workbench.corpus.proxy_sources as proxy_sources
 
     def missing(preset):
         raise FileNotFoundError(preset)
 
-    monkeypatch.setattr(results, "load", missing)
+    monkeypatch.setattr(proxy_sources, "scan_preset", missing)
     schedules.schedule_curves.cache_clear()
     schedules.schedule_fit.cache_clear()
     try:
