@@ -78,7 +78,7 @@ def ray_head():
 
 
 def _stop_group(proc: subprocess.Popen) -> None:
-    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+    for sig, wait in ((signal.SIGTERM, 3), (signal.SIGKILL, 5)):  # `ray start --block` may sit out a SIGTERM
         try:
             os.killpg(proc.pid, sig)
         except ProcessLookupError:
