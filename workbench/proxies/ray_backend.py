@@ -251,7 +251,7 @@ def run_tasks(
         try:
             status, record = ray.get(ref)
             config, _, path, corpus_hash = jobs[key]
-            problem = None if status == "diverged" else results.run_problem(record, tally.keyed[key], key, corpus_hash)
+            problem = results.run_problem(record, tally.keyed[key], key, corpus_hash)  # divergence records too
             if problem:
                 raise RuntimeError(f"the worker's record is not a valid run of this sweep: {problem}")
             store_record(Path(path), status, record)
