@@ -207,3 +207,35 @@ def test_without_the_extra_ray_is_refused_with_the_install_line_within_30_s(tmp_
 def test_address_without_the_ray_backend_is_refused(tmp_path):
     run = _sweep(tmp_path / "out", dict(os.environ), "--address", "127.0.0.1:6379", timeout=60)
     assert run.returncode == 2 and "--backend ray" in run.stderr and "Traceback" not in run.stderr
+
+
+DIVERGE_ON_RAY = """
+import sys
+from workbench.proxies import presets
+from workbench.proxies.config import RunConfig
+
+TINY = dict(corpus="zipf", width=16, depth=1, tokens=8192, eval_tokens=4096, curve_points=3, curve_eval_tokens=1024)
+
+def configs():
+    return [RunConfig(**TINY), RunConfig(**TINY, lr=1e6, label="blowup")]  # NaN at the second step
+
+presets.PRESETS["diverge"] = presets.Preset("diverge", "one run that diverges", 0.1, configs, presets._smoke_verify)
+if __name__ == "__main__":
+    from workbench.cli import main
+    out, address = sys.argv[1], sys.argv[2]
+    sys.exit(main(["sweep", "--preset", "diverge", "--out", out, "--backend", "ray", "--address", address, "--json"]))
+"""
+
+
+def test_a_run_that_diverges_on_a_worker_is_recorded_by_the_driver_and_not_retried(tmp_path, ray_head):
+    address, env = ray_head
+    script, out = tmp_path / "diverge.py", tmp_path / "out"
+    script.write_text(DIVERGE_ON_RAY)
+    run = subprocess.run([PY, str(script), str(out), address], env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "1 run(s) diverged" in run.stderr and "blowup" in run.stderr and "failed" not in run.stderr
+    summary = json.loads(run.stdout)["summary"]
+    assert summary["trained"] == 2 and [d["run"] for d in summary["diverged"]] == ["gpt-w16-d1-t8.19k-cosine-s0-blowup"]
+    record = json.loads(Path(summary["diverged"][0]["file"]).read_text())
+    assert record["diverged"].startswith("loss became nan")  # stored by the driver, from the worker's record
+    assert set(pl.read_csv(out / "results.csv")["run_id"]) == {"diverge/gpt-w16-d1-t8.19k-cosine-s0"}

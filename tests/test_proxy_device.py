@@ -334,16 +334,20 @@ def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     )
 
 
-def test_the_sweep_cli_trains_under_bf16_and_verifies_with_the_same_flag(tmp_path):
+def test_the_sweep_cli_trains_under_bf16_and_verifies_with_the_same_flag(tmp_path, capsys):
     out = tmp_path / "bf16"
     run = _cli("--preset", "smoke", "--out", str(out), "--autocast", "bf16", "--json")
     assert run.returncode == 0, run.stderr
     rows = pl.read_csv(out / "results.csv")
     assert rows["run_id"].str.contains("-bf16-").all()
     assert set(rows["compute_dtype"]) == {"bfloat16 autocast"} and set(rows["device"]) == {"cpu"}
-    assert _cli("--preset", "smoke", "--verify", str(out / "results.csv"), "--autocast", "bf16").returncode == 0
-    plain = _cli("--preset", "smoke", "--verify", str(out / "results.csv"))
-    assert plain.returncode == 2 and "verify with the same" in plain.stderr and "--autocast bf16" in plain.stderr
+    from workbench.cli import main  # in this process: the checks need no workers
+
+    verify = ["sweep", "--preset", "smoke", "--verify", str(out / "results.csv")]
+    assert main([*verify, "--autocast", "bf16"]) == 0
+    assert main(verify) == 2
+    err = capsys.readouterr().err
+    assert "verify with the same" in err and "--autocast bf16" in err
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
