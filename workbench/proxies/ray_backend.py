@@ -254,7 +254,7 @@ def run_tasks(
             problem = results.run_problem(record, tally.keyed[key], key, corpus_hash)  # divergence records too
             if problem:
                 raise RuntimeError(f"the worker's record is not a valid run of this sweep: {problem}")
-            store_record(Path(path), status, record)
+            store_record(Path(path), record)
         except Exception as exc:  # a task error, a worker lost more than MAX_RETRIES times, a bad record
             tally.fail(key, _short(exc))
             return

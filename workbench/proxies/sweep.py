@@ -221,7 +221,7 @@ def _train(cfg, measure_peak: bool) -> dict:
 
 def _train_and_store(cfg: RunConfig, key: str, target: Path, corpus_hash: str, measure_peak: bool):
     status, record = train_record(cfg, key, corpus_hash, measure_peak)
-    store_record(target, status, record)
+    store_record(target, record)
     return status, record
 
 
@@ -245,7 +245,7 @@ def train_record(cfg, key: str, corpus_hash: str, measure_peak: bool = True) -> 
     return "trained", result
 
 
-def store_record(target: Path, status: str, record: dict) -> None:
+def store_record(target: Path, record: dict) -> None:
     """Write a run's record atomically (temporary file, fsync, rename): a reader never sees half a file."""
     atomic_write_text(target, json.dumps(record))
 
