@@ -239,3 +239,33 @@ def test_a_run_that_diverges_on_a_worker_is_recorded_by_the_driver_and_not_retri
     record = json.loads(Path(summary["diverged"][0]["file"]).read_text())
     assert record["diverged"].startswith("loss became nan")  # stored by the driver, from the worker's record
     assert set(pl.read_csv(out / "results.csv")["run_id"]) == {"diverge/gpt-w16-d1-t8.19k-cosine-s0"}
+
+
+def test_the_local_instance_listens_on_loopback_only(tmp_path):
+    import psutil
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}  # Ray's defaults: no loopback flag
+    cmd = [PY, "-m", "workbench", "sweep", "--preset", "smoke", "--out", str(tmp_path / "out"), "--json"]
+    sweep = subprocess.Popen([*cmd, "--backend", "ray"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = {}  # (process name, address) of every listening socket of the sweep's processes
+    deadline = time.monotonic() + 120
+    while sweep.poll() is None and time.monotonic() < deadline:
+        try:
+            procs = psutil.Process(sweep.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            break
+        for proc in procs:
+            try:
+                for conn in proc.net_connections(kind="inet"):
+                    if conn.status == psutil.CONN_LISTEN:
+                        seen[(proc.name(), conn.laddr.ip)] = conn.laddr.port
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+        time.sleep(0.2)
+    stdout, stderr = sweep.communicate(timeout=120)
+    assert sweep.returncode == 0, stderr
+    names = {name for name, _ in seen}
+    assert "gcs_server" in names and "raylet" in names, seen  # the instance was seen running
+    outside = {k: v for k, v in seen.items() if k[1] not in ("127.0.0.1", "::ffff:127.0.0.1", "::1")}
+    assert not outside, f"listening beyond loopback: {outside}"
+    assert json.loads(stdout)["summary"]["backend"]["address"] == "local instance (127.0.0.1)"

@@ -39,7 +39,7 @@ import os
 import socket
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, redirect_stdout
+from contextlib import ExitStack, contextmanager, redirect_stdout
 from pathlib import Path
 
 from workbench.errors import WorkbenchError
@@ -154,26 +154,53 @@ def session(address: str | None, cpus: int) -> Iterator[dict]:
         options.update(address="local", num_cpus=cpus, include_dashboard=False, _node_ip_address="127.0.0.1")
     else:
         options["address"] = address
-    with _env(_LOOPBACK_ENV if address is None else {"RAY_USAGE_STATS_ENABLED": "0"}), _quiet(_NOTICES):
+    with ExitStack() as stack:
+        if address is None:
+            stack.enter_context(_loopback_only())
+        with _env({} if address is None else {"RAY_USAGE_STATS_ENABLED": "0"}), _quiet(_NOTICES):
+            try:
+                ray.init(**options)
+            except Exception as exc:  # ConnectionError, an auth failure, a version mismatch...
+                where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+                raise WorkbenchError(f"--backend ray: cannot connect to {where}: {first}") from None
         try:
-            ray.init(**options)
-        except Exception as exc:  # ConnectionError, an auth failure, a version mismatch...
-            where = f"the Ray cluster at {address}" if address else "a local Ray instance"
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-            raise WorkbenchError(f"--backend ray: cannot connect to {where}: {first}") from None
+            resources, nodes = ray.cluster_resources(), [n for n in ray.nodes() if n.get("Alive")]
+            where = address or f"local instance ({', '.join(n['NodeManagerAddress'] for n in nodes)})"
+            # Ray prints what its raylets report (a worker died, a task will be retried) on stdout, from a
+            # thread: send it to stderr, where the progress bar is, so `--json` keeps stdout to the report
+            with redirect_stdout(sys.stderr):
+                yield {
+                    "address": where,
+                    "cpus": float(resources.get("CPU", 0.0)),
+                    "gpus": float(resources.get("GPU", 0.0)),
+                    "nodes": len(nodes),
+                }
+        finally:
+            ray.shutdown()
+
+
+@contextmanager
+def _loopback_only() -> Iterator[None]:
+    """Make the local instance bind to 127.0.0.1 only, for as long as it runs.
+
+    Ray reads ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER`` once, when it is imported
+    (``ray_constants.ENABLE_RAY_CLUSTER``); with it on (Linux's default) the
+    node takes the machine's interface address whatever ``_node_ip_address``
+    says, and its servers listen on every interface.  So the flag is turned
+    off here for the session (and in the environment its processes inherit),
+    and restored afterwards: a cluster joined later by this process gets
+    Ray's own behaviour.
+    """
+    from ray._private import ray_constants
+
+    before = ray_constants.ENABLE_RAY_CLUSTER
+    ray_constants.ENABLE_RAY_CLUSTER = False
     try:
-        resources = ray.cluster_resources()
-        # Ray prints what its raylets report (a worker died, a task will be retried) on stdout, from a thread:
-        # send it to stderr, where the progress bar is, so `--json` keeps stdout to the report alone
-        with redirect_stdout(sys.stderr):
-            yield {
-                "address": address or "local instance (127.0.0.1)",
-                "cpus": float(resources.get("CPU", 0.0)),
-                "gpus": float(resources.get("GPU", 0.0)),
-                "nodes": sum(1 for n in ray.nodes() if n.get("Alive")),
-            }
+        with _env(_LOOPBACK_ENV):
+            yield
     finally:
-        ray.shutdown()
+        ray_constants.ENABLE_RAY_CLUSTER = before
 
 
 def _train_task(config: dict, key: str, corpus_hash: str, threads: int, measure_peak: bool) -> tuple[str, dict]:
